@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from .. import __version__
+from .._logging import setup_logging
+from ..hub import Hub
+from ._common import add_config_options, config_from_args
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("serve", help="run the hub")
+    add_config_options(parser)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port for HTTP and WebSocket (default 8765; 0 picks a free one)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args, host=args.host, port=args.port)
+    setup_logging(config.hub.log_level)
+    hub = Hub(config)
+
+    def listening(host: str, port: int) -> None:
+        print(f"Qira {__version__} hub listening on http://{host}:{port}", flush=True)
+        print(f"  devices connect to ws://{host}:{port}/ws", flush=True)
+        print(f"  data in {hub.data_dir}", flush=True)
+        print("  pair a device: qira pair --name my-phone --kind phone", flush=True)
+
+    asyncio.run(hub.serve(on_listening=listening))
+    return 0

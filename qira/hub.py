@@ -1,0 +1,158 @@
+"""The hub process: one asyncio loop serving HTTP and WebSocket on one port.
+
+``Hub`` is the composition root: it builds each part from the config, wires them
+together, starts the heavy ones warming in the background, and closes them in
+order on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import uvicorn
+from starlette.routing import BaseRoute
+
+from .api.http import build_app
+from .config import Config, ensure_data_dir
+from .errors import StartupError
+from .health import ComponentState, Health
+from .inference import LocalModel
+from .memory import Embedder
+
+__all__ = ["Hub"]
+
+log = logging.getLogger("qira.hub")
+
+ShutdownHook = Callable[[], Awaitable[None]]
+
+
+class Hub:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.data_dir: Path = ensure_data_dir(config)
+        self.health = Health()
+        self.embedder = Embedder(batch_size=config.memory.embed_batch_size)
+        self.local_model = LocalModel(config.inference.local, socket_dir=self.data_dir / "run")
+        self.routes: list[BaseRoute] = []
+        # run in reverse order of registration at shutdown, before sockets close
+        self._shutdown_hooks: list[ShutdownHook] = [self._close_models]
+        self._background: set[asyncio.Task[object]] = set()
+
+    def on_shutdown(self, hook: ShutdownHook) -> None:
+        self._shutdown_hooks.append(hook)
+
+    def spawn(self, coro: Awaitable[object], name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def start(self) -> None:
+        """Bring up every part; heavy models warm in the background."""
+        self.health.set("hub", ComponentState.READY)
+        cloud = self.config.inference.cloud
+        if cloud.base_url:
+            self.health.set("cloud", ComponentState.READY, cloud.base_url)
+        else:
+            self.health.set("cloud", ComponentState.OFF, "no endpoint configured: everything runs locally")
+        if self.config.hub.warm_up:
+            self.spawn(self.health.warm("embeddings", self.embedder.load), "warm-embeddings")
+            self.spawn(self.health.warm("local_model", self.local_model.load), "warm-local-model")
+        else:
+            self.health.set("embeddings", ComponentState.WARMING, "loads on first use")
+            self.health.set("local_model", ComponentState.WARMING, "loads on first use")
+
+    async def stop(self) -> None:
+        for hook in reversed(self._shutdown_hooks):
+            try:
+                await hook()
+            except Exception:  # one part failing to close must not stop the others
+                log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
+        for task in list(self._background):
+            task.cancel()
+
+    async def _close_models(self) -> None:
+        await asyncio.to_thread(self.local_model.close)
+
+    async def serve(self, *, on_listening: Callable[[str, int], None] | None = None) -> None:
+        """Serve until SIGINT/SIGTERM, then shut down cleanly."""
+        sock = bind_socket(self.config.hub.host, self.config.hub.port)
+        host, port = sock.getsockname()[:2]
+        await self.start()
+        app = build_app(self.health, self.routes)
+        sync = self.config.sync
+        server = _Server(
+            uvicorn.Config(
+                app,
+                ws="websockets-sansio",
+                ws_max_size=sync.max_frame_bytes,
+                ws_ping_interval=sync.ping_interval_s,
+                ws_ping_timeout=sync.idle_timeout_s,
+                lifespan="off",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=5,
+            ),
+            before_shutdown=self.stop,
+        )
+        if on_listening is not None:
+            on_listening(host, port)
+        log.info("listening on %s:%d, data in %s", host, port, self.data_dir)
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            sock.close()
+        log.info("stopped")
+
+
+class _Server(uvicorn.Server):
+    """Runs the hub's own shutdown (devices closed with 1001, writes flushed) before
+    uvicorn closes the remaining connections."""
+
+    def __init__(self, config: uvicorn.Config, *, before_shutdown: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self._before_shutdown = before_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self._before_shutdown()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[override]
+        # uvicorn re-raises the signal after a graceful shutdown, which turns a
+        # clean stop into exit status 143; a clean stop here exits 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(
+                f"port {port} on {host} is already in use (another qira serve?): choose one with --port"
+            ) from exc
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock

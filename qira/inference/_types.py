@@ -1,0 +1,98 @@
+"""The one model interface: messages (and tool schemas) in, a stream of deltas out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "ChatMessage",
+    "ChatModel",
+    "ChatRequest",
+    "Delta",
+    "Finish",
+    "RouteDecision",
+    "Target",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as OpenAI sends it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatMessage:
+    role: str  # system | user | assistant | tool
+    content: str = ""
+    tool_calls: Sequence[ToolCall] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatRequest:
+    messages: Sequence[ChatMessage]
+    tools: Sequence[Mapping[str, Any]] = ()  # OpenAI "function" tool schemas
+    max_tokens: int = 256
+    temperature: float = 0.7
+    json_schema: Mapping[str, Any] | None = None  # structured output (grammar-constrained locally)
+    # what the router needs to know about the request beyond its text:
+    private_context: bool = False  # a private-scope memory is in the context
+    intent_confidence: float | None = None  # from local intent matching, when there was one
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCallDelta:
+    call: ToolCall  # emitted once per complete tool call
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finish:
+    reason: str  # stop | length | tool_calls | cancelled
+    degraded: bool = False  # the cloud failed mid-stream and the local model finished the turn
+
+
+Delta = TextDelta | ToolCallDelta | Usage | Finish
+
+
+class Target(enum.StrEnum):
+    LOCAL = "local"
+    CLOUD = "cloud"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteDecision:
+    target: Target
+    reasons: Sequence[str]  # readable by the person, most decisive first
+
+    def explain(self) -> str:
+        return f"{self.target.value}: " + "; ".join(self.reasons)
+
+
+class ChatModel(Protocol):
+    """A backend: the in-process llama.cpp model, an OpenAI-compatible endpoint, a scripted fake."""
+
+    name: str
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        """Stream deltas; the last one is a :class:`Finish`. Closing the iterator cancels."""
+        ...
