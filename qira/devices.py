@@ -45,6 +45,12 @@ class DeviceGateway(Protocol):
         Durable: a device that is offline receives it when it resumes."""
         ...
 
+    async def send(self, device_id: str, type: str, payload: Mapping[str, Any]) -> bool:
+        """Send an ephemeral event (a streamed delta, presence) if the device is online now.
+
+        Not stored, not resumed; returns whether it was sent."""
+        ...
+
 
 # An application message from a device (``chat.send``, ``memory.search``, ...):
 # the hub registers one handler per type with the sync layer. It returns the

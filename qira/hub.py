@@ -2,7 +2,7 @@
 
 ``Hub`` is the composition root: it builds each part from the config, wires them
 together, starts the heavy ones warming in the background, and closes them in
-order on SIGINT/SIGTERM.
+reverse order on SIGINT/SIGTERM. Each part has one ``_build_*`` method below.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = ["Hub"]
 
 log = logging.getLogger("qira.hub")
 
-ShutdownHook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Awaitable[None]]
 
 
 class Hub:
@@ -39,21 +39,48 @@ class Hub:
         self.config = config
         self.data_dir: Path = ensure_data_dir(config)
         self.health = Health()
-        self.embedder = Embedder(batch_size=config.memory.embed_batch_size)
-        self.local_model = LocalModel(config.inference.local, socket_dir=self.data_dir / "run")
         self.routes: list[BaseRoute] = []
-        # run in reverse order of registration at shutdown, before sockets close
-        self._shutdown_hooks: list[ShutdownHook] = [self._close_models]
+        self._startup_hooks: list[Hook] = []
+        self._shutdown_hooks: list[Hook] = []  # run in reverse order, before sockets close
         self._background: set[asyncio.Task[object]] = set()
 
-    def on_shutdown(self, hook: ShutdownHook) -> None:
+        self.embedder = Embedder(batch_size=config.memory.embed_batch_size)
+        self.local_model = LocalModel(config.inference.local, socket_dir=self.data_dir / "run")
+        self.on_shutdown(self._close_models)
+        self._build_sync()
+        self._build_memory()
+        self._build_inference()
+        self._build_agent()
+
+    # -- parts -------------------------------------------------------------
+
+    def _build_sync(self) -> None:
+        pass
+
+    def _build_memory(self) -> None:
+        pass
+
+    def _build_inference(self) -> None:
+        pass
+
+    def _build_agent(self) -> None:
+        pass
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def on_startup(self, hook: Hook) -> None:
+        self._startup_hooks.append(hook)
+
+    def on_shutdown(self, hook: Hook) -> None:
         self._shutdown_hooks.append(hook)
 
-    def spawn(self, coro: Awaitable[object], name: str) -> None:
+    def spawn(self, coro: Awaitable[object], name: str) -> asyncio.Task[object]:
+        """Run a background task owned by the hub (cancelled at shutdown)."""
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def start(self) -> None:
         """Bring up every part; heavy models warm in the background."""
@@ -63,6 +90,8 @@ class Hub:
             self.health.set("cloud", ComponentState.READY, cloud.base_url)
         else:
             self.health.set("cloud", ComponentState.OFF, "no endpoint configured: everything runs locally")
+        for hook in self._startup_hooks:
+            await hook()
         if self.config.hub.warm_up:
             self.spawn(self.health.warm("embeddings", self.embedder.load), "warm-embeddings")
             self.spawn(self.health.warm("local_model", self.local_model.load), "warm-local-model")
@@ -117,7 +146,7 @@ class _Server(uvicorn.Server):
     """Runs the hub's own shutdown (devices closed with 1001, writes flushed) before
     uvicorn closes the remaining connections."""
 
-    def __init__(self, config: uvicorn.Config, *, before_shutdown: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, config: uvicorn.Config, *, before_shutdown: Hook) -> None:
         super().__init__(config)
         self._before_shutdown = before_shutdown
 
@@ -153,6 +182,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
                 f"port {port} on {host} is already in use (another qira serve?): choose one with --port"
             ) from exc
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    sock.listen(128)
+    sock.listen(512)
     sock.setblocking(False)
     return sock
