@@ -88,11 +88,21 @@ class CloudConfig(_Section):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=30.0, gt=0)
 
+    def api_key(self) -> str | None:
+        """The key from the variable named by ``api_key_env``; read here so that only
+        this module reads the environment."""
+        return os.environ.get(self.api_key_env) or None if self.api_key_env else None
+
 
 class InferenceConfig(_Section):
     policy: Literal["local-only", "prefer-local", "prefer-cloud"] = "prefer-local"
     privacy_rule: bool = True  # requests with personal data or private memories stay local
-    daily_token_budget: int = Field(default=200_000, ge=0)
+    daily_token_budget: int = Field(default=200_000, ge=0)  # cloud tokens a day; 0: no limit
+    # difficulty (prefer-local): any of these sends a request to the cloud
+    cloud_prompt_chars: int = Field(default=1200, ge=0)  # a longer conversation is too much for the local model
+    cloud_answer_tokens: int = Field(default=384, ge=1)  # asking for a longer answer than this
+    local_intent_confidence: float = Field(default=0.55, ge=0, le=1)  # a weaker intent match than this
+    wearable_max_tokens: int = Field(default=96, ge=1)  # answers to a wearable are kept short
     local: LocalModelConfig = LocalModelConfig()
     cloud: CloudConfig = CloudConfig()
 

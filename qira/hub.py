@@ -61,7 +61,19 @@ class Hub:
         pass
 
     def _build_inference(self) -> None:
-        pass
+        from .inference import BreakerState, InferenceService
+
+        def cloud_state(state: BreakerState) -> None:
+            # /health shows the endpoint as the breaker sees it
+            if state is BreakerState.OPEN:
+                self.health.set("cloud", ComponentState.ERROR, "failing: circuit open, requests run locally")
+            else:
+                self.health.set("cloud", ComponentState.READY, self.config.inference.cloud.base_url)
+
+        self.inference = InferenceService(
+            self.config.inference, local=self.local_model, data_dir=self.data_dir, on_cloud_state=cloud_state
+        )
+        self.on_shutdown(self.inference.close)
 
     def _build_agent(self) -> None:
         pass

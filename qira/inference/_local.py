@@ -40,6 +40,10 @@ class LocalModel:
     def loaded(self) -> bool:
         return self._server is not None
 
+    def loaded_server(self) -> Any:
+        """The server if it is loaded, else ``None`` (never blocks)."""
+        return self._server
+
     def load(self) -> Any:
         if self._server is not None:
             return self._server

@@ -83,6 +83,8 @@ class Target(enum.StrEnum):
 class RouteDecision:
     target: Target
     reasons: Sequence[str]  # readable by the person, most decisive first
+    max_tokens: int | None = None  # a cap the service applies (short answers for a wearable)
+    personal_data: Sequence[str] = ()  # kinds of personal data found (never the data itself)
 
     def explain(self) -> str:
         return f"{self.target.value}: " + "; ".join(self.reasons)

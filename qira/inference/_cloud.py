@@ -1,0 +1,205 @@
+"""The cloud backend: any OpenAI-compatible ``/v1/chat/completions`` (NIM, vLLM, TGI, llama.cpp).
+
+Retries happen only before the first token reaches the caller: after that a
+retry would repeat text the person has already seen, so a mid-stream failure is
+raised and the service continues the answer locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ..config import CloudConfig
+from ..errors import (
+    EndpointBadResponse,
+    EndpointError,
+    EndpointRateLimited,
+    EndpointUnavailable,
+)
+from ._breaker import BreakerState, CircuitBreaker
+from ._types import ChatRequest, Delta
+from ._wire import ChunkParser, request_json
+
+__all__ = ["CloudChatModel"]
+
+log = logging.getLogger("qira.inference.cloud")
+
+
+class _Retryable(EndpointUnavailable):
+    """Connect errors and resets before any answer: the request never reached a model."""
+
+
+class CloudChatModel:
+    """Streams from the gigafactory endpoint through one ``httpx.AsyncClient``.
+
+    ``transport`` is the test seam, as in httpx. ``api_key`` defaults to the variable
+    named by ``config.api_key_env`` (read by :mod:`qira.config`)."""
+
+    name = "cloud"
+
+    def __init__(
+        self,
+        config: CloudConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        api_key: str | None = None,
+        on_breaker_change: Callable[[BreakerState], None] | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.breaker = CircuitBreaker(failures=config.breaker_failures, reset_s=config.breaker_reset_s, on_change=on_breaker_change)
+        self._sleep = sleep
+        key = api_key if api_key is not None else config.api_key()
+        headers = {"Accept": "text/event-stream"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        timeout = httpx.Timeout(
+            connect=config.connect_timeout_s,
+            read=config.read_timeout_s,
+            write=config.read_timeout_s,
+            pool=config.connect_timeout_s,
+        )
+        self._client = httpx.AsyncClient(
+            base_url=config.base_url.rstrip("/") + "/", headers=headers, timeout=timeout, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        body = request_json(request, model=self.config.model or None)
+        attempt = 0
+        while True:
+            self.breaker.acquire()
+            emitted = False
+            outcome: bool | None = None
+            try:
+                async for delta in self._attempt(body):
+                    emitted = True
+                    yield delta
+                outcome = True
+            except EndpointError as exc:
+                outcome = False
+                delay = None if emitted else self._retry_delay(exc, attempt)
+                if delay is None:
+                    raise
+                log.info("endpoint attempt %d failed (%s); retrying in %.2fs", attempt + 1, exc, delay)
+            finally:
+                if outcome is True:
+                    self.breaker.record_success()
+                elif outcome is False:
+                    self.breaker.record_failure()
+                else:
+                    self.breaker.release()  # cancelled by the caller: not the endpoint's fault
+            if outcome:
+                return
+            attempt += 1
+            await self._sleep(delay)
+
+    def _retry_delay(self, exc: EndpointError, attempt: int) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` to give up now."""
+        if attempt >= self.config.max_retries:
+            return None
+        if isinstance(exc, EndpointRateLimited):
+            if exc.retry_after is not None:
+                # A wait longer than our own backoff cap is better spent answering locally.
+                return exc.retry_after if exc.retry_after <= self.config.backoff_max_s else None
+        elif not isinstance(exc, _Retryable):
+            return None
+        ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: clients that failed together spread out
+
+    async def _attempt(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+        try:
+            async with self._client.stream("POST", "chat/completions", json=body) as response:
+                await _check_response(response)
+                parser = ChunkParser()
+                async for data in _sse_data(response):
+                    if data == "[DONE]":
+                        break
+                    try:
+                        chunk = json.loads(data)
+                        if not isinstance(chunk, dict):
+                            raise ValueError("not an object")
+                        if "error" in chunk:
+                            raise EndpointUnavailable(f"endpoint reported an error mid-stream: {chunk['error']!r}"[:300])
+                        deltas = list(parser.feed(chunk))
+                    except (ValueError, TypeError, AttributeError) as exc:
+                        raise EndpointBadResponse(f"malformed SSE event from the endpoint: {data[:120]!r}") from exc
+                    for delta in deltas:
+                        yield delta
+                if not parser.finished:
+                    raise EndpointUnavailable("the endpoint's stream ended before the answer finished")
+                for delta in parser.finish():
+                    yield delta
+        except httpx.HTTPError as exc:
+            raise _translate(exc) from exc
+
+
+async def _check_response(response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 200:
+        content_type = response.headers.get("content-type", "")
+        if not content_type.startswith("text/event-stream"):
+            raise EndpointBadResponse(f"the endpoint answered with {content_type or 'no content type'}, not an event stream")
+        return
+    detail = (await response.aread())[:300].decode("utf-8", "replace")
+    if status == 429:
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        raise EndpointRateLimited(f"the endpoint is rate limiting (HTTP 429): {detail}", retry_after=retry_after)
+    if status >= 500:
+        raise _Retryable(f"the endpoint failed (HTTP {status}): {detail}")
+    raise EndpointBadResponse(f"the endpoint refused the request (HTTP {status}): {detail}")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event (multi-line data joined by newlines)."""
+    lines: list[str] = []
+    async for line in response.aiter_lines():
+        if not line:
+            if lines:
+                yield "\n".join(lines)
+                lines = []
+        elif line.startswith("data:"):
+            lines.append(line[5:].removeprefix(" "))
+        elif line.startswith(":") or line.partition(":")[0] in ("event", "id", "retry"):
+            continue  # comments (keep-alive pings) and fields we do not use
+        else:
+            raise EndpointBadResponse(f"malformed SSE line from the endpoint: {line[:120]!r}")
+    if lines:
+        yield "\n".join(lines)
+
+
+def _translate(exc: httpx.HTTPError) -> EndpointError:
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return _Retryable(f"cannot reach the endpoint: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return EndpointUnavailable(f"the endpoint did not answer in time ({type(exc).__name__})")
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return EndpointUnavailable(f"the connection to the endpoint broke: {type(exc).__name__}: {exc}")
+    if isinstance(exc, httpx.DecodingError):
+        return EndpointBadResponse(f"undecodable answer from the endpoint: {exc}")
+    return EndpointError(f"endpoint request failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,120 @@
+"""The local backend as a :class:`ChatModel`: xllamacpp's in-process stream, bridged to asyncio.
+
+``Server.handle_chat_completions`` blocks and calls back on the calling thread
+once per chunk (releasing the GIL while it computes), so it runs in a worker
+thread and hands chunks to the event loop through ``call_soon_threadsafe``.
+Returning ``True`` from the callback is how llama.cpp is told to stop: closing
+the async iterator sets a flag the next callback sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from ..errors import LocalModelError
+from ._local import LocalModel
+from ._types import ChatMessage, ChatRequest, Delta, Finish, TextDelta
+from ._wire import ChunkParser, closed_schema, request_json
+
+__all__ = ["LocalChatModel", "grammar_json"]
+
+_DONE = object()
+
+
+class LocalChatModel:
+    """SmolLM2 in-process. Tools in the request are ignored (see ``request_json``)."""
+
+    name = "local"
+
+    def __init__(self, local: LocalModel) -> None:
+        self.local = local
+
+    async def stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
+        """Stream an answer. ``continue_from`` is a partial assistant answer (from a cloud
+        stream that broke): llama.cpp prefills it and the model carries on from there."""
+        extra = (ChatMessage(role="assistant", content=continue_from),) if continue_from else ()
+        body = request_json(request, local=True, extra_messages=extra)
+        async for delta in self.stream_raw(body):
+            yield delta
+
+    async def stream_raw(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+        server = self.local.loaded_server() or await asyncio.to_thread(self.local.load)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+
+        def on_chunk(chunk: Any) -> bool:
+            if stop.is_set():
+                return True
+            loop.call_soon_threadsafe(queue.put_nowait, chunk)
+            return False
+
+        def work() -> None:
+            try:
+                server.handle_chat_completions(dict(body, stream=True), on_chunk)
+                outcome: Any = _DONE
+            except Exception as exc:  # handed to the consumer, translated there
+                outcome = exc
+            if not stop.is_set():
+                loop.call_soon_threadsafe(queue.put_nowait, outcome)
+
+        worker = loop.run_in_executor(None, work)
+        parser = ChunkParser()
+        try:
+            while True:
+                item = await queue.get()
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise LocalModelError(f"local model failed: {item}") from item
+                if isinstance(item, Mapping) and "error" in item:
+                    raise LocalModelError(f"local model returned an error: {item['error']!r}"[:500])
+                for delta in parser.feed(item):
+                    yield delta
+            for delta in parser.finish():
+                yield delta
+        finally:
+            # Closing early (the consumer went away, or cancelled): llama.cpp stops at
+            # the next token; the worker thread is not awaited so closing never blocks.
+            stop.set()
+            worker.add_done_callback(_consume_result)
+
+
+def _consume_result(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+async def grammar_json(
+    model: LocalChatModel,
+    messages: Sequence[ChatMessage],
+    schema: Mapping[str, Any],
+    *,
+    max_tokens: int = 256,
+    temperature: float = 0.0,
+) -> Any:
+    """Structured output from the local model, constrained by a grammar built from ``schema``.
+
+    SmolLM2 cannot be trusted to write JSON on its own; llama.cpp compiles the schema
+    (with ``additionalProperties: false`` added to every object) into a grammar. The
+    output is only complete when the model stopped by itself, so anything else
+    (``length``) raises :class:`LocalModelError` rather than returning a fragment."""
+    request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=temperature, json_schema=closed_schema(schema))
+    parts: list[str] = []
+    reason = ""
+    async for delta in model.stream(request):
+        if isinstance(delta, TextDelta):
+            parts.append(delta.text)
+        elif isinstance(delta, Finish):
+            reason = delta.reason
+    text = "".join(parts)
+    if reason != "stop":
+        raise LocalModelError(f"structured output incomplete (finish reason {reason or 'none'}): raise max_tokens")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LocalModelError(f"structured output is not valid JSON: {text[:200]!r}") from exc

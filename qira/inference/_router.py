@@ -1,0 +1,120 @@
+"""Decides, per request, whether the local model or the gigafactory endpoint answers.
+
+Sans-I/O and cheap (a few regular expressions over the text): the service passes in
+the endpoint's state, so a decision never waits on the network or the disk. The
+rules, first match wins (docs/hybrid-routing.md is the person-facing version):
+
+1. no endpoint configured            -> local
+2. policy ``local-only``              -> local
+3. privacy: a private memory, or personal data in any message -> local
+4. the breaker is open                -> local
+5. today's cloud token budget is spent -> local
+6. ``prefer-cloud``                   -> cloud
+7. ``prefer-local``: cloud when the request is hard (tools, long input, long
+   answer, weak intent match, too big for the local context); otherwise local.
+
+A wearable caps the answer length (``RouteDecision.max_tokens``) and, under
+``prefer-local``, is answered locally unless the request needs tools or more
+context than the local model has: on the wrist, latency beats polish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config import InferenceConfig
+from ..devices import DeviceKind
+from ._breaker import BreakerState
+from ._privacy import detect_personal_data
+from ._types import ChatRequest, RouteDecision, Target
+
+__all__ = ["CloudStatus", "Router"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudStatus:
+    configured: bool
+    breaker: BreakerState = BreakerState.CLOSED
+    breaker_available: bool = True  # closed, or half-open with the probe slot free
+    retry_in_s: float = 0.0
+    tokens_left: int | None = None  # None: no daily limit
+
+
+NO_CLOUD = CloudStatus(configured=False)
+
+
+class Router:
+    def __init__(self, config: InferenceConfig) -> None:
+        self.config = config
+        self.local_context_tokens = config.local.context_size
+
+    def decide(
+        self, request: ChatRequest, *, cloud: CloudStatus, device_kind: DeviceKind | None = None
+    ) -> RouteDecision:
+        cfg = self.config
+        wearable = device_kind is DeviceKind.WEARABLE
+        cap = cfg.wearable_max_tokens if wearable and request.max_tokens > cfg.wearable_max_tokens else None
+        notes: list[str] = []
+        if cap is not None:
+            notes.append(f"asked from a wearable: the answer is kept to {cap} tokens")
+
+        def local(*reasons: str, personal: tuple[str, ...] = ()) -> RouteDecision:
+            return RouteDecision(target=Target.LOCAL, reasons=(*reasons, *notes), max_tokens=cap, personal_data=personal)
+
+        def to_cloud(*reasons: str) -> RouteDecision:
+            return RouteDecision(target=Target.CLOUD, reasons=(*reasons, *notes), max_tokens=cap)
+
+        if not cloud.configured:
+            return local("no gigafactory endpoint is configured, so everything runs on this hub")
+        if cfg.policy == "local-only":
+            return local("your policy is local-only")
+        if cfg.privacy_rule:
+            if request.private_context:
+                return local("a memory marked private is part of the conversation, and private memories never leave this hub")
+            text = "\n".join(m.content for m in request.messages if m.content)
+            found = detect_personal_data(text)
+            if found:
+                kinds = [k.value for k in found]
+                return local(f"the conversation contains {_join(kinds)}, and personal data stays on this hub", personal=tuple(k.name.lower() for k in found))
+        else:
+            text = ""
+        if not cloud.breaker_available:
+            return local(f"the gigafactory endpoint is failing (circuit {cloud.breaker.value}; next try in {cloud.retry_in_s:.0f}s)")
+
+        chars = len(text) if text else sum(len(m.content) for m in request.messages)
+        prompt_tokens = max(1, chars // 4) if chars else 0  # ~4 characters a token: an estimate is enough here
+        answer_tokens = cap or request.max_tokens
+        if cloud.tokens_left is not None and prompt_tokens + answer_tokens > cloud.tokens_left:
+            return local(f"today's cloud token budget is spent ({cloud.tokens_left} of {cfg.daily_token_budget} left)")
+        if cfg.policy == "prefer-cloud":
+            return to_cloud("your policy prefers the cloud")
+
+        hard = self._difficulty(request, chars=chars, prompt_tokens=prompt_tokens, answer_tokens=answer_tokens, wearable=wearable)
+        if hard:
+            return to_cloud(*hard)
+        if request.intent_confidence is not None:
+            why = f"matched a skill locally (confidence {request.intent_confidence:.2f})"
+        else:
+            why = "a short request the local model can answer"
+        return local(why + ", and your policy prefers local")
+
+    def _difficulty(self, request: ChatRequest, *, chars: int, prompt_tokens: int, answer_tokens: int, wearable: bool) -> list[str]:
+        cfg = self.config
+        hard: list[str] = []
+        if request.tools:
+            hard.append("it needs tool planning, which the local model cannot do reliably")
+        if prompt_tokens + answer_tokens > self.local_context_tokens:
+            hard.append(f"it does not fit the local model's context ({self.local_context_tokens} tokens)")
+        if wearable:
+            return hard  # on the wrist a quick local answer beats a better slow one
+        if chars > cfg.cloud_prompt_chars:
+            hard.append(f"a long conversation ({chars} characters)")
+        if answer_tokens > cfg.cloud_answer_tokens:
+            hard.append(f"a long answer is expected (up to {answer_tokens} tokens)")
+        if request.intent_confidence is not None and request.intent_confidence < cfg.local_intent_confidence:
+            hard.append(f"no skill matched confidently (best {request.intent_confidence:.2f}), so it is open-ended")
+        return hard
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,169 @@
+"""The inference service: routes each request, streams the answer, falls back, counts tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..config import InferenceConfig
+from ..devices import DeviceKind
+from ..errors import CircuitOpen, EndpointError
+from ._breaker import BreakerState
+from ._budget import TokenLedger
+from ._cloud import CloudChatModel
+from ._local import LocalModel
+from ._local_chat import LocalChatModel
+from ._router import NO_CLOUD, CloudStatus, Router
+from ._types import ChatRequest, Delta, Finish, RouteDecision, Target, TextDelta, Usage
+from ._wire import estimate_tokens
+
+__all__ = ["InferenceService", "Turn"]
+
+log = logging.getLogger("qira.inference")
+
+
+class Turn:
+    """One answer being streamed: ``async for delta in turn``. The last delta is a
+    :class:`Finish`. ``decision`` says where it was routed and why; ``fallback`` says
+    why it ended up elsewhere, if it did. ``aclose()`` (or leaving ``async with``) cancels."""
+
+    def __init__(self, decision: RouteDecision, run: Callable[[Turn], AsyncIterator[Delta]]) -> None:
+        self.decision = decision
+        self.answered_by: Target = decision.target
+        self.fallback: str | None = None
+        self._stream = run(self)
+
+    def __aiter__(self) -> Turn:
+        return self
+
+    async def __anext__(self) -> Delta:
+        return await self._stream.__anext__()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> Turn:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def text(self) -> str:
+        """Drain the turn and return the whole answer text."""
+        return "".join([d.text async for d in self if isinstance(d, TextDelta)])
+
+
+class InferenceService:
+    """Owns both backends, the router and the usage ledger. One per hub."""
+
+    def __init__(
+        self,
+        config: InferenceConfig,
+        *,
+        local: LocalModel,
+        data_dir: Path,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_cloud_state: Callable[[BreakerState], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.local = LocalChatModel(local)
+        self.cloud: CloudChatModel | None = None
+        if config.cloud.base_url:
+            self.cloud = CloudChatModel(config.cloud, transport, on_breaker_change=on_cloud_state)
+        self.router = Router(config)
+        self.ledger = TokenLedger(data_dir / "inference.db", daily_budget=config.daily_token_budget)
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    def cloud_status(self) -> CloudStatus:
+        if self.cloud is None:
+            return NO_CLOUD
+        breaker = self.cloud.breaker
+        return CloudStatus(
+            configured=True,
+            breaker=breaker.state,
+            breaker_available=breaker.available(),
+            retry_in_s=breaker.retry_in(),
+            tokens_left=self.ledger.cloud_tokens_left(),
+        )
+
+    def route(self, request: ChatRequest, *, device_kind: DeviceKind | None = None) -> RouteDecision:
+        return self.router.decide(request, cloud=self.cloud_status(), device_kind=device_kind)
+
+    def chat(self, request: ChatRequest, *, device_kind: DeviceKind | None = None) -> Turn:
+        decision = self.route(request, device_kind=device_kind)
+        if decision.max_tokens is not None:
+            request = dataclasses.replace(request, max_tokens=decision.max_tokens)
+        return Turn(decision, lambda turn: self._run(turn, request))
+
+    async def _run(self, turn: Turn, request: ChatRequest) -> AsyncIterator[Delta]:
+        if turn.decision.target is Target.CLOUD and self.cloud is not None:
+            partial: list[str] = []
+            usage: Usage | None = None
+            try:
+                async with contextlib.aclosing(self.cloud.stream(request)) as stream:
+                    async for delta in stream:
+                        if isinstance(delta, TextDelta):
+                            partial.append(delta.text)
+                        elif isinstance(delta, Usage):
+                            usage = delta
+                        elif isinstance(delta, Finish):
+                            self._record(Target.CLOUD, request, "".join(partial), usage)
+                        yield delta
+                return
+            except (EndpointError, CircuitOpen) as exc:
+                text = "".join(partial)
+                if text:
+                    self._record(Target.CLOUD, request, text, None)  # the endpoint billed what it sent
+                turn.answered_by = Target.LOCAL
+                where = "in the middle of the answer" if text else "before answering"
+                turn.fallback = f"the gigafactory endpoint failed {where} ({exc}); the local model answered"
+                log.warning("cloud failed %s, continuing locally: %s", where, exc)
+            async with contextlib.aclosing(self._local_stream(request, continue_from=text)) as stream:
+                async for delta in stream:
+                    if isinstance(delta, Finish) and text:
+                        delta = Finish(reason=delta.reason, degraded=True)
+                    yield delta
+            return
+        async with contextlib.aclosing(self._local_stream(request)) as stream:
+            async for delta in stream:
+                yield delta
+
+    async def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
+        completion: list[str] = []
+        usage: Usage | None = None
+        async for delta in self.local.stream(request, continue_from=continue_from):
+            if isinstance(delta, TextDelta):
+                completion.append(delta.text)
+            elif isinstance(delta, Usage):
+                usage = delta
+            elif isinstance(delta, Finish):
+                self._record(Target.LOCAL, request, "".join(completion), usage)
+            yield delta
+
+    def _record(self, target: Target, request: ChatRequest, completion: str, usage: Usage | None) -> None:
+        if usage is None:
+            prompt = estimate_tokens("".join(m.content for m in request.messages))
+            usage = Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(completion))
+        task = asyncio.ensure_future(asyncio.to_thread(self.ledger.record, target, usage.prompt_tokens, usage.completion_tokens))
+        self._pending.add(task)
+        task.add_done_callback(self._recorded)
+
+    def _recorded(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not record token usage: %s", task.exception())
+
+    async def close(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self.cloud is not None:
+            await self.cloud.aclose()
+        await asyncio.to_thread(self.ledger.close)
+
