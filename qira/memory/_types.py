@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Memory", "MemoryKind", "Scope", "SearchHit"]
+__all__ = ["Action", "AddResult", "ExtractedFact", "HistoryEntry", "Memory", "MemoryKind", "Scope", "SearchHit"]
 
 
 class MemoryKind(enum.StrEnum):
@@ -42,3 +42,36 @@ class SearchHit:
     score: float
     # why it ranked where it did: {"similarity": .., "lexical": .., "recency": .., "importance": ..}
     explanation: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Action(enum.StrEnum):
+    ADDED = "added"  # a new memory was stored
+    UPDATED = "updated"  # a near-duplicate existed: it was updated instead
+    UNCHANGED = "unchanged"  # the same memory was already stored
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddResult:
+    memory: Memory  # the memory that now holds the text (the first chunk when it was split)
+    action: str  # an Action value: "added" | "updated" | "unchanged"
+    chunks: tuple[Memory, ...] = ()  # every stored chunk when the text was over the limit
+    note: str | None = None  # readable: why it was split, which memory it updated
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryEntry:
+    memory_id: str
+    seq: int  # store-wide change sequence number: orders entries
+    at: float  # unix time
+    op: str  # "add" | "update" | "merge" | "forget" | "import"
+    actor: str | None  # who made the change: a device id, "cli", "hub", ...
+    text: str | None  # the text after the change (None after forget)
+    changes: Mapping[str, Any] = field(default_factory=dict)  # field -> [old, new]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractedFact:
+    text: str  # the memory to store, in the person's own words, first person
+    kind: MemoryKind
+    importance: float
+    rule: str  # which rule matched ("remember", "birthday", "diet", ...)

@@ -1,0 +1,130 @@
+"""Checking what callers hand the store, and splitting text that is over the limit."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import InvalidMemory
+from ._types import MemoryKind, Scope
+
+__all__ = [
+    "check_count", "check_device", "check_expiry", "check_importance", "check_kind", "check_kinds",
+    "check_scope", "check_scopes", "check_text", "check_time", "split_text",
+]
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def check_text(text: object, *, what: str = "text") -> str:
+    if not isinstance(text, str):
+        raise InvalidMemory(f"{what} must be a string, not {type(text).__name__}")
+    text = text.strip()
+    if not text:
+        raise InvalidMemory(f"{what} is empty: there is nothing to remember")
+    if "\x00" in text:
+        raise InvalidMemory(f"{what} contains a NUL character")
+    return text
+
+
+def check_kind(kind: object) -> MemoryKind:
+    try:
+        return MemoryKind(kind)
+    except ValueError:
+        raise InvalidMemory(f"unknown kind {kind!r}: expected one of {', '.join(k.value for k in MemoryKind)}") from None
+
+
+def check_scope(scope: object) -> Scope:
+    try:
+        return Scope(scope)
+    except ValueError:
+        raise InvalidMemory(f"unknown scope {scope!r}: expected one of {', '.join(s.value for s in Scope)}") from None
+
+
+def check_kinds(kinds: Iterable[object] | None) -> tuple[MemoryKind, ...] | None:
+    if kinds is None:
+        return None
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if not isinstance(kinds, (list, tuple, set, frozenset)):
+        raise InvalidMemory(f"kinds must be a list, not {type(kinds).__name__}")
+    out = tuple(check_kind(k) for k in kinds)
+    if not out:
+        raise InvalidMemory("kinds is empty: pass None to search every kind")
+    return out
+
+
+def check_scopes(scopes: Iterable[object] | None) -> tuple[Scope, ...] | None:
+    if scopes is None:
+        return None
+    if isinstance(scopes, str):
+        scopes = [scopes]
+    if not isinstance(scopes, (list, tuple, set, frozenset)):
+        raise InvalidMemory(f"scopes must be a list, not {type(scopes).__name__}")
+    out = tuple(check_scope(s) for s in scopes)
+    if not out:
+        raise InvalidMemory("scopes is empty: pass None to search every scope")
+    return out
+
+
+def check_importance(importance: object) -> float:
+    if isinstance(importance, bool) or not isinstance(importance, (int, float)):
+        raise InvalidMemory(f"importance must be a number from 0 to 1, not {importance!r}")
+    if not 0.0 <= float(importance) <= 1.0 or math.isnan(importance):
+        raise InvalidMemory(f"importance must be from 0 to 1, got {importance}")
+    return float(importance)
+
+
+def check_time(value: object, *, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise InvalidMemory(f"{what} must be a unix time in seconds, not {value!r}")
+    return float(value)
+
+
+def check_expiry(expires_at: object) -> float | None:
+    value = check_time(expires_at, what="expires_at")
+    if value is not None and value <= time.time():
+        raise InvalidMemory(f"expires_at {value} is in the past: the memory would be gone at once")
+    return value
+
+
+def check_count(value: Any, *, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidMemory(f"{what} must be an integer from {low} to {high}, not {value!r}")
+    return value
+
+
+def check_device(device: object) -> str | None:
+    if device is None:
+        return None
+    if not isinstance(device, str) or not device.strip():
+        raise InvalidMemory(f"device must be a non-empty string or None, not {device!r}")
+    return device
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at sentence ends, then at spaces, then anywhere, into pieces of at most ``limit``."""
+    if len(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        while len(sentence) > limit:
+            cut = sentence.rfind(" ", 0, limit + 1)
+            cut = cut if cut > limit // 2 else limit
+            pieces.append(sentence[:cut].strip())
+            sentence = sentence[cut:].strip()
+        if sentence:
+            pieces.append(sentence)
+    chunks: list[str] = []
+    for piece in pieces:
+        if chunks and len(chunks[-1]) + 1 + len(piece) <= limit:
+            chunks[-1] = f"{chunks[-1]} {piece}"
+        else:
+            chunks.append(piece)
+    return chunks
