@@ -32,6 +32,8 @@ class LocalChatModel:
 
     def __init__(self, local: LocalModel) -> None:
         self.local = local
+        self.active_streams = 0  # worker threads still inside llama.cpp (cancelled ones stop at the next token)
+        self._count_lock = threading.Lock()
 
     async def stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
         """Stream an answer. ``continue_from`` is a partial assistant answer (from a cloud
@@ -54,11 +56,16 @@ class LocalChatModel:
             return False
 
         def work() -> None:
+            with self._count_lock:
+                self.active_streams += 1
             try:
                 server.handle_chat_completions(dict(body, stream=True), on_chunk)
                 outcome: Any = _DONE
             except Exception as exc:  # handed to the consumer, translated there
                 outcome = exc
+            finally:
+                with self._count_lock:
+                    self.active_streams -= 1
             if not stop.is_set():
                 loop.call_soon_threadsafe(queue.put_nowait, outcome)
 

@@ -29,7 +29,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # classified by digit count and checksum below.
 _NUMBER = re.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{6,}\d(?![\w])")
 _STREET = re.compile(
-    r"\b\d{1,5}[a-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
     r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
     r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Strasse|Straße)\b"
     r"|\b(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Via|Rue)\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b"
@@ -90,10 +90,11 @@ def _classify_number(raw: str) -> PersonalData | None:
 def _phone_shaped(raw: str, n_digits: int) -> bool:
     # Dates (2024-05-01), times and decimals are digit runs too: a phone number has
     # at least nine digits, or seven with the usual separators (555-1234 style).
-    if raw.count(".") > 2:
-        return True
-    if raw.count(".") and n_digits < 9:
-        return False
+    separators = {c for c in raw if not c.isdigit()}
+    if separators == {"."} and raw.count(".") == 1:
+        return False  # a decimal number
+    if "." in separators and n_digits < 9:
+        return False  # a date or a version
     return n_digits >= 9 or bool(re.fullmatch(r"\(?\d{3}\)?[ -]\d{4}|\d{3}[ -]\d{3,4}[ -]?\d{0,4}", raw))
 
 
