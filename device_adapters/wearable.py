@@ -1,0 +1,17 @@
+"""The wearable adapter (real-time translation mode): microphone and earpiece, no screen.
+
+Audio goes to the hub as binary frames tagged with a stream id
+(:meth:`DeviceSession.send_audio`); ``/audio STREAM FILE`` in terminal mode
+sends a file that way in 4 KiB chunks.
+"""
+
+from __future__ import annotations
+
+from ._profiles import PROFILES
+from ._terminal import run_terminal
+
+__all__ = ["AUDIO_CHUNK_BYTES", "KIND", "PROFILE", "run_terminal"]
+
+KIND = "wearable"
+PROFILE = PROFILES[KIND]
+AUDIO_CHUNK_BYTES = 4096

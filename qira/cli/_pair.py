@@ -1,0 +1,41 @@
+"""``qira pair``: a one-time code (valid 10 minutes, single use) for a new device."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import QiraError
+from ..sync import SyncStore
+from ._common import add_config_options, config_from_args
+from ..config import ensure_data_dir
+
+KINDS = ("pc", "phone", "tablet", "wearable")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("pair", help="print a one-time pairing code for a new device")
+    add_config_options(parser)
+    parser.add_argument("--name", required=True, help="the device's name (unique among paired devices)")
+    parser.add_argument("--kind", required=True, choices=KINDS)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    store = SyncStore(ensure_data_dir(config) / "sync.db")
+    try:
+        code = store.create_pairing_code(args.name, args.kind, config.sync.pairing_code_ttl_s)
+    except ValueError as exc:
+        raise QiraError(str(exc)) from exc
+    finally:
+        store.close()
+    minutes = config.sync.pairing_code_ttl_s / 60
+    if args.json:
+        print(json.dumps({"code": code, "name": args.name, "kind": args.kind, "ttl_s": config.sync.pairing_code_ttl_s}))
+        return 0
+    print(f"pairing code for {args.kind} {args.name!r}: {code}")
+    print(f"  valid {minutes:g} minutes, single use. On the device:")
+    print(f"  qira device run --kind {args.kind} --name {args.name} --hub ws://HUB:PORT/ws --pair {code}")
+    return 0

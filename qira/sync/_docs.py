@@ -1,0 +1,130 @@
+"""The hub's copies of the shared CRDT documents, persisted as Yjs updates in sync.db.
+
+Every change to a hub document — one a device sent, or one hub code made under
+:meth:`HubDocs.edit` — is appended to ``doc_updates`` and handed to ``fanout``
+to relay to the subscribed devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from pycrdt import Doc, TransactionEvent, merge_updates
+
+from ._store import Writer
+from ._wire import DOC_NAMES
+
+__all__ = ["EMPTY_UPDATE", "CorruptUpdate", "HubDocs", "apply_update_safely"]
+
+log = logging.getLogger("qira.sync.docs")
+
+EMPTY_UPDATE = b"\x00\x00"
+_COMPACT_EVERY = 2000  # updates per document before they are merged into one row
+
+
+class CorruptUpdate(ValueError):
+    pass
+
+
+def apply_update_safely(doc: Doc, update: bytes) -> None:
+    """Apply ``update``; the CRDT engine's complaints (including Rust panics) become CorruptUpdate."""
+    try:
+        doc.apply_update(update)
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException as exc:  # pyo3 panics derive from BaseException, not Exception
+        raise CorruptUpdate(f"the CRDT engine rejected the update: {exc}") from exc
+
+
+def get_update_safely(doc: Doc, state_vector: bytes) -> bytes:
+    try:
+        return doc.get_update(state_vector)
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException as exc:
+        raise CorruptUpdate(f"the CRDT engine rejected the state vector: {exc}") from exc
+
+
+Fanout = Callable[[str, bytes, object], None]  # (doc, update, origin connection or None)
+
+
+class HubDocs:
+    def __init__(self, writer: Writer, fanout: Fanout) -> None:
+        self._writer = writer
+        self._fanout = fanout
+        self.docs: dict[str, Doc] = {}
+        self._counts: dict[str, int] = {}
+        self._remote: object | None = None
+        self._remote_active = False
+        self._subs: list[Any] = []
+
+    def load(self, rows: list[tuple[int, str, bytes]]) -> None:
+        per_doc: dict[str, list[bytes]] = {}
+        for _id, name, data in rows:
+            per_doc.setdefault(name, []).append(data)
+        for name in sorted(DOC_NAMES):
+            doc = Doc()
+            updates = per_doc.get(name, [])
+            for data in updates:
+                try:
+                    apply_update_safely(doc, data)
+                except CorruptUpdate:
+                    log.warning("skipping an unreadable stored update for %s", name)
+            self.docs[name] = doc
+            self._counts[name] = len(updates)
+            self._subs.append(doc.observe(lambda event, name=name: self._changed(name, event)))
+
+    def _changed(self, name: str, event: TransactionEvent) -> None:
+        update = event.update
+        if update == EMPTY_UPDATE:
+            return
+        self._persist(name, update)
+        self._fanout(name, update, self._remote if self._remote_active else None)
+
+    def _persist(self, name: str, update: bytes) -> None:
+        self._writer.submit_nowait(lambda c: c.execute("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", (name, update)))
+        self._counts[name] += 1
+        if self._counts[name] >= _COMPACT_EVERY:
+            self._compact(name)
+
+    def _compact(self, name: str) -> None:
+        merged = self.docs[name].get_update()
+        self._counts[name] = 1
+
+        def job(c: Any) -> None:
+            c.execute("DELETE FROM doc_updates WHERE doc = ?", (name,))
+            c.execute("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", (name, merged))
+
+        self._writer.submit_nowait(job)
+
+    def apply_remote(self, name: str, update: bytes, origin: object) -> None:
+        """Apply a device's update; the observer persists it and relays it to everyone but ``origin``."""
+        if update == EMPTY_UPDATE:
+            return
+        self._remote, self._remote_active = origin, True
+        try:
+            apply_update_safely(self.docs[name], update)
+        finally:
+            self._remote, self._remote_active = None, False
+
+    @contextlib.asynccontextmanager
+    async def edit(self, name: str) -> AsyncIterator[Doc]:
+        if name not in self.docs:
+            raise KeyError(f"no shared document named {name!r} (have {sorted(self.docs)})")
+        # No transaction is held across the caller's awaits (a device update may land
+        # meanwhile); group changes with ``with doc.transaction():`` inside, without awaiting.
+        yield self.docs[name]
+        await self._writer.barrier()  # the edit is durable once the block has exited
+
+    def compact_all(self) -> None:
+        for name, count in self._counts.items():
+            if count > 1:
+                self._compact(name)
+
+
+def merged(updates: list[bytes]) -> bytes:
+    return merge_updates(*updates) if updates else EMPTY_UPDATE

@@ -1,0 +1,600 @@
+"""The hub side of sync: a :class:`qira.devices.DeviceGateway` over the WebSocket endpoint.
+
+Hub code uses:
+
+* ``register_handler(type, handler)`` — application messages (operations) from devices;
+* ``devices()``, ``push()`` (durable, resumed), ``send()`` (ephemeral, online only);
+* ``on_presence(callback)`` — called with a :class:`DeviceInfo` whenever a device
+  connects, disconnects or reports presence;
+* ``async with edit("reminders") as doc:`` — change a shared CRDT document;
+  ``doc(name)`` reads one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pycrdt import Array, Doc
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from ..config import SyncConfig
+from ..devices import DeviceInfo, DeviceKind, MessageHandler
+from ..errors import ProtocolError, UnknownDevice
+from . import _ymsg
+from ._conn import Connection
+from ._docs import CorruptUpdate, HubDocs, get_update_safely
+from ._pairing import PairingGuard, hash_secret, new_token
+from ._store import DeviceRow, SyncStore, Writer
+from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_doc
+from .protocol import (
+    Ack,
+    AudioChunk,
+    DocMessage,
+    Hello,
+    Limits,
+    Operation,
+    PresenceUpdate,
+    ServerProtocol,
+    event_frame,
+)
+
+__all__ = ["AudioHandler", "PresenceCallback", "SyncServer"]
+
+log = logging.getLogger("qira.sync")
+
+PresenceCallback = Callable[[DeviceInfo], Awaitable[None] | None]
+AudioHandler = Callable[[DeviceInfo, str, int, bytes], Awaitable[None] | None]
+
+_REVOCATION_POLL_S = 0.5
+
+
+@dataclass
+class _OpState:
+    """Exactly-once bookkeeping for one device's operations."""
+
+    last_seq: int = 0  # highest seq accepted
+    acked_seq: int = 0  # the device has every reply up to here; results pruned
+    results: dict[int, str] = field(default_factory=dict)  # seq -> reply body (JSON without v/id)
+    inflight: dict[int, asyncio.Future[str]] = field(default_factory=dict)
+
+
+class SyncServer:
+    def __init__(self, config: SyncConfig, data_dir: Path) -> None:
+        self.config = config
+        self.path = Path(data_dir) / "sync.db"
+        self.limits = Limits(max_frame_bytes=config.max_frame_bytes, messages_per_second=config.messages_per_second,
+                             burst=config.burst, auth_timeout_s=config.auth_timeout_s,
+                             idle_timeout_s=config.idle_timeout_s)
+        self.routes = [WebSocketRoute("/ws", self._endpoint)]
+        self._handlers: dict[str, MessageHandler] = {}
+        self._presence: list[PresenceCallback] = []
+        self._audio: list[AudioHandler] = []
+        self._devices: dict[str, DeviceInfo] = {}
+        self._by_token: dict[str, str] = {}  # token hash -> device id
+        self._revoked_tokens: set[str] = set()
+        self._conns: dict[str, Connection] = {}  # device id -> its live connection
+        self._all_conns: set[Connection] = set()
+        self._ops: dict[str, _OpState] = {}
+        self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
+        self._hub_seq = 0
+        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._writer: Writer | None = None
+        self._docs: HubDocs | None = None
+        self._reader: SyncStore | None = None
+        self._revocations = 0
+        self._stopping = False
+        self.register_handler("sync.noop", _noop)
+        self.register_handler("state.append", self._state_append)
+
+    # -- public API for hub code -----------------------------------------------
+
+    def register_handler(self, type: str, handler: MessageHandler) -> None:
+        self._handlers[type] = handler
+
+    def on_presence(self, callback: PresenceCallback) -> None:
+        self._presence.append(callback)
+
+    def on_audio(self, handler: AudioHandler) -> None:
+        """Called for each binary audio chunk: (device, stream id, chunk seq, bytes)."""
+        self._audio.append(handler)
+
+    def devices(self) -> list[DeviceInfo]:
+        return sorted(self._devices.values(), key=lambda d: d.name)
+
+    def device(self, device_id: str) -> DeviceInfo | None:
+        return self._devices.get(device_id)
+
+    async def push(self, device_id: str, type: str, payload: Mapping[str, Any]) -> int:
+        if device_id not in self._devices:
+            raise UnknownDevice(f"no paired device {device_id!r}")
+        self._hub_seq += 1
+        hub_seq = self._hub_seq
+        frame = event_frame(type, dict(payload), hub_seq)
+
+        def job(c: Any) -> None:
+            c.execute("INSERT INTO events VALUES (?, ?, ?)", (hub_seq, device_id, frame))
+            c.execute("UPDATE meta SET value = max(value, ?) WHERE key = 'hub_seq'", (hub_seq,))
+
+        assert self._writer is not None
+        await self._writer.submit(job)
+        self._pending.setdefault(device_id, []).append((hub_seq, frame))
+        conn = self._conns.get(device_id)
+        if conn is not None and conn.live:
+            conn.enqueue(frame)
+        return hub_seq
+
+    async def send(self, device_id: str, type: str, payload: Mapping[str, Any]) -> bool:
+        conn = self._conns.get(device_id)
+        if conn is None or not conn.live:
+            return False
+        conn.enqueue(event_frame(type, dict(payload)))
+        return True
+
+    def send_audio(self, device_id: str, stream: str, seq: int, data: bytes) -> bool:
+        from ._wire import encode_audio
+
+        conn = self._conns.get(device_id)
+        if conn is None or not conn.live:
+            return False
+        conn.enqueue(encode_audio(stream, seq, data))
+        return True
+
+    def doc(self, name: str) -> Doc:
+        assert self._docs is not None
+        return self._docs.docs[name]
+
+    @asynccontextmanager
+    async def edit(self, name: str) -> AsyncIterator[Doc]:
+        assert self._docs is not None
+        async with self._docs.edit(name) as doc:
+            yield doc
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        loop = asyncio.get_running_loop()
+        assert self._writer is not None
+        self._writer.start(loop)
+        self._spawn(self._housekeeping())
+
+    def _load(self) -> None:
+        store = SyncStore(self.path)
+        store.mark_all_offline()
+        for row in store.devices(include_revoked=True):
+            if row.revoked is not None:
+                if row.token_hash:
+                    self._revoked_tokens.add(row.token_hash)
+                continue
+            self._add_device(row)
+        for device_id, seq, reply in store.op_results():
+            state = self._ops.get(device_id)
+            if state is not None:
+                state.results[seq] = reply
+                state.last_seq = max(state.last_seq, seq)
+        for hub_seq, device_id, frame in store.pending_events():
+            self._pending.setdefault(device_id, []).append((hub_seq, frame))
+        self._hub_seq = store.hub_seq()
+        self._revocations = store.revocations()
+        self._writer = Writer(self.path)
+        self._docs = HubDocs(self._writer, self._fanout)
+        self._docs.load(store.doc_updates())
+        self._docs.compact_all()
+        self._reader = store
+
+    def _add_device(self, row: DeviceRow) -> None:
+        self._devices[row.id] = DeviceInfo(id=row.id, name=row.name, kind=DeviceKind(row.kind), online=False,
+                                           last_seen=row.last_seen, last_active=row.last_active,
+                                           capabilities=row.capabilities)
+        if row.token_hash:
+            self._by_token[row.token_hash] = row.id
+        self._ops[row.id] = _OpState(last_seq=row.acked_seq, acked_seq=row.acked_seq)
+
+    async def stop(self) -> None:
+        """Close every device with 1001 (going away), then flush and close sync.db."""
+        self._stopping = True
+        conns = list(self._all_conns)
+        for conn in conns:
+            conn.close(CloseCode.GOING_AWAY, "hub shutting down")
+        await asyncio.gather(*(c.drain(2.0) for c in conns))
+        for task in list(self._tasks):
+            task.cancel()
+        now = time.time()
+        if self._writer is not None:
+            ids = [(now, d) for d in self._conns]
+            self._writer.submit_nowait(lambda c: c.executemany(
+                "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
+            await asyncio.to_thread(self._writer.close)
+        if self._reader is not None:
+            self._reader.close()
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _housekeeping(self) -> None:
+        # Revocations come from `qira devices revoke` in another process: poll the
+        # counter it bumps (one tiny indexed read) and close revoked devices at once.
+        ticks = 0
+        while True:
+            await asyncio.sleep(_REVOCATION_POLL_S)
+            ticks += 1
+            try:
+                self._check_revocations()
+            except Exception:
+                log.exception("revocation check failed")
+            if ticks % 2 == 0:
+                now = time.monotonic()
+                for conn in list(self._all_conns):
+                    conn.protocol.tick(now)
+                    conn.flush()
+
+    def _check_revocations(self) -> None:
+        assert self._reader is not None
+        count = self._reader.revocations()
+        if count == self._revocations:
+            return
+        self._revocations = count
+        for row in self._reader.devices(include_revoked=True):
+            if row.revoked is not None and row.id in self._devices:
+                self._revoke_local(row.id, row.token_hash)
+
+    def _revoke_local(self, device_id: str, token_hash: str | None) -> None:
+        info = self._devices.pop(device_id)
+        if token_hash:
+            self._by_token.pop(token_hash, None)
+            self._revoked_tokens.add(token_hash)
+        self._pending.pop(device_id, None)
+        conn = self._conns.pop(device_id, None)
+        if conn is not None:
+            conn.live = False
+            conn.close(CloseCode.REVOKED, "revoked")
+        log.info("device %s (%s) revoked", info.name, device_id)
+        self._notify(replace(info, online=False))
+
+    # -- the endpoint --------------------------------------------------------
+
+    async def _endpoint(self, ws: WebSocket) -> None:
+        await ws.accept()
+        if self._stopping:
+            await ws.close(CloseCode.GOING_AWAY, "hub shutting down")
+            return
+        client = ws.client
+        peer = f"{client.host}:{client.port}" if client else "?"
+        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer)
+        self._all_conns.add(conn)
+        try:
+            while not conn.closed.is_set():
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                now = time.monotonic()
+                text = message.get("text")
+                if text is not None:
+                    conn.protocol.receive_text(text, now)
+                else:
+                    conn.protocol.receive_bytes(message.get("bytes") or b"", now)
+                for event in conn.protocol.events_received():
+                    await self._handle(conn, event)
+                conn.flush()
+        except Exception as exc:  # a broken socket ends this device's connection only
+            log.debug("connection %s ended: %s", peer, exc)
+        finally:
+            self._all_conns.discard(conn)
+            conn.abort()
+            self._disconnected(conn)
+
+    def _disconnected(self, conn: Connection) -> None:
+        device_id = conn.device_id
+        if device_id is None or self._conns.get(device_id) is not conn:
+            return
+        del self._conns[device_id]
+        info = self._devices.get(device_id)
+        if info is None:
+            return
+        info = replace(info, online=False, last_seen=time.time())
+        self._devices[device_id] = info
+        if self._writer is not None and not self._stopping:
+            self._writer.submit_nowait(lambda c: c.execute(
+                "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", (info.last_seen, device_id)))
+        self._notify(info)
+
+    async def _handle(self, conn: Connection, event: object) -> None:
+        if isinstance(event, Operation):
+            self._operation(conn, event)
+        elif isinstance(event, DocMessage):
+            self._doc_message(conn, event)
+        elif isinstance(event, Ack):
+            self._ack(conn, event)
+        elif isinstance(event, Hello):
+            await self._hello(conn, event)
+        elif isinstance(event, PresenceUpdate):
+            self._presence_update(conn, event)
+        elif isinstance(event, AudioChunk):
+            self._audio_chunk(conn, event)
+        info = self._devices.get(conn.device_id or "")
+        if info is not None:
+            self._devices[info.id] = replace(info, last_seen=time.time())
+
+    # -- authentication ----------------------------------------------------------
+
+    async def _hello(self, conn: Connection, hello: Hello) -> None:
+        proto = conn.protocol
+        token: str | None = None
+        if hello.token is not None:
+            digest = hash_secret(hello.token)
+            device_id = self._by_token.get(digest)
+            if device_id is None:
+                revoked = digest in self._revoked_tokens
+                code = ErrorCode.REVOKED if revoked else ErrorCode.AUTH_FAILED
+                proto.reject(hello.id, code, "this device was revoked" if revoked else "unknown token",
+                             CloseCode.REVOKED if revoked else CloseCode.AUTH_FAILED)
+                return
+        else:
+            host = conn.peer.rsplit(":", 1)[0]
+            wait = self._guard.locked(host, time.monotonic())
+            if wait:
+                proto.reject(hello.id, ErrorCode.PAIRING_LOCKED, f"too many wrong codes: try again in {wait:.0f}s")
+                return
+            token = new_token()
+            device_id = await self._pair(hello.pair_code or "", token)
+            if device_id is None:
+                self._guard.failed(host, time.monotonic())
+                proto.reject(hello.id, ErrorCode.AUTH_FAILED, "unknown, used or expired pairing code")
+                return
+            self._guard.succeeded(host)
+        if proto.phase.value == "closed" or device_id not in self._devices:
+            return
+        old = self._conns.get(device_id)
+        if old is not None:
+            old.live = False
+            old.close(CloseCode.REPLACED, "replaced by a newer connection")
+        conn.device_id = device_id
+        self._conns[device_id] = conn
+        info = replace(self._devices[device_id], online=True, last_seen=time.time(),
+                       capabilities=dict(hello.capabilities))
+        self._devices[device_id] = info
+        ops = self._ops[device_id]
+        result: dict[str, Any] = {
+            "device_id": device_id, "name": info.name, "kind": info.kind.value, "protocol": PROTOCOL_VERSION,
+            "hub_seq": self._hub_seq, "last_seq": ops.last_seq, "acked_seq": ops.acked_seq,
+            "docs": sorted(DOC_NAMES), "heartbeat_s": self.config.ping_interval_s,
+            "idle_timeout_s": self.config.idle_timeout_s,
+            "limits": {"max_frame_bytes": self.limits.max_frame_bytes,
+                       "messages_per_second": self.limits.messages_per_second, "burst": self.limits.burst},
+        }
+        if token is not None:
+            result["token"] = token
+        proto.accept(hello.id, result)
+        for hub_seq, frame in self._pending.get(device_id, []):
+            if hub_seq > hello.resume_hub_seq:
+                proto.send_raw(frame)
+        conn.live = True
+        caps = dumps(dict(hello.capabilities))
+        self._writer_nowait(lambda c: c.execute(
+            "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
+            (info.last_seen, caps, device_id)))
+        self._notify(info)
+
+    async def _pair(self, code: str, token: str) -> str | None:
+        assert self._writer is not None
+        now = time.time()
+
+        def job(c: Any) -> DeviceRow | None:
+            found = SyncStore.consume_code(c, code, now)
+            return None if found is None else SyncStore.create_device(c, found[0], found[1], token, now)
+
+        row = await self._writer.submit(job)
+        if row is None:
+            return None
+        for other in [d for d in self._devices.values() if d.name == row.name]:
+            self._revoke_local(other.id, None)
+        self._add_device(row)
+        log.info("paired device %s (%s, %s)", row.name, row.kind, row.id)
+        return row.id
+
+    def _writer_nowait(self, job: Callable[[Any], Any]) -> None:
+        if self._writer is not None:
+            self._writer.submit_nowait(job)
+
+    # -- operations: exactly once ----------------------------------------------
+
+    def _operation(self, conn: Connection, op: Operation) -> None:
+        device_id = conn.device_id
+        assert device_id is not None
+        state = self._ops[device_id]
+        proto = conn.protocol
+        if op.seq <= state.acked_seq:
+            proto.fail(op.id, ErrorCode.SEQ_ALREADY_ACKED, "this seq was acknowledged already", op.seq,
+                       acked_seq=state.acked_seq)
+        elif op.seq > state.last_seq + 1:
+            proto.fail(op.id, ErrorCode.SEQ_OUT_OF_ORDER, f"expected seq {state.last_seq + 1}", op.seq,
+                       expected=state.last_seq + 1)
+        elif op.seq in state.results:
+            proto.send_raw(_with_id(op.id, state.results[op.seq]))
+        elif op.seq in state.inflight:
+            self._spawn(self._reply_when_done(conn, op.id, state.inflight[op.seq]))
+        else:
+            state.last_seq = max(state.last_seq, op.seq)
+            future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            state.inflight[op.seq] = future
+            self._spawn(self._run(conn, device_id, op, state, future))
+
+    async def _reply_when_done(self, conn: Connection, id: int, future: asyncio.Future[str]) -> None:
+        body = await asyncio.shield(future)
+        conn.enqueue(_with_id(id, body))
+
+    async def _run(self, conn: Connection, device_id: str, op: Operation, state: _OpState,
+                   future: asyncio.Future[str]) -> None:
+        body = await self._apply(device_id, op)
+        assert self._writer is not None
+        try:
+            await self._writer.submit(lambda c: c.execute("INSERT OR REPLACE INTO op_results VALUES (?, ?, ?)",
+                                                          (device_id, op.seq, body)))
+        except Exception:
+            log.exception("could not store the result of %s seq %d", device_id, op.seq)
+            state.inflight.pop(op.seq, None)
+            future.cancel()
+            return  # not acked: the device will replay it
+        state.results[op.seq] = body
+        state.inflight.pop(op.seq, None)
+        future.set_result(body)
+        if self._conns.get(device_id) is conn:
+            conn.enqueue(_with_id(op.id, body))
+
+    async def _apply(self, device_id: str, op: Operation) -> str:
+        handler = self._handlers.get(op.type)
+        info = self._devices.get(device_id)
+        if handler is None or info is None:
+            return _error_body(op.seq, ErrorCode.UNKNOWN_TYPE, f"no handler for {op.type!r}")
+        try:
+            result = await handler(info, op.payload)
+            return _result_body(op.seq, dict(result or {}))
+        except ProtocolError as exc:
+            return _error_body(op.seq, exc.code, str(exc))
+        except Exception as exc:  # a broken handler answers internal_error; the hub goes on
+            log.exception("handler for %s failed", op.type)
+            return _error_body(op.seq, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__} in the {op.type} handler")
+
+    def _ack(self, conn: Connection, ack: Ack) -> None:
+        device_id = conn.device_id
+        assert device_id is not None
+        if ack.hub_seq is not None:
+            pending = self._pending.get(device_id)
+            if pending:
+                self._pending[device_id] = [(s, f) for s, f in pending if s > ack.hub_seq]
+            hub_seq = ack.hub_seq
+            self._writer_nowait(lambda c: c.execute("DELETE FROM events WHERE device_id = ? AND hub_seq <= ?",
+                                                    (device_id, hub_seq)))
+        if ack.op_seq is not None:
+            state = self._ops[device_id]
+            op_seq = min(ack.op_seq, state.last_seq)
+            if op_seq > state.acked_seq and not any(s <= op_seq for s in state.inflight):
+                for seq in [s for s in state.results if s <= op_seq]:
+                    del state.results[seq]
+                state.acked_seq = op_seq
+
+                def job(c: Any) -> None:
+                    c.execute("DELETE FROM op_results WHERE device_id = ? AND seq <= ?", (device_id, op_seq))
+                    c.execute("UPDATE devices SET acked_seq = max(acked_seq, ?) WHERE id = ?", (op_seq, device_id))
+
+                self._writer_nowait(job)
+
+    # -- presence and audio ----------------------------------------------------
+
+    def _presence_update(self, conn: Connection, update: PresenceUpdate) -> None:
+        info = self._devices.get(conn.device_id or "")
+        if info is None:
+            return
+        now = time.time()
+        caps = {**info.capabilities, **update.capabilities}
+        info = replace(info, capabilities=caps, last_seen=now, last_active=now if update.active else info.last_active)
+        self._devices[info.id] = info
+        conn.protocol.reply(update.id, {})
+        caps_json = dumps(caps)
+        self._writer_nowait(lambda c: c.execute(
+            "UPDATE devices SET capabilities = ?, last_active = ?, last_seen = ? WHERE id = ?",
+            (caps_json, info.last_active, now, info.id)))
+        self._notify(info)
+
+    def _notify(self, info: DeviceInfo) -> None:
+        frame = event_frame("presence", _presence_payload(info))
+        for other_id, other in self._conns.items():
+            if other_id != info.id and other.live:
+                other.enqueue(frame)
+        for callback in self._presence:
+            self._call(callback, info)
+
+    def _audio_chunk(self, conn: Connection, chunk: AudioChunk) -> None:
+        info = self._devices.get(conn.device_id or "")
+        if info is not None:
+            for handler in self._audio:
+                self._call(handler, info, chunk.frame.stream, chunk.frame.seq, chunk.frame.data)
+
+    def _call(self, callback: Callable[..., Any], *args: Any) -> None:
+        try:
+            outcome = callback(*args)
+        except Exception:
+            log.exception("callback %r failed", callback)
+            return
+        if inspect.isawaitable(outcome):
+            self._spawn(_logged(outcome))
+
+    # -- shared documents ----------------------------------------------------
+
+    def _doc_message(self, conn: Connection, event: DocMessage) -> None:
+        assert self._docs is not None
+        name, message = event.doc, event.message
+        try:
+            if message.kind is _ymsg.YKind.AWARENESS:
+                frame = encode_doc(name, event.raw)
+                for other in self._conns.values():
+                    if other is not conn and name in other.docs:
+                        other.enqueue(frame)
+            elif message.step is _ymsg.SyncStep.STEP1:
+                doc = self._docs.docs[name]
+                reply = get_update_safely(doc, message.payload)
+                conn.protocol.send_doc(name, _ymsg.step2(reply))
+                if name not in conn.docs:
+                    conn.docs.add(name)
+                    conn.protocol.send_doc(name, _ymsg.step1(doc.get_state()))
+            else:
+                self._docs.apply_remote(name, message.payload, conn)
+        except CorruptUpdate as exc:
+            conn.protocol.corrupt_update(name, str(exc))
+
+    def _fanout(self, name: str, update: bytes, origin: object) -> None:
+        frame = encode_doc(name, _ymsg.update(update))
+        for conn in self._conns.values():
+            if conn is not origin and name in conn.docs:
+                conn.enqueue(frame)
+
+    async def _state_append(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        doc, key = payload.get("doc"), payload.get("key")
+        if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
+            raise ProtocolError('state.append needs "doc" (a shared document), "key" and "value"',
+                                code=ErrorCode.INVALID_PAYLOAD)
+        async with self.edit(doc) as ydoc:
+            array = ydoc.get(key, type=Array)
+            array.append(payload["value"])
+            return {"index": len(array) - 1}
+
+
+def _with_id(id: int, body: str) -> str:
+    return f'{{"v":{PROTOCOL_VERSION},"id":{id},{body}'
+
+
+def _result_body(seq: int, result: dict[str, Any]) -> str:
+    return dumps({"type": "result", "seq": seq, "result": result})[1:]
+
+
+def _error_body(seq: int, code: str, message: str) -> str:
+    return dumps({"type": "error", "seq": seq, "code": str(code), "message": message})[1:]
+
+
+def _presence_payload(info: DeviceInfo) -> dict[str, Any]:
+    return {"device": info.id, "name": info.name, "kind": info.kind.value, "online": info.online,
+            "last_seen": info.last_seen, "last_active": info.last_active, "capabilities": dict(info.capabilities)}
+
+
+async def _noop(_device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {}
+
+
+async def _logged(awaitable: Awaitable[Any]) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("callback failed")
