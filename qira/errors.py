@@ -10,7 +10,9 @@ callers catch one tree::
     ├── StartupError              the hub cannot start (port in use, ...)
     ├── ProtocolError             a peer broke the wire protocol (has a wire ``code``)
     │   ├── AuthError             bad token or pairing code, revoked device
-    │   └── RateLimited           too many messages or pairing attempts
+    │   ├── RateLimited           too many messages or pairing attempts
+    │   ├── UnknownDevice         no paired device with that id (hub-side push)
+    │   └── ConnectionClosed      the peer closed the connection (carries ``close_code``)
     ├── MemoryStoreError          the memory store failed
     │   ├── MemoryNotFound        no memory with that id
     │   └── InvalidMemory         empty text, invalid filter, ...
@@ -53,6 +55,8 @@ __all__ = [
     "SkillError",
     "SkillTimeout",
     "StartupError",
+    "UnknownDevice",
+    "ConnectionClosed",
 ]
 
 
@@ -89,6 +93,20 @@ class AuthError(ProtocolError):
 
 class RateLimited(ProtocolError):
     code = "rate_limited"
+
+
+class UnknownDevice(ProtocolError):
+    code = "unknown_device"
+
+
+class ConnectionClosed(ProtocolError):
+    """The peer closed the connection; ``close_code`` is the WebSocket close code."""
+
+    code = "closed"
+
+    def __init__(self, message: str, *, close_code: int | None = None, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.close_code = close_code
 
 
 class MemoryStoreError(QiraError):

@@ -55,7 +55,13 @@ class Hub:
     # -- parts -------------------------------------------------------------
 
     def _build_sync(self) -> None:
-        pass
+        from .sync import SyncServer
+
+        # The WebSocket endpoint at /ws; stop() closes every device with 1001 and flushes sync.db.
+        self.sync = SyncServer(self.config.sync, self.data_dir)
+        self.routes.extend(self.sync.routes)
+        self.on_startup(self.sync.start)
+        self.on_shutdown(self.sync.stop)
 
     def _build_memory(self) -> None:
         pass
