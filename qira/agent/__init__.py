@@ -1,1 +1,28 @@
-"""(filled in by its issue)"""
+"""The agent core: the LangGraph planner, skills (registry, runner, permissions),
+approvals, the proactive loop and the audit log."""
+
+from ._agent import Agent
+from ._audit import AuditEntry, Outcome, read_audit
+from ._graph import TurnSink
+from ._intent import IntentMatch, IntentMatcher, normalize
+from ._registry import ENTRY_POINT_GROUP, Grant, LoadProblem, SkillRegistry, discover
+from ._sinks import TurnEvent
+from ._targets import pick_device
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Agent",
+    "AuditEntry",
+    "Grant",
+    "IntentMatch",
+    "IntentMatcher",
+    "LoadProblem",
+    "Outcome",
+    "SkillRegistry",
+    "TurnEvent",
+    "TurnSink",
+    "discover",
+    "normalize",
+    "pick_device",
+    "read_audit",
+]

@@ -1,0 +1,325 @@
+"""The agent service: turns from devices (and the OpenAI-compatible API), approvals,
+notifications and the proactive loop, around the planner graph."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from langgraph.types import Command
+
+from ..config import AgentConfig, SkillsConfig
+from ..devices import DeviceGateway, DeviceInfo
+from ..errors import ProtocolError, SkillError
+from ..sdk import Scheduled
+from ._audit import AuditEntry, AuditLog, Outcome
+from ._db import AgentDB
+from ._graph import Planner, TurnSink
+from ._host import HostServices
+from ._intent import IntentMatcher
+from ._ports import MemoryPort, ModelPort
+from ._registry import SkillRegistry
+from ._runner import SkillRunner
+from ._scheduler import Scheduler
+from ._sinks import DeviceSink, QueueSink, TurnEvent
+from ._targets import active_devices, pick_device
+
+__all__ = ["Agent"]
+
+log = logging.getLogger("qira.agent")
+
+THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+MAX_TEXT = 8000
+
+
+class Agent:
+    def __init__(self, *, config: AgentConfig, skills: SkillsConfig, data_dir: Path, embedder: Any,
+                 gateway: DeviceGateway | None = None, memory: MemoryPort | None = None,
+                 model: ModelPort | None = None, registry: SkillRegistry | None = None,
+                 extract_facts: Callable[[str], list[Any]] | None = None) -> None:
+        self.config = config
+        self.gateway = gateway
+        self.dir = data_dir / "agent"
+        self.db = AgentDB(self.dir / "agent.sqlite")
+        self.audit = AuditLog(self.db)
+        self.registry = registry if registry is not None else SkillRegistry.from_entry_points(skills)
+        self.scheduler = Scheduler(self.db, self._deliver_scheduled)
+        self.services = HostServices(db=self.db, scheduler=self.scheduler, data_dir=data_dir, gateway=gateway,
+                                     memory=memory, model=model, notify=self.notify)
+        self.runner = SkillRunner(self.registry, self.services, self.audit, default_timeout_s=config.skill_timeout_s)
+        self.matcher = IntentMatcher(list(self.registry), embedder)
+        self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
+                               memory=memory, threshold=config.intent_threshold,
+                               approval_timeout_s=config.approval_timeout_s, extract_facts=extract_facts,
+                               device_lookup=self._device)
+        self._graph: Any = None
+        self._saver_cm: Any = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._participants: dict[str, list[str]] = {}
+        self._paused_sinks: dict[str, TurnSink] = {}
+        self._timers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self, *, warm: bool = True) -> None:
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        self._saver_cm = AsyncSqliteSaver.from_conn_string(str(self.dir / "checkpoints.sqlite"))
+        saver = await self._saver_cm.__aenter__()
+        self._graph = self.planner.build(saver)
+        self._spawn(self.scheduler.run(), "agent-proactive-loop")
+        if warm:
+            self._spawn(self.matcher.prepare(), "agent-intents")
+        await self._rearm_approvals()
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *self._timers.values()]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._timers.values(), return_exceptions=True)
+        if self._saver_cm is not None:
+            await self._saver_cm.__aexit__(None, None, None)
+            self._saver_cm = None
+        self.db.close()
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+        return task
+
+    def _device(self, device_id: str) -> DeviceInfo | None:
+        if self.gateway is None:
+            return None
+        return next((d for d in self.gateway.devices() if d.id == device_id), None)
+
+    # -- turns -------------------------------------------------------------
+
+    async def handle_chat_send(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``chat.send``: answers ``{thread, turn}`` at once; the answer follows as events."""
+        text, thread = _validated(payload)
+        thread = thread or uuid.uuid4().hex[:12]
+        await self._check_not_paused(thread)
+        turn = uuid.uuid4().hex[:12]
+        participants = await self._thread_participants(thread, device.id)
+        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id)
+        self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
+        return {"thread": thread, "turn": turn}
+
+    async def handle_chat_history(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``chat.history``: the thread's messages, so another device can pick it up."""
+        thread = payload.get("thread")
+        if not isinstance(thread, str) or not THREAD_ID.match(thread):
+            raise ProtocolError("chat.history needs a thread id", code="invalid_message")
+        async with self._locks.setdefault(thread, asyncio.Lock()):  # after the turn in flight has been saved
+            state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
+        values = state.values or {}
+        if not values:
+            raise ProtocolError(f"no thread {thread}", code="thread_not_found")
+        return {"thread": thread, "messages": list(values.get("messages", []))[-50:],
+                "participants": list(values.get("participants", []))}
+
+    async def ask(self, device: DeviceInfo, text: str, *, history: Sequence[Mapping[str, str]] = (),
+                  thread: str | None = None) -> AsyncIterator[TurnEvent]:
+        """One turn for an in-process caller (the OpenAI-compatible API): events as they come."""
+        thread = thread or f"api-{uuid.uuid4().hex[:12]}"
+        turn = uuid.uuid4().hex[:12]
+        sink = QueueSink()
+        graph_input = self._input(device, text, thread, turn)
+        graph_input["messages"] = [{"role": m["role"], "content": m["content"]} for m in history]
+        task = self._spawn(self._run(thread, turn, graph_input, sink), f"turn-{turn}")
+        try:
+            async for event in sink.events():
+                yield event
+        finally:
+            if not task.done() and thread not in self._paused_sinks:
+                task.cancel()
+
+    def _input(self, device: DeviceInfo, text: str, thread: str, turn: str) -> dict[str, Any]:
+        return {"text": text, "thread": thread, "turn": turn,
+                "device": {"id": device.id, "name": device.name, "kind": device.kind.value}}
+
+    async def _thread_participants(self, thread: str, device_id: str) -> list[str]:
+        known = self._participants.get(thread)
+        if known is None:
+            state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
+            known = list((state.values or {}).get("participants", []))
+        if device_id not in known:
+            known = [*known, device_id]
+        self._participants[thread] = known
+        return known
+
+    async def _check_not_paused(self, thread: str) -> None:
+        row = await self.db.run(lambda c: c.execute(
+            "SELECT id, summary FROM approvals WHERE thread = ? AND status = 'pending'", (thread,)).fetchone())
+        if row:
+            raise ProtocolError(f"thread {thread} is waiting for approval {row['id']} ({row['summary']}): "
+                                "approve or deny it first", code="approval_pending")
+
+    async def _run(self, thread: str, turn: str, graph_input: Any, sink: TurnSink) -> None:
+        lock = self._locks.setdefault(thread, asyncio.Lock())
+        async with lock:  # one turn at a time per thread; threads run side by side
+            self.planner.sinks[turn] = sink
+            try:
+                out = await self._graph.ainvoke(graph_input, {"configurable": {"thread_id": thread}})
+            except Exception as exc:  # one broken turn must not take the hub down
+                log.exception("turn %s in thread %s failed", turn, thread)
+                await sink.done(f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}", route="local",
+                                degraded=True)
+                return
+            finally:
+                self.planner.sinks.pop(turn, None)
+            pending = out.get("__interrupt__") if isinstance(out, Mapping) else None
+            if pending:
+                self._paused_sinks[thread] = sink
+                await self._request_approval(thread, turn, pending[0].value, out.get("device", {}))
+            else:
+                self._paused_sinks.pop(thread, None)
+
+    # -- approvals ---------------------------------------------------------
+
+    async def _request_approval(self, thread: str, turn: str, value: Mapping[str, Any], asking: Mapping[str, Any]) -> None:
+        approval_id = value["approval"]
+        now = time.time()
+        expires_at = now + self.config.approval_timeout_s
+        await self.db.run(lambda c: c.execute(
+            "INSERT OR IGNORE INTO approvals (id, thread, turn, skill, summary, risk, device, created_at, expires_at,"
+            " status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')",
+            (approval_id, thread, turn, value["skill"], value["summary"], value["risk"], asking.get("id"), now, expires_at)))
+        payload = {"approval": approval_id, "skill": value["skill"], "summary": value["summary"], "risk": value["risk"],
+                   "expires_at": expires_at, "thread": thread, "turn": turn}
+        targets = {d.id for d in active_devices(self.gateway.devices())} if self.gateway else set()
+        if asking.get("id"):
+            targets.add(asking["id"])
+        for device_id in sorted(targets):
+            await self._push(device_id, "approval.request", payload)
+        self._arm(approval_id, expires_at)
+
+    def _arm(self, approval_id: str, expires_at: float) -> None:
+        async def expire() -> None:
+            await asyncio.sleep(max(0.0, expires_at - time.time()))
+            self._timers.pop(approval_id, None)
+            await self.resolve_approval(approval_id, approve=False, by=None)
+
+        self._timers[approval_id] = asyncio.ensure_future(expire())
+
+    async def _rearm_approvals(self) -> None:
+        rows = await self.db.run(lambda c: c.execute(
+            "SELECT id, expires_at FROM approvals WHERE status = 'pending'").fetchall())
+        for row in rows:
+            self._arm(row["id"], row["expires_at"])
+
+    async def handle_approval_respond(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        approval_id, approve = payload.get("approval"), payload.get("approve")
+        if not isinstance(approval_id, str) or not isinstance(approve, bool):
+            raise ProtocolError("approval.respond needs approval (string) and approve (true or false)",
+                                code="invalid_message")
+        status = await self.resolve_approval(approval_id, approve=approve, by=device.id)
+        return {"approval": approval_id, "status": status}
+
+    async def resolve_approval(self, approval_id: str, *, approve: bool, by: str | None) -> str:
+        """Approve or deny (``by=None``: it expired). The paused turn resumes in the background."""
+        status = "approved" if approve else ("denied" if by else "expired")
+
+        def update(c: Any) -> Any:
+            row = c.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+            if row is None or row["status"] != "pending":
+                return row
+            c.execute("UPDATE approvals SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+                      (status, by, time.time(), approval_id))
+            return None
+
+        stale = await self.db.run(lambda c: _in_tx(c, update))
+        if stale is not None:
+            raise ProtocolError(f"approval {approval_id} was already {stale['status']}", code="approval_resolved")
+        row = await self.db.run(lambda c: c.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone())
+        if row is None:
+            raise ProtocolError(f"no approval {approval_id}", code="approval_not_found")
+        timer = self._timers.pop(approval_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        resolved = {"approval": approval_id, "status": status, "by": by, "thread": row["thread"], "turn": row["turn"]}
+        for d in active_devices(self.gateway.devices()) if self.gateway else []:
+            await self._push(d.id, "approval.resolved", resolved)
+        thread = row["thread"]
+        sink = self._paused_sinks.pop(thread, None)
+        if sink is None:  # the hub restarted while paused: answer the thread's devices
+            participants = await self._thread_participants(thread, row["device"] or "")
+            sink = DeviceSink(self.gateway, thread=thread, turn=row["turn"], participants=participants,
+                              asking=row["device"])
+        self._spawn(self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink),
+                    f"resume-{approval_id}")
+        return status
+
+    async def pending_approvals(self) -> list[dict[str, Any]]:
+        rows = await self.db.run(lambda c: c.execute("SELECT * FROM approvals WHERE status = 'pending'").fetchall())
+        return [dict(r) for r in rows]
+
+    # -- devices and the proactive loop -------------------------------------
+
+    async def _push(self, device_id: str, type: str, payload: Mapping[str, Any]) -> None:
+        if self.gateway is None:
+            return
+        try:
+            await self.gateway.push(device_id, type, payload)
+        except Exception:  # one unreachable device must not stop the others
+            log.warning("could not push %s to %s", type, device_id, exc_info=True)
+
+    async def notify(self, device: str | None, *, title: str, text: str, kind: str = "info",
+                     data: Mapping[str, Any] | None = None) -> str | None:
+        """Deliver a ``notify`` event to ``device``, or to the one the person is most likely using."""
+        if self.gateway is None:
+            raise SkillError("no devices are connected to this hub")
+        devices = self.gateway.devices()
+        target = next((d for d in devices if d.id == device), None) if device else pick_device(devices)
+        if target is None:
+            raise SkillError(f"no device {device!r}" if device else "the person has no paired devices")
+        payload = {"title": title, "text": text, "kind": kind, **({"data": dict(data)} if data else {})}
+        await self.gateway.push(target.id, "notify", payload)
+        return target.id
+
+    async def _deliver_scheduled(self, item: Scheduled) -> str | None:
+        target = await self.notify(item.device, title=item.title, text=item.text, kind=item.kind)
+        await self.audit.append(AuditEntry(ts=time.time(), skill="proactive", action=f"deliver {item.kind} {item.id}",
+                                           outcome=Outcome.OK, detail=item.text, device=target,
+                                           permissions_used=("notify",)))
+        return target
+
+    async def context_event(self, device: DeviceInfo, kind: str, value: str) -> int:
+        """A context event from a device (place, activity, ...) fires the triggers waiting for it."""
+        return await self.scheduler.context_event(kind, value)
+
+
+def _validated(payload: Mapping[str, Any]) -> tuple[str, str | None]:
+    text, thread = payload.get("text"), payload.get("thread")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("chat.send needs non-empty text", code="invalid_message")
+    if len(text) > MAX_TEXT:
+        raise ProtocolError(f"chat.send text is longer than {MAX_TEXT} characters", code="invalid_message")
+    if thread is not None and (not isinstance(thread, str) or not THREAD_ID.match(thread)):
+        raise ProtocolError("thread must be 1-80 letters, digits or _.:-", code="invalid_message")
+    return text, thread
+
+
+def _in_tx(conn: Any, fn: Callable[[Any], Any]) -> Any:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("agent task %s failed", task.get_name(), exc_info=task.exception())

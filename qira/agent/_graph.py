@@ -1,0 +1,346 @@
+"""The planner: a LangGraph StateGraph, one node per step of a turn.
+
+receive → recall → route → plan → approve → act → respond → learn
+
+The state is checkpointed per thread (SQLite), so a thread continues on another
+device, and a turn paused at ``approve`` (``interrupt``) survives a hub restart.
+Deltas go to a :class:`TurnSink` looked up by turn id: sinks are live objects
+and never enter the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import operator
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Protocol, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from ..devices import DeviceInfo, DeviceKind
+from ..errors import InferenceError, MemoryStoreError
+from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
+from ..memory import MemoryKind, Scope
+from ..sdk import InvalidArguments, Permission
+from ._intent import IntentMatcher
+from ._ports import MemoryPort, ModelPort
+from ._registry import SkillRegistry
+from ._runner import SkillRunner
+
+__all__ = ["Planner", "TurnSink", "TurnState"]
+
+log = logging.getLogger("qira.agent.planner")
+
+HISTORY = 12  # messages of the thread the model sees
+SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices. "
+          "Answer briefly and plainly.")
+
+
+class TurnSink(Protocol):
+    async def delta(self, text: str) -> None: ...
+    async def done(self, text: str, *, route: str, degraded: bool) -> None: ...
+
+
+class _NullSink:
+    async def delta(self, text: str) -> None:
+        return None
+
+    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+        return None
+
+
+def _union(a: list[str], b: list[str]) -> list[str]:
+    return a + [x for x in b if x not in a]
+
+
+class TurnState(TypedDict, total=False):
+    messages: Annotated[list[dict[str, Any]], operator.add]  # the thread's conversation
+    participants: Annotated[list[str], _union]  # device ids that spoke in this thread
+    thread: str
+    turn: str
+    device: dict[str, Any]  # the asking device: id, name, kind
+    text: str
+    recalled: list[dict[str, Any]]
+    intents: list[dict[str, Any]]
+    route: dict[str, Any]
+    mode: str  # skill | chat | answered
+    calls: list[dict[str, Any]]
+    approvals: dict[str, str]
+    results: list[dict[str, Any]]
+    answer: str
+    answer_streamed: bool  # the answer already went out as deltas (a cloud plan that just talked)
+    degraded: bool
+
+
+class Planner:
+    def __init__(self, *, registry: SkillRegistry, matcher: IntentMatcher, runner: SkillRunner,
+                 model: ModelPort | None, memory: MemoryPort | None, threshold: float, approval_timeout_s: float,
+                 extract_facts: Callable[[str], list[Any]] | None = None,
+                 device_lookup: Callable[[str], DeviceInfo | None] | None = None) -> None:
+        self.registry = registry
+        self.matcher = matcher
+        self.runner = runner
+        self.model = model
+        self.memory = memory
+        self.threshold = threshold
+        self.approval_timeout_s = approval_timeout_s
+        self.extract_facts = extract_facts
+        self.device_lookup = device_lookup
+        self.sinks: dict[str, TurnSink] = {}
+
+    def build(self, checkpointer: Any) -> Any:
+        g = StateGraph(TurnState)
+        steps = ["receive", "recall", "route", "plan", "approve", "act", "respond", "learn"]
+        for step in steps:
+            g.add_node(step, getattr(self, step))
+        g.add_edge(START, steps[0])
+        for a, b in zip(steps, steps[1:], strict=False):
+            g.add_edge(a, b)
+        g.add_edge(steps[-1], END)
+        return g.compile(checkpointer=checkpointer)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _sink(self, state: TurnState) -> TurnSink:
+        return self.sinks.get(state.get("turn", ""), _NullSink())
+
+    def _device(self, state: TurnState) -> DeviceInfo:
+        d = state["device"]
+        live = self.device_lookup(d["id"]) if self.device_lookup else None
+        return live or DeviceInfo(id=d["id"], name=d.get("name", d["id"]), kind=DeviceKind(d.get("kind", "pc")))
+
+    def _messages(self, state: TurnState, *, system_extra: str = "") -> list[ChatMessage]:
+        system = SYSTEM
+        if state.get("recalled"):
+            system += "\nWhat you know about the person:\n" + "\n".join(f"- {r['text']}" for r in state["recalled"])
+        if system_extra:
+            system += "\n" + system_extra
+        history = [ChatMessage(role=m["role"], content=m["content"]) for m in state.get("messages", [])[-HISTORY:]]
+        return [ChatMessage(role="system", content=system), *history]
+
+    def _request(self, state: TurnState, **kw: Any) -> ChatRequest:
+        top = state.get("intents") or [{}]
+        return ChatRequest(messages=self._messages(state), private_context=any(r["scope"] == Scope.PRIVATE.value
+                           for r in state.get("recalled", [])), intent_confidence=top[0].get("score"), **kw)
+
+    # -- nodes -------------------------------------------------------------
+
+    async def receive(self, state: TurnState) -> dict[str, Any]:
+        text = state["text"].strip()
+        return {"messages": [{"role": "user", "content": text}], "participants": [state["device"]["id"]], "text": text,
+                "recalled": [], "intents": [], "calls": [], "approvals": {}, "results": [], "answer": "",
+                "mode": "", "degraded": False, "route": {}, "answer_streamed": False}
+
+    async def recall(self, state: TurnState) -> dict[str, Any]:
+        recalled: list[dict[str, Any]] = []
+        if self.memory is not None:
+            try:
+                hits = await self.memory.search(state["text"], k=5, device=state["device"]["id"])
+                recalled = [{"id": h.memory.id, "text": h.memory.text, "scope": h.memory.scope.value,
+                             "score": round(h.score, 4)} for h in hits]
+            except MemoryStoreError as exc:  # answer without memories rather than not at all
+                log.warning("recall failed: %s", exc)
+        matches = await self.matcher.match(state["text"]) if len(self.registry) else []
+        intents = [{"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
+                   for m in matches]
+        return {"recalled": recalled, "intents": intents}
+
+    async def route(self, state: TurnState) -> dict[str, Any]:
+        if self.model is None:
+            return {"route": {"target": "local", "reasons": ["no inference service on this hub"]}}
+        top = (state.get("intents") or [{"score": 0.0}])[0]
+        # A confident local match needs no tool planning: asking the router with the tool
+        # schemas would send every skill call to the cloud.
+        tools = () if top["score"] >= self.threshold else self.registry.tools()
+        decision = self.model.route(self._request(state, tools=tools),
+                                    device_kind=DeviceKind(state["device"].get("kind", "pc")))
+        return {"route": {"target": decision.target.value, "reasons": list(decision.reasons)}}
+
+    async def plan(self, state: TurnState) -> dict[str, Any]:
+        if state["route"].get("target") == "cloud" and self.model is not None:
+            try:
+                return await self._plan_with_tools(state)
+            except InferenceError as exc:  # the local plan still answers
+                log.warning("cloud planning failed, planning locally: %s", exc)
+                planned = await self._plan_locally(state)
+                return {**planned, "degraded": True}
+        return await self._plan_locally(state)
+
+    async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
+        top = (state.get("intents") or [None])[0]
+        if not top or top["score"] < self.threshold:
+            return {"mode": "chat", "calls": []}  # not sure: the model answers, no skill guesses
+        skill = self.registry.get(top["skill"])
+        if skill is None:
+            return {"mode": "chat", "calls": []}
+        arguments = dict(top.get("arguments") or {})
+        missing = [p.name for p in skill.params if p.required and p.name not in arguments]
+        if missing:
+            arguments.update(await self._extract_with_model(skill, state) or {})
+            missing = [p.name for p in skill.params if p.required and p.name not in arguments]
+        if missing and len(missing) == 1 and len([p for p in skill.params if p.required]) == 1:
+            arguments[missing[0]] = state["text"]  # a one-slot skill takes the whole utterance
+            missing = []
+        if missing:
+            answer = f"I can {skill.description[0].lower() + skill.description[1:].rstrip('.')}, but I need: {', '.join(missing)}."
+            return {"mode": "answered", "calls": [], "answer": answer}
+        return {"mode": "skill", "calls": [self._call(skill.name, arguments, "local-1")]}
+
+    def _call(self, name: str, arguments: Mapping[str, Any], call_id: str) -> dict[str, Any]:
+        skill = self.registry.get(name)
+        risk = skill.risk.value if skill else "low"
+        summary = skill.describe(arguments) if skill else name
+        return {"id": call_id, "skill": name, "arguments": dict(arguments), "risk": risk, "summary": summary}
+
+    async def _extract_with_model(self, skill: Any, state: TurnState) -> dict[str, Any] | None:
+        """Grammar-constrained JSON from the model (valid only when it finished with ``stop``)."""
+        if self.model is None or not skill.params:
+            return None
+        request = ChatRequest(
+            messages=[ChatMessage(role="system", content=f"Extract the arguments of '{skill.name}' "
+                                  f"({skill.description}) from the user's words. Answer with JSON only."),
+                      ChatMessage(role="user", content=state["text"])],
+            json_schema=skill.params_schema(), max_tokens=120, temperature=0.0,
+            intent_confidence=state["intents"][0]["score"])
+        parts, finish = [], None
+        try:
+            async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+                if isinstance(delta, TextDelta):
+                    parts.append(delta.text)
+                elif isinstance(delta, Finish):
+                    finish = delta.reason
+            if finish != "stop":
+                return None
+            value = json.loads("".join(parts))
+            return skill.coerce(value) if isinstance(value, dict) else None
+        except (InferenceError, ValueError, InvalidArguments) as exc:
+            log.info("slot extraction for %s failed: %s", skill.name, exc)
+            return None
+
+    async def _plan_with_tools(self, state: TurnState) -> dict[str, Any]:
+        sink = self._sink(state)
+        request = self._request(state, tools=self.registry.tools())
+        text, calls, degraded = [], [], False
+        async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+            if isinstance(delta, TextDelta) and delta.text:
+                text.append(delta.text)
+                await sink.delta(delta.text)
+            elif isinstance(delta, ToolCallDelta):
+                try:
+                    arguments = json.loads(delta.call.arguments or "{}")
+                except ValueError:
+                    arguments = {"__invalid__": delta.call.arguments}
+                calls.append(self._call(delta.call.name, arguments if isinstance(arguments, dict) else {}, delta.call.id))
+            elif isinstance(delta, Finish):
+                degraded = degraded or delta.degraded
+        mode = "skill" if calls else "answered"
+        return {"mode": mode, "calls": calls, "answer": "".join(text), "degraded": degraded, "answer_streamed": bool(text)}
+
+    async def approve(self, state: TurnState) -> dict[str, Any]:
+        decisions: dict[str, str] = {}
+        for call in state.get("calls", []):
+            skill = self.registry.get(call["skill"])
+            if skill is None or not skill.risk.needs_approval:
+                decisions[call["id"]] = "not needed"
+                continue
+            # Re-run from the top on resume: interrupt() then returns the answers in order.
+            answer = interrupt({"approval": f"{state['turn']}-{call['id']}", "skill": skill.name,
+                                "summary": call["summary"], "risk": skill.risk.value, "call": call["id"]})
+            decisions[call["id"]] = str(answer.get("status", "denied")) if isinstance(answer, Mapping) else "denied"
+        return {"approvals": decisions}
+
+    async def act(self, state: TurnState) -> dict[str, Any]:
+        sink, device, results = self._sink(state), self._device(state), []
+        for call in state.get("calls", []):
+            approval = state.get("approvals", {}).get(call["id"], "not needed")
+            common = {"device": device, "thread": state.get("thread", ""), "turn": state["turn"]}
+            if approval in ("denied", "expired"):
+                why = "you declined" if approval == "denied" else "nobody approved it in time"
+                result = await self.runner.refuse(call, approval=approval, message=f"Not done ({why}): {call['summary']}.", **common)
+            else:
+                history = tuple({"role": m["role"], "content": m["content"]} for m in state.get("messages", [])[-HISTORY:-1])
+                result = await self.runner.run(call, text=state["text"], approval=approval, on_chunk=sink.delta,
+                                               history=history, **common)
+            results.append(result.as_state())
+        return {"results": results}
+
+    async def respond(self, state: TurnState) -> dict[str, Any]:
+        sink = self._sink(state)
+        answer, degraded = state.get("answer", ""), state.get("degraded", False)
+        route = state.get("route", {}).get("target", "local")
+        if state.get("mode") == "chat":
+            answer, degraded = await self._stream_answer(state, self._messages(state), sink)
+        elif state.get("results"):
+            if route == "cloud" and self.model is not None and any(r["outcome"] == "ok" for r in state["results"]):
+                composed, degraded2 = await self._compose(state, sink)
+                answer, degraded = (composed, degraded or degraded2) if composed else (self._joined(state), degraded)
+                if not composed:
+                    for r in state["results"]:
+                        if not r["streamed"]:
+                            await sink.delta(r["text"])
+            else:
+                answer = self._joined(state)
+                for r in state["results"]:
+                    if not r["streamed"] and r["text"]:
+                        await sink.delta(r["text"] + ("\n" if r is not state["results"][-1] else ""))
+        elif answer and not state.get("answer_streamed"):
+            await sink.delta(answer)
+        await sink.done(answer, route=route, degraded=degraded)
+        return {"answer": answer, "degraded": degraded, "messages": [{"role": "assistant", "content": answer}]}
+
+    def _joined(self, state: TurnState) -> str:
+        return "\n".join(r["text"] for r in state["results"] if r["text"])
+
+    async def _stream_answer(self, state: TurnState, messages: list[ChatMessage], sink: TurnSink) -> tuple[str, bool]:
+        if self.model is None:
+            text = "I have no model to talk with on this hub, and no skill matched what you asked."
+            await sink.delta(text)
+            return text, False
+        request = ChatRequest(messages=messages, max_tokens=200, private_context=any(
+            r["scope"] == Scope.PRIVATE.value for r in state.get("recalled", [])),
+            intent_confidence=(state.get("intents") or [{}])[0].get("score"))
+        parts, degraded = [], False
+        try:
+            async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+                if isinstance(delta, TextDelta) and delta.text:
+                    parts.append(delta.text)
+                    await sink.delta(delta.text)
+                elif isinstance(delta, Finish):
+                    degraded = delta.degraded
+        except InferenceError as exc:
+            text = f"Sorry, I could not reach a model just now ({exc})."
+            await sink.delta(text)
+            return "".join(parts) + text, True
+        return "".join(parts).strip(), degraded
+
+    async def _compose(self, state: TurnState, sink: TurnSink) -> tuple[str, bool]:
+        """After tool calls planned by the cloud model: let it phrase the answer from the results."""
+        calls = state["calls"]
+        messages = self._messages(state)
+        messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
+            ToolCall(id=c["id"], name=c["skill"], arguments=json.dumps(c["arguments"])) for c in calls]))
+        for r in state["results"]:
+            messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
+        try:
+            return await self._stream_answer(state, messages, sink)
+        except InferenceError:
+            return "", True
+
+    async def learn(self, state: TurnState) -> dict[str, Any]:
+        if self.memory is None or self.extract_facts is None:
+            return {}
+        for r in state.get("results", []):
+            skill = self.registry.get(r["skill"])
+            if skill and Permission.MEMORY_WRITE in skill.permissions and r["outcome"] == "ok":
+                return {}  # the person asked a memory skill directly: it already wrote what they meant
+        try:
+            facts = self.extract_facts(state["text"])
+            for fact in facts:
+                await self.memory.add(getattr(fact, "text", str(fact)), kind=getattr(fact, "kind", MemoryKind.FACT),
+                                      scope=getattr(fact, "scope", Scope.SHARED), device=state["device"]["id"],
+                                      actor=f"device:{state['device']['id']}")
+        except (MemoryStoreError, InferenceError) as exc:
+            log.warning("learning from the turn failed: %s", exc)
+        return {}

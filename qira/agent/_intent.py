@@ -1,0 +1,99 @@
+"""Local planning without trusting the local model: which skill does the person mean
+(embeddings over each skill's example utterances, plus its patterns), and with
+which arguments (the patterns' slots)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..sdk import Skill
+
+__all__ = ["IntentMatch", "IntentMatcher", "normalize"]
+
+PATTERN_SCORE = 0.9  # a pattern that matches the whole utterance is near-certain
+
+_PREFIXES = re.compile(
+    r"^(?:(?:hey|ok|okay|hi)\s+qira\b|qira\b|please\b|can you\b|could you\b|would you\b|will you\b|"
+    r"i want you to\b|i'd like you to\b|i would like you to\b|kindly\b)[\s,:]*",
+    re.IGNORECASE,
+)
+_SUFFIXES = re.compile(r"(?:[\s,]+(?:please|thanks|thank you))?[\s.!?]*$", re.IGNORECASE)
+
+
+def normalize(text: str) -> str:
+    """Drop the wake word, politeness and end punctuation; keep the words and their case."""
+    out = " ".join(text.split())
+    while True:
+        stripped = _PREFIXES.sub("", out, count=1)
+        if stripped == out:
+            break
+        out = stripped
+    return _SUFFIXES.sub("", out)
+
+
+class _Embedder(Protocol):
+    async def embed(self, texts: list[str]) -> Any: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntentMatch:
+    skill: str
+    score: float  # 0..1
+    arguments: Mapping[str, str] | None = field(default=None)  # from a pattern, when one matched
+
+
+class IntentMatcher:
+    def __init__(self, skills: Iterable[Skill], embedder: _Embedder) -> None:
+        self._skills = {s.name: s for s in skills}
+        self._embedder = embedder
+        self._owners: list[str] = []
+        self._matrix: Any = None
+        self._ready: asyncio.Future[None] | None = None
+        self._patterns = {s.name: s.pattern_regexes() for s in self._skills.values()}
+
+    async def prepare(self) -> None:
+        """Embed every example once (the first call loads the embedding model)."""
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._prepare())
+        await asyncio.shield(self._ready)
+
+    async def _prepare(self) -> None:
+        owners, texts = [], []
+        for s in self._skills.values():
+            for example in s.examples:
+                owners.append(s.name)
+                texts.append(example)
+        self._owners = owners
+        self._matrix = await self._embedder.embed(texts) if texts else None
+
+    async def match(self, text: str, *, k: int = 3) -> list[IntentMatch]:
+        """The ``k`` likeliest skills, best first."""
+        await self.prepare()
+        clean = normalize(text)
+        scores: dict[str, float] = {name: 0.0 for name in self._skills}
+        if self._matrix is not None and clean:
+            vector = (await self._embedder.embed([clean]))[0]
+            for owner, sim in zip(self._owners, (self._matrix @ vector).tolist(), strict=True):
+                if sim > scores[owner]:
+                    scores[owner] = float(sim)
+        pattern_args: dict[str, dict[str, str]] = {}
+        for name in self._skills:
+            found = self.extract(name, clean)
+            if found is not None:
+                pattern_args[name] = found
+                scores[name] = max(scores[name], PATTERN_SCORE + 0.01 * min(len(found), 5))
+        ranked = sorted(scores.items(), key=lambda item: -item[1])[:k]
+        return [IntentMatch(skill=n, score=round(s, 4), arguments=pattern_args.get(n)) for n, s in ranked]
+
+    def extract(self, skill: str, text: str) -> dict[str, str] | None:
+        """Slot values from the first of the skill's patterns that matches the whole utterance."""
+        clean = normalize(text)
+        for regex in self._patterns.get(skill, ()):
+            m = regex.fullmatch(clean)
+            if m:
+                return {k: v.strip(" \"'") for k, v in m.groupdict().items() if v and v.strip()}
+        return None

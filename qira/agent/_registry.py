@@ -1,0 +1,125 @@
+"""Finding skills (entry points, group ``qira.skills``) and deciding what each may use.
+
+An entry point names a :class:`~qira.sdk.Skill` or a list of them. One that fails
+to import or names something else is reported and skipped: a broken package
+never keeps the hub from starting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+
+from ..config import SkillsConfig
+from ..devices import DeviceInfo
+from ..sdk import Permission, Skill
+
+__all__ = ["ENTRY_POINT_GROUP", "Grant", "LoadProblem", "SkillRegistry", "discover"]
+
+log = logging.getLogger("qira.agent.skills")
+
+ENTRY_POINT_GROUP = "qira.skills"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadProblem:
+    entry_point: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Grant:
+    """One ``[skills.grants]`` entry: ``"network"``, ``"-system"``, ``"-notify@wearable"``."""
+
+    permission: Permission
+    allow: bool
+    where: str | None = None  # a device kind or id; None: everywhere
+
+    @classmethod
+    def parse(cls, text: str) -> Grant:
+        allow = not text.startswith("-")
+        body = text.lstrip("+-")
+        perm, _, where = body.partition("@")
+        return cls(permission=Permission(perm), allow=allow, where=where or None)
+
+    def applies(self, device: DeviceInfo | None) -> bool:
+        if self.where is None:
+            return True
+        return device is not None and self.where in (device.id, device.kind.value, device.name)
+
+
+def discover() -> tuple[dict[str, tuple[Skill, str]], list[LoadProblem]]:
+    """Every skill announced by an installed package: ``{name: (skill, source)}``."""
+    found: dict[str, tuple[Skill, str]] = {}
+    problems: list[LoadProblem] = []
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        source = f"{ep.dist.name if ep.dist else '?'}:{ep.value}"
+        try:
+            obj = ep.load()
+            skills = [obj] if isinstance(obj, Skill) else list(obj)
+            bad = [s for s in skills if not isinstance(s, Skill)]
+            if bad or not skills:
+                raise TypeError(f"expected a Skill or a list of Skills, got {type(obj).__name__}")
+        except Exception as exc:  # a third-party package can raise anything on import
+            problems.append(LoadProblem(entry_point=source, error=f"{type(exc).__name__}: {exc}"))
+            log.warning("skill entry point %s failed to load: %s", source, exc)
+            continue
+        for s in skills:
+            if s.name in found:
+                problems.append(LoadProblem(entry_point=source, error=f"skill name {s.name!r} already taken by {found[s.name][1]}"))
+                continue
+            found[s.name] = (s, source)
+    return found, problems
+
+
+class SkillRegistry:
+    """The enabled skills and their grants."""
+
+    def __init__(self, skills: Iterable[Skill] | Mapping[str, tuple[Skill, str]], config: SkillsConfig,
+                 problems: Iterable[LoadProblem] = ()) -> None:
+        if isinstance(skills, Mapping):
+            entries = dict(skills)
+        else:
+            entries = {s.name: (s, "in-process") for s in skills}
+        self.config = config
+        self.problems = list(problems)
+        self.sources = {name: src for name, (_, src) in entries.items()}
+        self.disabled = sorted(n for n in entries if n in config.disabled)
+        self._skills = {name: s for name, (s, _) in entries.items() if name not in config.disabled}
+        self._grants: dict[str, list[Grant]] = {}
+        for name, texts in config.grants.items():
+            try:
+                self._grants[name] = [Grant.parse(t) for t in texts]
+            except ValueError as exc:
+                self.problems.append(LoadProblem(entry_point=f"[skills.grants] {name}", error=str(exc)))
+
+    @classmethod
+    def from_entry_points(cls, config: SkillsConfig) -> SkillRegistry:
+        found, problems = discover()
+        return cls(found, config, problems)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._skills
+
+    def __iter__(self):
+        return iter(self._skills.values())
+
+    def __len__(self) -> int:
+        return len(self._skills)
+
+    def get(self, name: str) -> Skill | None:
+        return self._skills.get(name)
+
+    def granted(self, skill: Skill, device: DeviceInfo | None = None) -> frozenset[Permission]:
+        """What the skill may use when asked from ``device``: what it declares, plus
+        config grants, minus config withholdings (later entries win)."""
+        perms = set(skill.permissions)
+        for grant in self._grants.get(skill.name, []):
+            if grant.applies(device):
+                (perms.add if grant.allow else perms.discard)(grant.permission)
+        return frozenset(perms)
+
+    def tools(self) -> list[dict]:
+        return [s.tool_schema() for s in self._skills.values()]

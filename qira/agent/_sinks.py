@@ -1,0 +1,77 @@
+"""Where a turn's answer goes: the devices of the thread, or a queue (the HTTP API)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from ..devices import DeviceGateway
+
+__all__ = ["DeviceSink", "QueueSink", "TurnEvent"]
+
+log = logging.getLogger("qira.agent")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnEvent:
+    kind: str  # delta | done
+    text: str
+    route: str = "local"
+    degraded: bool = False
+
+
+class DeviceSink:
+    """Deltas (ephemeral) to the asking device and the thread's other online devices;
+    the final answer (durable) to every device of the thread, online or not."""
+
+    def __init__(self, gateway: DeviceGateway | None, *, thread: str, turn: str, participants: Sequence[str],
+                 asking: str | None) -> None:
+        self.gateway = gateway
+        self.thread = thread
+        self.turn = turn
+        self.targets = list(dict.fromkeys([*([asking] if asking else []), *participants]))
+        self.index = 0
+
+    async def delta(self, text: str) -> None:
+        if self.gateway is None or not text:
+            return
+        payload = {"thread": self.thread, "turn": self.turn, "text": text, "index": self.index}
+        self.index += 1
+        online = {d.id for d in self.gateway.devices() if d.online}
+        for device_id in self.targets:
+            if device_id in online:
+                try:
+                    await self.gateway.send(device_id, "chat.delta", payload)
+                except Exception:  # a device that just dropped misses a delta; chat.done carries the whole text
+                    log.debug("chat.delta to %s failed", device_id, exc_info=True)
+
+    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+        if self.gateway is None:
+            return
+        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded}
+        for device_id in self.targets:
+            try:
+                await self.gateway.push(device_id, "chat.done", payload)
+            except Exception:
+                log.warning("chat.done to %s failed", device_id, exc_info=True)
+
+
+class QueueSink:
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[TurnEvent] = asyncio.Queue()
+
+    async def delta(self, text: str) -> None:
+        if text:
+            await self._queue.put(TurnEvent(kind="delta", text=text))
+
+    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded))
+
+    async def events(self) -> AsyncIterator[TurnEvent]:
+        while True:
+            event = await self._queue.get()
+            yield event
+            if event.kind == "done":
+                return

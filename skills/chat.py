@@ -1,0 +1,20 @@
+"""Small talk, through the hub's model (local unless the router decides otherwise)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from qira.sdk import SkillContext, skill
+
+SYSTEM = "You are Qira, a friendly personal assistant. Reply in one or two short sentences."
+
+
+@skill(
+    description="Chat: greetings, thanks, how are you, jokes",
+    examples=["hi", "hello there", "good morning", "how are you", "thanks", "thank you so much", "tell me a joke",
+              "who are you", "good night", "what's up"],
+)
+async def small_talk(ctx: SkillContext, text: Annotated[str, "what the person said"] = "") -> AsyncIterator[str]:
+    async for chunk in ctx.stream(text or ctx.text, system=SYSTEM, max_tokens=80):
+        yield chunk

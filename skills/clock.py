@@ -1,0 +1,30 @@
+"""The time and the date, in the hub's local time zone."""
+
+from __future__ import annotations
+
+from qira.sdk import SkillContext, skill
+
+
+@skill(
+    description="Tell the current time",
+    examples=["what time is it", "what's the time", "tell me the time", "do you have the time", "time please"],
+    patterns=["what time is it", "what's the time", "what is the time", "tell me the time", "time"],
+)
+async def time_now(ctx: SkillContext) -> str:
+    now = ctx.now()
+    return f"It's {now:%H:%M} ({now:%Z})."
+
+
+@skill(
+    description="Tell today's date and day of the week",
+    examples=["what's the date", "what day is it today", "what's today's date", "which day of the week is it",
+              "what is the date today"],
+    patterns=["what's the date", "what is the date", "what day is it", "what day is it today", "what's today's date",
+              "what is today's date", "date"],
+)
+async def date_today(ctx: SkillContext) -> str:
+    now = ctx.now()
+    return f"Today is {now:%A, %d %B %Y}."
+
+
+SKILLS = [time_now, date_today]
