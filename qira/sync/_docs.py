@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from pycrdt import Doc, TransactionEvent, merge_updates
@@ -58,6 +58,7 @@ class HubDocs:
         self._fanout = fanout
         self.docs: dict[str, Doc] = {}
         self._counts: dict[str, int] = {}
+        self._captured: list[tuple[str, bytes]] | None = None
         self._remote: object | None = None
         self._remote_active = False
         self._subs: list[Any] = []
@@ -82,6 +83,9 @@ class HubDocs:
         update = event.update
         if update == EMPTY_UPDATE:
             return
+        if self._captured is not None:
+            self._captured.append((name, update))  # persisted and published by the capturer
+            return
         self._persist(name, update)
         self._fanout(name, update, self._remote if self._remote_active else None)
 
@@ -100,6 +104,26 @@ class HubDocs:
             c.execute("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", (name, merged))
 
         self._writer.submit_nowait(job)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[list[tuple[str, bytes]]]:
+        """Collect the updates made inside the (synchronous) block instead of persisting and
+        relaying them: the caller commits them in the same transaction as an operation's
+        result, then calls :meth:`publish`. Devices never see an effect the hub could lose."""
+        self._captured = captured = []
+        try:
+            yield captured
+        finally:
+            self._captured = None
+
+    @staticmethod
+    def insert(conn: Any, updates: list[tuple[str, bytes]]) -> None:
+        conn.executemany("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", updates)
+
+    def publish(self, updates: list[tuple[str, bytes]]) -> None:
+        for name, update in updates:
+            self._counts[name] += 1
+            self._fanout(name, update, None)
 
     def apply_remote(self, name: str, update: bytes, origin: object) -> None:
         """Apply a device's update; the observer persists it and relays it to everyone but ``origin``."""

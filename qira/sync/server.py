@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,11 @@ from starlette.websockets import WebSocket
 
 from ..config import SyncConfig
 from ..devices import DeviceInfo, DeviceKind, MessageHandler
-from ..errors import ProtocolError, UnknownDevice
+from ..errors import UnknownDevice
 from . import _ymsg
 from ._conn import Connection
 from ._docs import CorruptUpdate, HubDocs, get_update_safely
+from ._ops import OpState, error_body, result_body, run_handler, with_id
 from ._pairing import PairingGuard, hash_secret, new_token
 from ._store import DeviceRow, SyncStore, Writer
 from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_doc
@@ -57,16 +58,6 @@ AudioHandler = Callable[[DeviceInfo, str, int, bytes], Awaitable[None] | None]
 _REVOCATION_POLL_S = 0.5
 
 
-@dataclass
-class _OpState:
-    """Exactly-once bookkeeping for one device's operations."""
-
-    last_seq: int = 0  # highest seq accepted
-    acked_seq: int = 0  # the device has every reply up to here; results pruned
-    results: dict[int, str] = field(default_factory=dict)  # seq -> reply body (JSON without v/id)
-    inflight: dict[int, asyncio.Future[str]] = field(default_factory=dict)
-
-
 class SyncServer:
     def __init__(self, config: SyncConfig, data_dir: Path) -> None:
         self.config = config
@@ -83,7 +74,7 @@ class SyncServer:
         self._revoked_tokens: set[str] = set()
         self._conns: dict[str, Connection] = {}  # device id -> its live connection
         self._all_conns: set[Connection] = set()
-        self._ops: dict[str, _OpState] = {}
+        self._ops: dict[str, OpState] = {}
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
         self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s)
@@ -94,7 +85,6 @@ class SyncServer:
         self._revocations = 0
         self._stopping = False
         self.register_handler("sync.noop", _noop)
-        self.register_handler("state.append", self._state_append)
 
     # -- public API for hub code -----------------------------------------------
 
@@ -198,7 +188,7 @@ class SyncServer:
                                            capabilities=row.capabilities)
         if row.token_hash:
             self._by_token[row.token_hash] = row.id
-        self._ops[row.id] = _OpState(last_seq=row.acked_seq, acked_seq=row.acked_seq)
+        self._ops[row.id] = OpState(last_seq=row.acked_seq, acked_seq=row.acked_seq)
 
     async def stop(self) -> None:
         """Close every device with 1001 (going away), then flush and close sync.db."""
@@ -423,7 +413,7 @@ class SyncServer:
             proto.fail(op.id, ErrorCode.SEQ_OUT_OF_ORDER, f"expected seq {state.last_seq + 1}", op.seq,
                        expected=state.last_seq + 1)
         elif op.seq in state.results:
-            proto.send_raw(_with_id(op.id, state.results[op.seq]))
+            proto.send_raw(with_id(op.id, state.results[op.seq]))
         elif op.seq in state.inflight:
             self._spawn(self._reply_when_done(conn, op.id, state.inflight[op.seq]))
         else:
@@ -434,39 +424,45 @@ class SyncServer:
 
     async def _reply_when_done(self, conn: Connection, id: int, future: asyncio.Future[str]) -> None:
         body = await asyncio.shield(future)
-        conn.enqueue(_with_id(id, body))
+        conn.enqueue(with_id(id, body))
 
-    async def _run(self, conn: Connection, device_id: str, op: Operation, state: _OpState,
+    async def _run(self, conn: Connection, device_id: str, op: Operation, state: OpState,
                    future: asyncio.Future[str]) -> None:
-        body = await self._apply(device_id, op)
-        assert self._writer is not None
+        updates: list[tuple[str, bytes]] = []
+        if op.type == "state.append":
+            body, updates = self._state_append(op)
+        else:
+            body = await run_handler(self._handlers.get(op.type), self._devices.get(device_id), op)
+        assert self._writer is not None and self._docs is not None
+
+        def job(c: Any) -> None:
+            HubDocs.insert(c, updates)  # an op's document changes commit with its result, or not at all
+            c.execute("INSERT OR REPLACE INTO op_results VALUES (?, ?, ?)", (device_id, op.seq, body))
+
         try:
-            await self._writer.submit(lambda c: c.execute("INSERT OR REPLACE INTO op_results VALUES (?, ?, ?)",
-                                                          (device_id, op.seq, body)))
+            await self._writer.submit(job)
         except Exception:
             log.exception("could not store the result of %s seq %d", device_id, op.seq)
             state.inflight.pop(op.seq, None)
             future.cancel()
             return  # not acked: the device will replay it
+        self._docs.publish(updates)
         state.results[op.seq] = body
         state.inflight.pop(op.seq, None)
         future.set_result(body)
         if self._conns.get(device_id) is conn:
-            conn.enqueue(_with_id(op.id, body))
+            conn.enqueue(with_id(op.id, body))
 
-    async def _apply(self, device_id: str, op: Operation) -> str:
-        handler = self._handlers.get(op.type)
-        info = self._devices.get(device_id)
-        if handler is None or info is None:
-            return _error_body(op.seq, ErrorCode.UNKNOWN_TYPE, f"no handler for {op.type!r}")
-        try:
-            result = await handler(info, op.payload)
-            return _result_body(op.seq, dict(result or {}))
-        except ProtocolError as exc:
-            return _error_body(op.seq, exc.code, str(exc))
-        except Exception as exc:  # a broken handler answers internal_error; the hub goes on
-            log.exception("handler for %s failed", op.type)
-            return _error_body(op.seq, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__} in the {op.type} handler")
+    def _state_append(self, op: Operation) -> tuple[str, list[tuple[str, bytes]]]:
+        doc, key, payload = op.payload.get("doc"), op.payload.get("key"), op.payload
+        if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
+            return error_body(op.seq, ErrorCode.INVALID_PAYLOAD,
+                              'state.append needs "doc" (a shared document), "key" and "value"'), []
+        assert self._docs is not None
+        with self._docs.capture() as captured:
+            array = self._docs.docs[str(doc)].get(key, type=Array)
+            array.append(payload["value"])
+        return result_body(op.seq, {"index": len(array) - 1}), captured
 
     def _ack(self, conn: Connection, ack: Ack) -> None:
         device_id = conn.device_id
@@ -479,12 +475,8 @@ class SyncServer:
             self._writer_nowait(lambda c: c.execute("DELETE FROM events WHERE device_id = ? AND hub_seq <= ?",
                                                     (device_id, hub_seq)))
         if ack.op_seq is not None:
-            state = self._ops[device_id]
-            op_seq = min(ack.op_seq, state.last_seq)
-            if op_seq > state.acked_seq and not any(s <= op_seq for s in state.inflight):
-                for seq in [s for s in state.results if s <= op_seq]:
-                    del state.results[seq]
-                state.acked_seq = op_seq
+            op_seq = self._ops[device_id].prune(ack.op_seq)
+            if op_seq is not None:
 
                 def job(c: Any) -> None:
                     c.execute("DELETE FROM op_results WHERE device_id = ? AND seq <= ?", (device_id, op_seq))
@@ -560,28 +552,6 @@ class SyncServer:
         for conn in self._conns.values():
             if conn is not origin and name in conn.docs:
                 conn.enqueue(frame)
-
-    async def _state_append(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-        doc, key = payload.get("doc"), payload.get("key")
-        if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
-            raise ProtocolError('state.append needs "doc" (a shared document), "key" and "value"',
-                                code=ErrorCode.INVALID_PAYLOAD)
-        async with self.edit(doc) as ydoc:
-            array = ydoc.get(key, type=Array)
-            array.append(payload["value"])
-            return {"index": len(array) - 1}
-
-
-def _with_id(id: int, body: str) -> str:
-    return f'{{"v":{PROTOCOL_VERSION},"id":{id},{body}'
-
-
-def _result_body(seq: int, result: dict[str, Any]) -> str:
-    return dumps({"type": "result", "seq": seq, "result": result})[1:]
-
-
-def _error_body(seq: int, code: str, message: str) -> str:
-    return dumps({"type": "error", "seq": seq, "code": str(code), "message": message})[1:]
 
 
 def _presence_payload(info: DeviceInfo) -> dict[str, Any]:
