@@ -35,7 +35,7 @@ _RULES: list[tuple[str, re.Pattern[str], MemoryKind, float, str]] = [
     ("remember", re.compile(r"^(?:please\s+)?(?:remember|don'?t forget|note)(?:\s+that)?[,:]?\s+(?P<fact>.{3,})$", re.I),
      MemoryKind.FACT, 0.7, "{fact}"),
     ("birthday", re.compile(
-        rf"\b(?P<who>my\s+(?:\w+'s\s+)?(?:{_RELATION}(?:'s)?)|my|(?P<name>[A-Z][a-z]+)'s)\s*birthday\s+is\s+(?:on\s+)?(?P<date>{_DATE})",
+        rf"\b(?P<who>my\s+(?:\w+'s\s+)?(?:{_RELATION}(?:'s)?)|my|(?P<name>[A-Z][a-z]+)'s)\s*birthday\s+is\s+(?:on\s+)?(?:the\s+)?(?P<date>{_DATE})",
         re.I), MemoryKind.FACT, 0.8, "{who} birthday is {date}"),
     ("diet", re.compile(
         r"\bI\s+(?:don'?t|do not|never|can'?t|cannot|no longer)\s+(?P<verb>eat|drink)\s+(?P<what>[\w\s,'-]{2,60}?)\s*$", re.I),
