@@ -64,7 +64,32 @@ class Hub:
         self.on_shutdown(self.sync.stop)
 
     def _build_memory(self) -> None:
-        pass
+        from .errors import QiraError
+        from .memory import MemoryStore, memory_handlers
+
+        self.memory = MemoryStore(self.data_dir / "memory", self.config.memory, self.embedder)
+
+        async def watch_index() -> None:
+            try:
+                await self.memory.wait_ready()
+            except QiraError as exc:
+                self.health.set("memory", ComponentState.ERROR, str(exc))
+            else:
+                self.health.set("memory", ComponentState.READY, f"{self.memory.index_status} index")
+
+        async def open_memory() -> None:
+            # SQLite opens at once; loading (or rebuilding) the FAISS index runs in the
+            # background so /health answers within the start-up budget.
+            self.health.set("memory", ComponentState.WARMING, "loading the index")
+            await self.memory.open()
+            self.spawn(watch_index(), "memory-index")
+
+        self.on_startup(open_memory)
+        self.on_shutdown(self.memory.close)
+        sync = getattr(self, "sync", None)
+        if sync is not None:
+            for type_, handler in memory_handlers(self.memory).items():
+                sync.register_handler(type_, handler)
 
     def _build_inference(self) -> None:
         from .inference import BreakerState, InferenceService
