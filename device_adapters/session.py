@@ -190,6 +190,12 @@ class DeviceSession:
             self._protocol.send_doc(doc, ymsg.awareness(update))
             self._wake.set()
 
+    def drop(self) -> None:
+        """Cut the current connection abruptly, as a network change would; the session reconnects."""
+        ws = self._ws
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
     async def close(self) -> None:
         self._closing = True
         if self._ws is not None:

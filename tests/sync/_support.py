@@ -22,6 +22,7 @@ from qira.sync import SyncServer, SyncStore
 async def inproc_hub(data_dir: Path, **sync: Any) -> AsyncIterator[tuple[SyncServer, str]]:
     """A SyncServer served by uvicorn (same settings as the hub) on 127.0.0.1, port 0."""
     config = SyncConfig(**sync)
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
     server = SyncServer(config, data_dir)
     await server.start()
     sock = bind_socket("127.0.0.1", 0)

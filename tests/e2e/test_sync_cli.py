@@ -1,0 +1,89 @@
+"""`qira pair`, `qira devices list|revoke` and `qira device run --json` as real processes against a real hub."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+QIRA = [sys.executable, "-m", "qira.cli"]
+
+
+def qira(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*QIRA, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+class DeviceProcess:
+    def __init__(self, hub, name: str, kind: str, state, code: str | None = None) -> None:
+        cmd = [*QIRA, "device", "run", "--kind", kind, "--hub", hub.ws_url, "--name", name, "--state", str(state), "--json"]
+        if code:
+            cmd += ["--pair", code]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[dict] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(json.loads(line))  # --json: every stdout line is one JSON object
+
+    def type(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, predicate, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            event = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if predicate(event):
+                return event
+
+
+def test_pair_run_list_revoke(hub, tmp_path):
+    paired = qira("pair", "--name", "kitchen-tablet", "--kind", "tablet", "--json", data_dir=hub.data_dir)
+    assert paired.returncode == 0, paired.stderr
+    code = json.loads(paired.stdout)["code"]
+    again = qira("pair", "--name", "other", "--kind", "phone", data_dir=hub.data_dir)
+    assert again.returncode == 0 and "valid 10 minutes, single use" in again.stdout
+
+    device = DeviceProcess(hub, "kitchen-tablet", "tablet", tmp_path / "tab", code)
+    try:
+        ready = device.expect(lambda e: e["type"] == "session.ready")
+        assert ready["name"] == "kitchen-tablet" and ready["kind"] == "tablet"
+        device.type('/send state.append {"doc": "reminders", "key": "items", "value": "buy milk"}')
+        reply = device.expect(lambda e: e["type"] == "reply")
+        assert reply["ok"] is True and reply["result"] == {"index": 0}
+        device.type("/send sync.noop {}")
+        reply = device.expect(lambda e: e["type"] == "reply")
+        assert reply["seq"] == 2 and reply["ok"] is True
+
+        listing = qira("devices", "list", "--json", data_dir=hub.data_dir)
+        rows = [json.loads(line) for line in listing.stdout.splitlines()]
+        assert [(r["name"], r["kind"], r["online"]) for r in rows] == [("kitchen-tablet", "tablet", True)]
+        assert rows[0]["capabilities"]["screen"] is True and rows[0]["last_seen"]
+        table = qira("devices", "list", data_dir=hub.data_dir).stdout
+        assert "kitchen-tablet" in table and "yes" in table
+
+        revoked = qira("devices", "revoke", "kitchen-tablet", data_dir=hub.data_dir)
+        assert revoked.returncode == 0, revoked.stderr
+        closed = device.expect(lambda e: e["type"] == "session.closed")
+        assert closed["code"] == 4003
+        assert device.proc.wait(10) == 1
+    finally:
+        device.proc.kill()
+
+    # The token never works again, even after a hub restart.
+    hub.restart()
+    device = DeviceProcess(hub, "kitchen-tablet", "tablet", tmp_path / "tab")
+    try:
+        assert device.expect(lambda e: e["type"] == "session.closed")["code"] == 4003
+        assert device.proc.wait(10) == 1
+    finally:
+        device.proc.kill()
+    assert qira("devices", "list", "--json", data_dir=hub.data_dir).stdout == ""
+    missing = qira("devices", "revoke", "nope", data_dir=hub.data_dir)
+    assert missing.returncode == 1 and "no paired device named 'nope'" in missing.stderr
