@@ -35,7 +35,12 @@ log = logging.getLogger("qira.inference.cloud")
 
 
 class _Retryable(EndpointUnavailable):
-    """Connect errors and resets before any answer: the request never reached a model."""
+    """Connect errors and 5xx: the request never reached a model, or the model failed."""
+
+
+class _StaleConnection(_Retryable):
+    """A pooled keep-alive connection the server had already closed (llama.cpp's server
+    closes after each stream): retried at once, and not held against the endpoint."""
 
 
 class CloudChatModel:
@@ -78,32 +83,38 @@ class CloudChatModel:
     async def stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
         body = request_json(request, model=self.config.model or None)
         attempt = 0
+        stale_retried = False
         while True:
             self.breaker.acquire()
             emitted = False
             outcome: bool | None = None
+            delay: float | None = None
             try:
                 async for delta in self._attempt(body):
                     emitted = True
                     yield delta
                 outcome = True
             except EndpointError as exc:
-                outcome = False
-                delay = None if emitted else self._retry_delay(exc, attempt)
-                if delay is None:
-                    raise
-                log.info("endpoint attempt %d failed (%s); retrying in %.2fs", attempt + 1, exc, delay)
+                if isinstance(exc, _StaleConnection) and not stale_retried:
+                    stale_retried = True  # at once, and only once: a second one is a real failure
+                else:
+                    outcome = False
+                    delay = None if emitted else self._retry_delay(exc, attempt)
+                    if delay is None:
+                        raise
+                    log.info("endpoint attempt %d failed (%s); retrying in %.2fs", attempt + 1, exc, delay)
             finally:
                 if outcome is True:
                     self.breaker.record_success()
                 elif outcome is False:
                     self.breaker.record_failure()
                 else:
-                    self.breaker.release()  # cancelled by the caller: not the endpoint's fault
+                    self.breaker.release()  # cancelled by the caller, or a stale connection
             if outcome:
                 return
-            attempt += 1
-            await self._sleep(delay)
+            if delay is not None:
+                attempt += 1
+                await self._sleep(delay)
 
     def _retry_delay(self, exc: EndpointError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` to give up now."""
@@ -119,8 +130,10 @@ class CloudChatModel:
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: clients that failed together spread out
 
     async def _attempt(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+        answered = False
         try:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
+                answered = True
                 await _check_response(response)
                 parser = ChunkParser()
                 async for data in _sse_data(response):
@@ -142,6 +155,8 @@ class CloudChatModel:
                 for delta in parser.finish():
                     yield delta
         except httpx.HTTPError as exc:
+            if not answered and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+                raise _StaleConnection(f"the connection to the endpoint broke before an answer: {type(exc).__name__}: {exc}") from exc
             raise _translate(exc) from exc
 
 

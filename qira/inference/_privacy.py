@@ -27,53 +27,86 @@ class PersonalData(enum.StrEnum):
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Any run of digits with the separators people type in phone and card numbers;
 # classified by digit count and checksum below.
-_NUMBER = re.compile(r"(?<![\w.])\+?\(?\d[\d ().-]{6,}\d(?![\w])")
+_NUMBER = re.compile(r"[+(\d][\d ().-]{6,}\d")
+_STREET_SUFFIXES = (
+    "street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr", "court", "ct",
+    "way", "place", "pl", "terrace", "square", "sq", "parkway", "pkwy", "highway", "hwy", "close", "crescent",
+    "strasse", "straße",
+)
 _STREET = re.compile(
-    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
-    r"(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
-    r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Strasse|Straße)\b"
-    r"|\b(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Via|Rue)\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b"
+    r"\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + "|".join(s.capitalize() for s in _STREET_SUFFIXES) + r")\b"
 )
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
-_ACCOUNT = re.compile(r"\b(?:account|acct|routing|sort code|iban|agência|conta)\b\W{0,3}(?:n(?:o|umber|º)\.?\W{0,3}|#\s?)?[\w:# -]{0,6}\d{4,}", re.I)
-_ID = re.compile(r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3}\.\d{3}\.\d{3}-\d{2}\b|\b(?:ssn|social security|passport|cpf)\b\D{0,20}\d{4,}", re.I)
-_HEALTH = re.compile(
-    r"\b(?:diagnos\w*|prescri\w*|medication|medicine|dosage|symptom\w*|therap(?:y|ist)|psychiatr\w*|"
-    r"depress(?:ion|ed)|anxiety|panic attack|cancer|tumou?r|chemo\w*|diabet\w*|insulin|hiv|aids|std|"
-    r"pregnan\w*|miscarriage|blood (?:pressure|test|sugar)|cholesterol|surgery|allerg\w*|asthma|"
-    r"disease|disorder|mental health|medical|clinic|hospital|my doctor|antidepressant\w*|adhd|autism|"
-    r"epilep\w*|seizure\w*|rehab|addiction)\b",
-    re.I,
+_STREET_LATIN = re.compile(r"(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Via|Rue)\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b")
+_STREET_MARKERS = tuple(" " + s.capitalize() for s in _STREET_SUFFIXES)
+_STREET_LATIN_MARKERS = ("Rua ", "Avenida ", "Av. ", "Travessa ", "Alameda ", "Calle ", "Via ", "Rue ")
+_IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+_ACCOUNT_WORDS = ("account", "acct", "routing", "sort code", "iban", "agência", "agencia", "conta")
+_ACCOUNT = re.compile(r"\b(?:account|acct|routing|sort code|iban|agência|agencia|conta)\b\W{0,3}(?:n(?:o|umber|º)\.?\W{0,3}|#\s?)?[\w:# -]{0,6}\d{4,}", re.I)
+_ID_NUMBER = re.compile(r"\d{3}(?:-\d{2}-\d{4}|\.\d{3}\.\d{3}-\d{2})\b")  # US SSN, Brazilian CPF
+_ID_WORDS = ("ssn", "social security", "passport", "cpf")
+_ID_NAMED = re.compile(r"\b(?:ssn|social security|passport|cpf)\b\D{0,20}\d{4,}", re.I)
+# Stems and phrases; a cheap substring test finds candidates, a word-boundary regex confirms them.
+_HEALTH_TERMS = (
+    "diagnos", "prescri", "medication", "medicine", "dosage", "symptom", "therapy", "therapist", "psychiatr",
+    "depression", "depressed", "anxiety", "panic attack", "cancer", "tumor", "tumour", "chemo", "diabet", "insulin",
+    "hiv", "aids", "std", "pregnan", "miscarriage", "blood pressure", "blood test", "blood sugar", "cholesterol",
+    "surgery", "allerg", "asthma", "disease", "disorder", "mental health", "medical", "clinic", "hospital",
+    "my doctor", "antidepressant", "adhd", "autism", "epilep", "seizure", "rehab", "addiction",
 )
-_CREDENTIAL = re.compile(
-    r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token)\b\s*(?:is|was|:|=)\s*\S+"
-    r"|\bsk-[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+_HEALTH_STEMS = frozenset({"diagnos", "prescri", "symptom", "psychiatr", "chemo", "diabet", "pregnan", "allerg", "epilep", "seizure", "antidepressant"})
+_CREDENTIAL_WORDS = ("password", "passcode", "passphrase", "passwd", "pwd", "pin", "api", "secret", "token")
+_CREDENTIAL_NAMED = re.compile(r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token)\b\s*(?:is|was|:|=)\s*\S+", re.I)
+_CREDENTIAL_MARKERS = ("sk-", "gh", "akia", "xox", "-----begin", "eyj", "bearer")
+_CREDENTIAL_SHAPED = re.compile(
+    r"\bsk-[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[0-9A-Z]{16}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}"
     r"|\bbearer\s+[A-Za-z0-9._~+/-]{16,}",
     re.I,
 )
+_DIGIT = re.compile(r"\d")
+
+
+def _health_regex() -> re.Pattern[str]:
+    parts = [re.escape(t) + (r"\w*" if t in _HEALTH_STEMS else "") for t in _HEALTH_TERMS]
+    return re.compile(r"\b(?:" + "|".join(parts) + r")\b", re.I)
+
+
+_HEALTH = _health_regex()
 
 
 def detect_personal_data(text: str) -> tuple[PersonalData, ...]:
-    """The kinds of personal data in ``text``, in a stable order (empty when none)."""
+    """The kinds of personal data in ``text``, in a stable order (empty when none).
+
+    Substring tests (fast, in C) rule most patterns out before any regular
+    expression runs: a routing decision has to stay well under a millisecond."""
     found: set[PersonalData] = set()
+    lower = text.lower()
     if "@" in text and _EMAIL.search(text):
         found.add(PersonalData.EMAIL)
-    for match in _NUMBER.finditer(text):
-        kind = _classify_number(match.group())
-        if kind is not None:
-            found.add(kind)
-    if _STREET.search(text):
-        found.add(PersonalData.ADDRESS)
-    if _IBAN.search(text) or _ACCOUNT.search(text):
-        found.add(PersonalData.ACCOUNT)
-    if _ID.search(text):
-        found.add(PersonalData.ID_NUMBER)
-    if _HEALTH.search(text):
+    if _DIGIT.search(text):
+        for match in _NUMBER.finditer(text):
+            kind = _classify_number(match.group())
+            if kind is not None:
+                found.add(kind)
+        if (_any_in(text, _STREET_MARKERS) and _STREET.search(text)) or (
+            _any_in(text, _STREET_LATIN_MARKERS) and _STREET_LATIN.search(text)
+        ):
+            found.add(PersonalData.ADDRESS)
+        if _IBAN.search(text) or (_any_in(lower, _ACCOUNT_WORDS) and _ACCOUNT.search(text)):
+            found.add(PersonalData.ACCOUNT)
+        if ("-" in text and _ID_NUMBER.search(text)) or (_any_in(lower, _ID_WORDS) and _ID_NAMED.search(text)):
+            found.add(PersonalData.ID_NUMBER)
+    if _any_in(lower, _HEALTH_TERMS) and _HEALTH.search(text):
         found.add(PersonalData.HEALTH)
-    if _CREDENTIAL.search(text):
+    if (_any_in(lower, _CREDENTIAL_WORDS) and _CREDENTIAL_NAMED.search(text)) or (
+        _any_in(lower, _CREDENTIAL_MARKERS) and _CREDENTIAL_SHAPED.search(text)
+    ):
         found.add(PersonalData.CREDENTIAL)
     return tuple(kind for kind in PersonalData if kind in found)
+
+
+def _any_in(text: str, needles: tuple[str, ...]) -> bool:
+    return any(needle in text for needle in needles)
 
 
 def _classify_number(raw: str) -> PersonalData | None:

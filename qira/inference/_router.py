@@ -46,7 +46,8 @@ NO_CLOUD = CloudStatus(configured=False)
 class Router:
     def __init__(self, config: InferenceConfig) -> None:
         self.config = config
-        self.local_context_tokens = config.local.context_size
+        # llama.cpp splits the context between its parallel slots (the KV cache is not unified)
+        self.local_context_tokens = config.local.context_size // config.local.parallel
 
     def decide(
         self, request: ChatRequest, *, cloud: CloudStatus, device_kind: DeviceKind | None = None

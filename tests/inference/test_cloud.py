@@ -33,7 +33,7 @@ async def partial_then_error(model, request=HELLO):
 # -- a real llama.cpp server ------------------------------------------------------------
 
 async def test_streams_from_llama_cpp_with_the_api_key(llama):
-    model = CloudChatModel(cloud_config(llama.base_url), api_key=llama.api_key)
+    model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key=llama.api_key)
     try:
         deltas = await collect(model)
     finally:
@@ -47,7 +47,7 @@ async def test_streams_from_llama_cpp_with_the_api_key(llama):
 
 async def test_api_key_is_read_from_the_variable_named_in_config(llama, monkeypatch):
     monkeypatch.setenv("GIGAFACTORY_TEST_KEY", llama.api_key)
-    model = CloudChatModel(cloud_config(llama.base_url, api_key_env="GIGAFACTORY_TEST_KEY"))
+    model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60, api_key_env="GIGAFACTORY_TEST_KEY"))
     try:
         assert isinstance((await collect(model))[-1], Finish)
     finally:
@@ -55,7 +55,7 @@ async def test_api_key_is_read_from_the_variable_named_in_config(llama, monkeypa
 
 
 async def test_wrong_api_key_is_a_bad_response_and_not_retried(llama):
-    model = CloudChatModel(cloud_config(llama.base_url), api_key="wrong")
+    model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key="wrong")
     try:
         with pytest.raises(EndpointBadResponse, match="401"):
             await collect(model)
@@ -67,7 +67,7 @@ async def test_structured_output_from_llama_cpp(llama):
     schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}}, "required": ["city"]}
     request = ChatRequest(messages=[ChatMessage(role="user", content="Name a city in JSON.")], max_tokens=40,
                           temperature=0.0, json_schema=schema)
-    model = CloudChatModel(cloud_config(llama.base_url), api_key=llama.api_key)
+    model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key=llama.api_key)
     try:
         deltas = await collect(model, request)
     finally:
@@ -151,12 +151,27 @@ async def test_failures_mid_stream_are_raised_after_the_partial_answer(fault_ser
     assert len(fault_server.requests) == 1  # never retried once the person has seen text
 
 
-async def test_reset_before_the_answer(fault_server):
+async def test_reset_before_the_answer_is_retried_at_once(fault_server):
+    # what a stale keep-alive connection looks like (llama.cpp's server closes after each stream)
     fault_server.script(Fault.RESET)
-    model = CloudChatModel(cloud_config(fault_server.base_url))
+    model = CloudChatModel(cloud_config(fault_server.base_url, backoff_base_s=5.0))
+    started = time.monotonic()
+    assert isinstance((await collect(model))[-1], Finish)
+    assert time.monotonic() - started < 1 and model.breaker.consecutive_failures == 0
+    fault_server.script(*[Fault.RESET] * 5)
     with pytest.raises(EndpointUnavailable, match="broke"):
         await collect(model)
     await model.aclose()
+    assert len(fault_server.requests) == 2 + 1 + 1 + 2  # one free retry, then the usual ones with backoff
+
+
+async def test_llama_cpp_connection_reuse(llama):
+    model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key=llama.api_key)
+    try:
+        for _ in range(3):
+            assert isinstance((await collect(model))[-1], Finish)
+    finally:
+        await model.aclose()
 
 
 async def test_wrong_content_type(fault_server):

@@ -57,7 +57,7 @@ async def test_closing_the_stream_stops_generation(local_model):
         if got == 3:
             break
     await stream.aclose()
-    for _ in range(100):  # llama.cpp stops at the next token
+    for _ in range(250):  # llama.cpp stops at the next token
         if model.active_streams == 0:
             break
         await asyncio.sleep(0.02)
