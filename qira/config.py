@@ -110,7 +110,9 @@ class InferenceConfig(_Section):
 class AgentConfig(_Section):
     approval_timeout_s: float = Field(default=120.0, gt=0)
     skill_timeout_s: float = Field(default=10.0, gt=0)
-    intent_threshold: float = Field(default=0.55, gt=0, le=1)
+    intent_threshold: float = Field(default=0.55, gt=0, le=1)  # a skill match this strong acts
+    intent_floor: float = Field(default=0.30, gt=0, le=1)  # a weaker one acts only when clearly ahead:
+    intent_margin: float = Field(default=0.15, ge=0, le=1)  # by this much over the runner-up
 
 
 class SkillsConfig(_Section):

@@ -107,7 +107,56 @@ class Hub:
         self.on_shutdown(self.inference.close)
 
     def _build_agent(self) -> None:
-        pass
+        from .agent import Agent
+        from .api.openai import openai_routes
+
+        sync = getattr(self, "sync", None)
+        memory = getattr(self, "memory", None)
+        extract = None
+        if memory is not None:
+            from .memory import extract_facts as extract
+        self.agent = Agent(config=self.config.agent, skills=self.config.skills, data_dir=self.data_dir,
+                           embedder=self.embedder, gateway=sync, memory=memory,
+                           model=getattr(self, "inference", None), extract_facts=extract)
+
+        async def start_agent() -> None:
+            await self.agent.start(warm=self.config.hub.warm_up)
+            problems = "; ".join(f"{p.entry_point}: {p.error}" for p in self.agent.registry.problems)
+            detail = f"{len(self.agent.registry)} skills" + (f" (not loaded: {problems})" if problems else "")
+            self.health.set("agent", ComponentState.READY, detail)
+
+        def device_for_token(token: str):  # the OpenAI-compatible API authenticates with a device token
+            if sync is None:
+                return None
+            lookup = getattr(sync, "device_for_token", None)
+            if lookup is not None:
+                return lookup(token)
+            from .sync._pairing import hash_secret  # until the sync server offers a public lookup
+
+            device_id = getattr(sync, "_by_token", {}).get(hash_secret(token))
+            return sync.device(device_id) if device_id else None
+
+        self.on_startup(start_agent)
+        self.on_shutdown(self.agent.stop)
+        self.routes.extend(openai_routes(self.agent, device_for_token))
+        if sync is None:
+            return
+        sync.register_handler("chat.send", self.agent.handle_chat_send)
+        sync.register_handler("chat.history", self.agent.handle_chat_history)
+        sync.register_handler("approval.respond", self.agent.handle_approval_respond)
+        remember_context = None
+        if memory is not None:
+            from .memory import memory_handlers
+
+            remember_context = memory_handlers(memory).get("context.event")
+
+        async def context_event(device, payload):  # memory keeps it; the proactive loop fires triggers
+            result = dict(await remember_context(device, payload)) if remember_context else {}
+            if isinstance(payload.get("kind"), str) and isinstance(payload.get("value"), str):
+                result["triggered"] = await self.agent.context_event(device, payload["kind"], payload["value"])
+            return result
+
+        sync.register_handler("context.event", context_event)
 
     # -- lifecycle ---------------------------------------------------------
 

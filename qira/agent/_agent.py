@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ class Agent:
         self.matcher = IntentMatcher(list(self.registry), embedder)
         self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
                                memory=memory, threshold=config.intent_threshold,
+                               floor=config.intent_floor, margin=config.intent_margin,
                                approval_timeout_s=config.approval_timeout_s, extract_facts=extract_facts,
                                device_lookup=self._device)
         self._graph: Any = None
@@ -65,6 +67,7 @@ class Agent:
         self._paused_sinks: dict[str, TurnSink] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._activity: dict[str, float] = {}  # device id -> when the person last talked to Qira on it
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -106,6 +109,7 @@ class Agent:
     async def handle_chat_send(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """``chat.send``: answers ``{thread, turn}`` at once; the answer follows as events."""
         text, thread = _validated(payload)
+        self._activity[device.id] = time.time()
         thread = thread or uuid.uuid4().hex[:12]
         await self._check_not_paused(thread)
         turn = uuid.uuid4().hex[:12]
@@ -222,6 +226,7 @@ class Agent:
         if not isinstance(approval_id, str) or not isinstance(approve, bool):
             raise ProtocolError("approval.respond needs approval (string) and approve (true or false)",
                                 code="invalid_message")
+        self._activity[device.id] = time.time()
         status = await self.resolve_approval(approval_id, approve=approve, by=device.id)
         return {"approval": approval_id, "status": status}
 
@@ -278,13 +283,21 @@ class Agent:
         """Deliver a ``notify`` event to ``device``, or to the one the person is most likely using."""
         if self.gateway is None:
             raise SkillError("no devices are connected to this hub")
-        devices = self.gateway.devices()
+        devices = self.devices()
         target = next((d for d in devices if d.id == device), None) if device else pick_device(devices)
         if target is None:
             raise SkillError(f"no device {device!r}" if device else "the person has no paired devices")
         payload = {"title": title, "text": text, "kind": kind, **({"data": dict(data)} if data else {})}
         await self.gateway.push(target.id, "notify", payload)
         return target.id
+
+    def devices(self) -> list[DeviceInfo]:
+        """The gateway's devices, with talking to Qira counted as activity."""
+        out = []
+        for d in self.gateway.devices() if self.gateway else []:
+            talked = self._activity.get(d.id)
+            out.append(replace(d, last_active=max(d.last_active or 0.0, talked)) if talked else d)
+        return out
 
     async def _deliver_scheduled(self, item: Scheduled) -> str | None:
         target = await self.notify(item.device, title=item.title, text=item.text, kind=item.kind)

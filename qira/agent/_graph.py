@@ -24,7 +24,7 @@ from ..errors import InferenceError, MemoryStoreError
 from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
-from ._intent import IntentMatcher
+from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
 from ._runner import SkillRunner
@@ -34,6 +34,14 @@ __all__ = ["Planner", "TurnSink", "TurnState"]
 log = logging.getLogger("qira.agent.planner")
 
 HISTORY = 12  # messages of the thread the model sees
+RECALL_K = 8  # searched; device-scope memories of other devices are then dropped
+
+
+def visible_hits(hits: list[Any], device_id: str, *, private: bool = True) -> list[Any]:
+    """What the hub may use for a turn from ``device_id``: shared memories, private ones
+    (they keep the request local), and this device's own device-scope memories."""
+    return [h for h in hits if h.memory.scope is Scope.SHARED or (private and h.memory.scope is Scope.PRIVATE)
+            or (h.memory.scope is Scope.DEVICE and h.memory.device == device_id)]
 SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices. "
           "Answer briefly and plainly.")
 
@@ -77,6 +85,7 @@ class TurnState(TypedDict, total=False):
 class Planner:
     def __init__(self, *, registry: SkillRegistry, matcher: IntentMatcher, runner: SkillRunner,
                  model: ModelPort | None, memory: MemoryPort | None, threshold: float, approval_timeout_s: float,
+                 floor: float = 0.3, margin: float = 0.15,
                  extract_facts: Callable[[str], list[Any]] | None = None,
                  device_lookup: Callable[[str], DeviceInfo | None] | None = None) -> None:
         self.registry = registry
@@ -85,6 +94,8 @@ class Planner:
         self.model = model
         self.memory = memory
         self.threshold = threshold
+        self.floor = floor
+        self.margin = margin
         self.approval_timeout_s = approval_timeout_s
         self.extract_facts = extract_facts
         self.device_lookup = device_lookup
@@ -102,6 +113,9 @@ class Planner:
         return g.compile(checkpointer=checkpointer)
 
     # -- helpers -----------------------------------------------------------
+
+    def _confident(self, state: TurnState) -> bool:
+        return confident(state.get("intents") or [], threshold=self.threshold, floor=self.floor, margin=self.margin)
 
     def _sink(self, state: TurnState) -> TurnSink:
         return self.sinks.get(state.get("turn", ""), _NullSink())
@@ -134,15 +148,17 @@ class Planner:
                 "mode": "", "degraded": False, "route": {}, "answer_streamed": False}
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
+        # One embedding of the words serves both the memory search and the intent match.
+        vector = await self.matcher.embed(state["text"])
         recalled: list[dict[str, Any]] = []
         if self.memory is not None:
             try:
-                hits = await self.memory.search(state["text"], k=5, device=state["device"]["id"])
+                hits = await self.memory.search(state["text"], k=RECALL_K, embedding=vector)
                 recalled = [{"id": h.memory.id, "text": h.memory.text, "scope": h.memory.scope.value,
-                             "score": round(h.score, 4)} for h in hits]
+                             "score": round(h.score, 4)} for h in visible_hits(hits, state["device"]["id"])][:5]
             except MemoryStoreError as exc:  # answer without memories rather than not at all
                 log.warning("recall failed: %s", exc)
-        matches = await self.matcher.match(state["text"]) if len(self.registry) else []
+        matches = await self.matcher.match(state["text"], vector=vector) if len(self.registry) else []
         intents = [{"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
                    for m in matches]
         return {"recalled": recalled, "intents": intents}
@@ -150,10 +166,9 @@ class Planner:
     async def route(self, state: TurnState) -> dict[str, Any]:
         if self.model is None:
             return {"route": {"target": "local", "reasons": ["no inference service on this hub"]}}
-        top = (state.get("intents") or [{"score": 0.0}])[0]
         # A confident local match needs no tool planning: asking the router with the tool
         # schemas would send every skill call to the cloud.
-        tools = () if top["score"] >= self.threshold else self.registry.tools()
+        tools = () if self._confident(state) else self.registry.tools()
         decision = self.model.route(self._request(state, tools=tools),
                                     device_kind=DeviceKind(state["device"].get("kind", "pc")))
         return {"route": {"target": decision.target.value, "reasons": list(decision.reasons)}}
@@ -170,7 +185,7 @@ class Planner:
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
         top = (state.get("intents") or [None])[0]
-        if not top or top["score"] < self.threshold:
+        if not top or not self._confident(state):
             return {"mode": "chat", "calls": []}  # not sure: the model answers, no skill guesses
         skill = self.registry.get(top["skill"])
         if skill is None:
@@ -339,7 +354,7 @@ class Planner:
             facts = self.extract_facts(state["text"])
             for fact in facts:
                 await self.memory.add(getattr(fact, "text", str(fact)), kind=getattr(fact, "kind", MemoryKind.FACT),
-                                      scope=getattr(fact, "scope", Scope.SHARED), device=state["device"]["id"],
+                                      importance=getattr(fact, "importance", 0.5), device=state["device"]["id"],
                                       actor=f"device:{state['device']['id']}")
         except (MemoryStoreError, InferenceError) as exc:
             log.warning("learning from the turn failed: %s", exc)

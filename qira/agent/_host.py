@@ -40,10 +40,11 @@ class HostServices:
 
 
 class HubSkillHost:
-    def __init__(self, services: HostServices, *, skill: str, device: DeviceInfo) -> None:
+    def __init__(self, services: HostServices, *, skill: str, device: DeviceInfo, network: bool = False) -> None:
         self._s = services
         self._skill = skill
         self._device = device
+        self._network = network
 
     def _memory(self) -> MemoryPort:
         if self._s.memory is None:
@@ -51,7 +52,11 @@ class HubSkillHost:
         return self._s.memory
 
     async def memory_search(self, query: str, *, k: int, device: str | None) -> list[SearchHit]:
-        return await self._memory().search(query, k=k, device=device)
+        from ._graph import visible_hits
+
+        hits = await self._memory().search(query, k=k + 4)
+        # a skill that may reach the network never sees private memories
+        return visible_hits(hits, device or self._device.id, private=not self._network)[:k]
 
     async def memory_list(self, *, limit: int) -> list[Memory]:
         memories = await self._memory().list(limit=limit)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from ..sdk import Skill
 
-__all__ = ["IntentMatch", "IntentMatcher", "normalize"]
+__all__ = ["IntentMatch", "IntentMatcher", "confident", "normalize"]
 
 PATTERN_SCORE = 0.9  # a pattern that matches the whole utterance is near-certain
 
@@ -33,6 +33,20 @@ def normalize(text: str) -> str:
             break
         out = stripped
     return _SUFFIXES.sub("", out)
+
+
+def confident(matches: list[Any], *, threshold: float, floor: float, margin: float) -> bool:
+    """Act on the best match? Yes when it is strong, or when it is fair and clearly ahead
+    of the runner-up (MiniLM scores paraphrases low when content words dominate)."""
+    if not matches:
+        return False
+    top = _score(matches[0])
+    second = _score(matches[1]) if len(matches) > 1 else 0.0
+    return top >= threshold or (top >= floor and top - second >= margin)
+
+
+def _score(m: Any) -> float:
+    return float(m["score"] if isinstance(m, Mapping) else m.score)
 
 
 class _Embedder(Protocol):
@@ -70,13 +84,18 @@ class IntentMatcher:
         self._owners = owners
         self._matrix = await self._embedder.embed(texts) if texts else None
 
-    async def match(self, text: str, *, k: int = 3) -> list[IntentMatch]:
+    async def embed(self, text: str) -> Any:
+        """The vector :meth:`match` compares (of the normalised text); recall reuses it."""
+        return (await self._embedder.embed([normalize(text) or text]))[0]
+
+    async def match(self, text: str, *, k: int = 3, vector: Any = None) -> list[IntentMatch]:
         """The ``k`` likeliest skills, best first."""
         await self.prepare()
         clean = normalize(text)
         scores: dict[str, float] = {name: 0.0 for name in self._skills}
         if self._matrix is not None and clean:
-            vector = (await self._embedder.embed([clean]))[0]
+            if vector is None:
+                vector = await self.embed(text)
             for owner, sim in zip(self._owners, (self._matrix @ vector).tolist(), strict=True):
                 if sim > scores[owner]:
                     scores[owner] = float(sim)

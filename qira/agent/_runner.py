@@ -12,7 +12,7 @@ from typing import Any
 
 from ..devices import DeviceInfo
 from ..errors import PermissionDenied, QiraError
-from ..sdk import InvalidArguments, SkillContext
+from ..sdk import InvalidArguments, Permission, SkillContext
 from ..sdk._invoke import invoke
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._host import HostServices, HubSkillHost
@@ -61,7 +61,8 @@ class SkillRunner:
                                       detail="unknown skill", approval=approval, started=started)
         granted = self.registry.granted(skill, device)
         ctx = SkillContext(skill=name, device=device, thread=thread, turn=turn, text=text, granted=granted,
-                           history=history, host=HubSkillHost(self.services, skill=name, device=device))
+                           history=history, host=HubSkillHost(self.services, skill=name, device=device,
+                                                             network=Permission.NETWORK in granted))
         timeout = skill.timeout_s or self.default_timeout_s
         streamed = False
 

@@ -9,7 +9,8 @@
         reply = host.call(greet, who="Ana")
         assert reply.text == "Hello, Ana!"
 
-Grants default to what the skill declares; pass ``grants=`` to test a refusal.
+Grants default to what the skill declares; pass ``grants=`` to test a refusal,
+``utterance=`` for the person's words, ``as_device=`` to ask from another device.
 """
 
 from __future__ import annotations
@@ -63,29 +64,34 @@ class FakeHost:
     async def run(
         self,
         skill: Skill,
-        text: str = "",
+        /,
         *,
+        utterance: str = "",
         grants: Iterable[Permission | str] | None = None,
-        device: DeviceInfo | None = None,
+        as_device: DeviceInfo | None = None,
         history: Iterable[Mapping[str, str]] = (),
-        **arguments: Any,
+        arguments: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> Reply:
+        """Call ``skill`` with its parameters as keyword arguments (or in ``arguments=``,
+        for a parameter named like one of these options)."""
         granted = skill.permissions if grants is None else frozenset(Permission(g) for g in grants)
+        arguments = {**(arguments or {}), **kwargs}
         ctx = SkillContext(
             skill=skill.name,
-            device=device or self.devices_list[0],
+            device=as_device or self.devices_list[0],
             thread="test-thread",
             turn=uuid.uuid4().hex[:8],
-            text=text,
+            text=utterance,
             granted=frozenset(granted),
             history=tuple(history),
             host=self,
         )
         return await invoke(skill, ctx, skill.coerce(arguments))
 
-    def call(self, skill: Skill, text: str = "", **kwargs: Any) -> Reply:
+    def call(self, skill: Skill, /, **kwargs: Any) -> Reply:
         """:meth:`run` for tests that are not async."""
-        return asyncio.run(self.run(skill, text, **kwargs))
+        return asyncio.run(self.run(skill, **kwargs))
 
     # -- the SkillHost protocol ------------------------------------------------
 

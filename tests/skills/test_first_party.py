@@ -1,0 +1,113 @@
+"""Each first-party skill through the SDK's FakeHost, as a third party would test theirs."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+
+from qira.devices import DeviceInfo, DeviceKind
+from qira.errors import PermissionDenied
+from qira.sdk.testing import FakeHost
+from skills import chat, clock, devices, handoff, memory, notes, reminders, system, translate
+
+
+def dev(id: str, kind: DeviceKind, *, online: bool = True, **caps) -> DeviceInfo:
+    return DeviceInfo(id=id, name=id, kind=kind, online=online, last_seen=time.time(), last_active=time.time(),
+                      capabilities=caps)
+
+
+def test_remember_recall_forget():
+    host = FakeHost()
+    assert "remember: my sister is Ana" in host.call(memory.remember, text="my sister is Ana").text
+    host.call(memory.remember, text="I park on level 3")
+    assert "my sister is Ana" in host.call(memory.recall, topic="sister").text
+    assert "don't know anything" in host.call(memory.recall, topic="volcanoes").text
+    out = host.call(memory.forget, topic="sister")
+    assert out.text.startswith("Forgotten (1)") and [m.text for m in host.memories_list] == ["I park on level 3"]
+    assert memory.forget.risk.needs_approval and memory.forget.describe({"topic": "x"}) == "Forget what I remember about x"
+
+
+def test_notes_are_kept_in_the_skills_own_storage():
+    host = FakeHost()
+    host.call(notes.note_add, text="buy coffee")
+    host.call(notes.note_add, text="call Rui")
+    assert host.call(notes.notes_list).text == "Your notes:\n1. buy coffee\n2. call Rui"
+    assert FakeHost().call(notes.notes_list).text == "You have no notes yet."
+
+
+@pytest.mark.parametrize(("when", "seconds"), [("2 seconds", 2), ("in 10 minutes", 600), ("an hour", 3600),
+                                               ("1 hour 30 minutes", 5400), ("half an hour", 1800), ("90s", 90),
+                                               ("five minutes", 300)])
+def test_delays_are_understood(when, seconds):
+    assert reminders.parse_delay(when) == seconds
+
+
+def test_clock_times_and_places():
+    now = datetime(2026, 5, 1, 16, 0).astimezone()
+    assert reminders.parse_clock("5pm", now).hour == 17
+    assert reminders.parse_clock("at 9:30", now).day == 2  # already past today
+    assert reminders.parse_place("I get home") == "home"
+    assert reminders.parse_place("I get to the store") == "store"
+    assert reminders.parse_delay("whenever") is None
+
+
+def test_remind_schedules_by_delay_time_or_place():
+    host = FakeHost()
+    assert "remind you to stretch in 2 seconds" in host.call(reminders.remind, text="stretch", when="2 seconds").text
+    assert abs(host.scheduled_list[0].due_at - time.time() - 2) < 1
+    host.call(reminders.remind, text="buy milk", when="I get to the store")
+    assert host.scheduled_list[1].on_context == ("place", "store")
+    assert "didn't understand" in host.call(reminders.remind, text="x", when="someday").text
+    assert "Timer set for 5 minutes" in host.call(reminders.timer, duration="5 minutes").text
+    listing = host.call(reminders.reminders_list).text
+    assert "stretch" in listing and "when you get to store" in listing
+    with pytest.raises(PermissionDenied):
+        host.call(reminders.remind, text="x", when="1 minute", grants=[])
+
+
+def test_handoff_sends_the_last_answer_to_the_named_device():
+    host = FakeHost(devices_list=[dev("p1", DeviceKind.PHONE), dev("t1", DeviceKind.TABLET, online=False)])
+    reply = host.call(handoff.handoff, device="tablet",
+                      history=[{"role": "user", "content": "recipe?"}, {"role": "assistant", "content": "Flour, eggs."}])
+    assert reply.text.startswith("Sent to your t1.") and "offline" in reply.text
+    sent = host.notifications[0]
+    assert (sent.device, sent.kind, sent.text, sent.data) == ("t1", "handoff", "Flour, eggs.", {"thread": "test-thread"})
+    assert "couldn't find your fridge" in host.call(handoff.handoff, device="fridge").text
+
+
+def test_devices_and_battery():
+    host = FakeHost(devices_list=[dev("phone", DeviceKind.PHONE, battery=0.42),
+                                  dev("watch", DeviceKind.WEARABLE, worn=True, battery=0.9, online=False)])
+    listing = host.call(devices.devices_where).text
+    assert "phone (phone): online" in listing and "watch (wearable): offline" in listing and "worn" in listing
+    assert host.call(devices.battery, device="phone").text == "- phone: battery 42%"
+    assert "watch: battery 90% (offline, last known)" in host.call(devices.battery).text
+
+
+def test_translate_en_pt_runs_locally():
+    host = FakeHost()
+    out = host.call(translate.translate, text="Good morning", language="portuguese")
+    assert out.text.lower().startswith("bom dia")
+    assert host.prompts == []  # no model was asked
+    back = host.call(translate.translate, text="Obrigado", language="english")
+    assert "thank" in back.text.lower()
+
+
+def test_translate_other_languages_goes_to_the_cloud_model_with_network_permission():
+    host = FakeHost(model=lambda prompt: "Buenos días")
+    assert host.call(translate.translate, text="Good morning", language="spanish").text == "Buenos días"
+    assert "Translate into spanish" in host.prompts[0]
+    with pytest.raises(PermissionDenied, match="network"):
+        host.call(translate.translate, text="Good morning", language="spanish", grants=[])
+
+
+def test_time_date_system_and_small_talk():
+    host = FakeHost(model=lambda prompt: "Hi! How can I help?")
+    assert host.call(clock.time_now).text.startswith("It's ")
+    assert host.call(clock.date_today).text.startswith("Today is ")
+    assert host.call(system.system_info).text.startswith("this machine runs TestOS on 2 CPUs")
+    with pytest.raises(PermissionDenied):
+        host.call(system.system_info, grants=[])
+    assert host.call(chat.small_talk, utterance="hello").text == "Hi! How can I help?"
