@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS memories (
 );
 CREATE INDEX IF NOT EXISTS memories_hash ON memories (text_hash);
 CREATE INDEX IF NOT EXISTS memories_vseq ON memories (vseq);
+CREATE INDEX IF NOT EXISTS memories_seq ON memories (seq);
 CREATE INDEX IF NOT EXISTS memories_created ON memories (created_at);
 CREATE INDEX IF NOT EXISTS memories_parent ON memories (parent) WHERE parent IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tombstones (vid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
@@ -92,6 +93,23 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = frozenset(
     "a an and are as at be by do did does for from had has have he her his i i'm in is it its me my of on or our"
     " she so that the their them they this to was we were what when where which who why will with you your".split()
+)
+
+
+def _particulars(query: str) -> list[str]:
+    out = []
+    for word in _TOKEN.findall(query):
+        lower = word.lower()
+        if any(ch.isdigit() for ch in word):
+            out.append(lower)
+        elif word[0].isupper() and len(word) > 1 and lower not in _STOP and lower not in _QUESTION:
+            out.append(lower)
+    return out
+
+
+_QUESTION = frozenset(
+    "am are can could did does how is should shall was were what when where which who whom whose why will would"
+    " has have tell show find give remind list".split()
 )
 
 
@@ -263,6 +281,13 @@ class Database:
             yield vids, vectors
             last = rows[-1][0]
 
+    def meta_rows(self, *, since_seq: int) -> list[tuple]:
+        """What the search mirror keeps, for rows changed after ``since_seq``."""
+        return self._all(
+            "SELECT vid, kind, scope, device, importance, created_at, updated_at, expires_at FROM memories"
+            " WHERE seq > ?", (since_seq,),
+        )
+
     def tombstones_since(self, seq: int) -> list[int]:
         return [r[0] for r in self._all("SELECT vid FROM tombstones WHERE seq > ?", (seq,))]
 
@@ -293,14 +318,15 @@ class Database:
             last = rows[-1][0]
 
     def rare_terms(self, query: str, *, max_docs: int) -> list[str]:
-        """Query words that few memories contain: names, dates, rare words.
+        """The query's particulars that few memories contain: names, numbers, codes, dates.
 
-        Words in more than ``max_docs`` memories are left to the embedding; counting
-        stops at ``max_docs + 1`` so the check stays cheap on a million memories."""
+        These are what sentence embeddings blur ("4417" and "4471" embed alike) and what
+        lexical matching gets exactly right; ordinary words are left to the embedding,
+        which handles paraphrase better (measured on bench/data/persona.json). Words in
+        more than ``max_docs`` memories are dropped too; counting stops at
+        ``max_docs + 1`` so the check stays cheap on a million memories."""
         terms: list[str] = []
-        for word in dict.fromkeys(w.lower() for w in _TOKEN.findall(query)):
-            if word in _STOP or (len(word) < 3 and not word.isdigit()):
-                continue
+        for word in dict.fromkeys(_particulars(query)):
             quoted = '"' + word.replace('"', '""') + '"'
             (df,) = self._one(
                 "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? LIMIT ?)",

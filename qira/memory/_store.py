@@ -25,10 +25,11 @@ import numpy as np
 from ..config import MemoryConfig
 from ..errors import InvalidMemory, MemoryNotFound, MemoryStoreError, QiraError
 from . import _text as check
-from ._db import Database, Row, text_hash
+from ._db import Database, text_hash
 from ._embedder import Embedder
 from ._index import VectorIndex
-from ._scoring import Candidate, score
+from ._mirror import KIND_CODES, Mirror
+from ._scoring import score
 from ._types import AddResult, HistoryEntry, Memory, MemoryKind, Scope, SearchHit
 from ._writer import AddRequest, BatchWriter, new_id
 
@@ -56,6 +57,7 @@ class MemoryStore:
         self.embedder = embedder
         self._db: Database | None = None
         self._index = VectorIndex(self.directory, dim=embedder.dim, exact_max=config.exact_index_max)
+        self._mirror = Mirror()
         self._executor: ThreadPoolExecutor | None = None
         self._ready: asyncio.Future[None] | None = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()  # text hash -> unit vector
@@ -88,6 +90,7 @@ class MemoryStore:
         assert self._ready is not None
         try:
             self.index_status = await self._run(self._index.open, self._db)
+            await self._run(self._mirror.load, self._db)
             await self._run(self._purge_expired)
         except Exception as exc:  # surfaced to every caller through _ready
             self.index_status = f"error: {exc}"
@@ -265,75 +268,55 @@ class MemoryStore:
         ones: the wire handlers pass it. ``embedding`` skips embedding the query."""
         query = check.check_text(query, what="query")
         k = check.check_count(k, what="k", low=1, high=1000)
-        where, params = self._filters(kinds=kinds, scopes=scopes, device=device, since=since, until=until,
-                                      visible_to=visible_to)
+        filters = _check_filters(kinds=kinds, scopes=scopes, device=device, since=since, until=until,
+                                 visible_to=visible_to)
         if embedding is None:
             embedding = (await self._vectors([query], [text_hash(query)]))[0]
         await self._open_db()
-        return await self._run(self._search, query, np.asarray(embedding, dtype=np.float32), k, where, params)
+        return await self._run(self._search, query, np.asarray(embedding, dtype=np.float32), k, filters)
 
-    def _filters(self, *, kinds: Any = None, scopes: Any = None, device: Any = None, since: Any = None,
-                 until: Any = None, visible_to: Any = None, now: float | None = None) -> tuple[str, list[Any]]:
-        kinds, scopes = check.check_kinds(kinds), check.check_scopes(scopes)
-        device, visible_to = check.check_device(device), check.check_device(visible_to)
-        since, until = check.check_time(since, what="since"), check.check_time(until, what="until")
-        if since is not None and until is not None and since > until:
-            raise InvalidMemory(f"since ({since}) is after until ({until}): the time range is empty")
-        clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time() if now is None else now]
-        if kinds:
-            clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
-            params += [k.value for k in kinds]
-        if scopes:
-            clauses.append(f"scope IN ({','.join('?' * len(scopes))})")
-            params += [s.value for s in scopes]
-        if device is not None:
-            clauses.append("device = ?")
-            params.append(device)
-        if since is not None:
-            clauses.append("created_at >= ?")
-            params.append(since)
-        if until is not None:
-            clauses.append("created_at <= ?")
-            params.append(until)
-        if visible_to is not None:
-            clauses.append("(scope = 'shared' OR (scope = 'device' AND device = ?))")
-            params.append(visible_to)
-        return " AND ".join(clauses), params
-
-    def _search(self, query: str, vector: np.ndarray, k: int, where: str, params: list[Any]) -> list[SearchHit]:
-        db, index = self._db, self._index
+    def _search(self, query: str, vector: np.ndarray, k: int, filters: dict[str, Any]) -> list[SearchHit]:
+        db, index, mirror = self._db, self._index, self._mirror
         index.catch_up(db)  # another process (the CLI, say) may have written since we looked
+        mirror.catch_up(db)
         if index.size == 0:
             return []
-        similarity: dict[int, float] = {}
-        rows: dict[int, Row] = {}
-        want = max(50, 10 * k)
+        now = time.time()
+        want = max(20, 4 * k)  # the rerank pool: blending only reorders near neighbours
         n = want
         while True:
             sims, vids = index.search(vector[None, :], n)
-            found = {int(v): float(s) for s, v in zip(sims[0], vids[0]) if v >= 0}
-            rows = db.filter_vids(list(found), where, params)
-            similarity = {vid: found[vid] for vid in rows}
-            if len(rows) >= want or n >= index.size or len(found) < n:
+            sims, vids = sims[0], vids[0]
+            found = vids >= 0
+            ok = found & mirror.mask(np.where(found, vids, 0), now=now, **filters)
+            if ok.sum() >= want or n >= index.size or found.sum() < n:
                 break
             n *= 4  # a narrow filter: look further down the ranking
-        max_docs = max(25, min(1000, index.size // 20))
-        terms = db.rare_terms(query, max_docs=max_docs)
-        lexical = dict(db.lexical(terms, limit=50))
+        vids, sims = vids[ok], sims[ok].astype(np.float64)
+        terms = db.rare_terms(query, max_docs=max(25, min(1000, index.size // 20)))
+        lexical = dict(db.lexical(terms, limit=20))
+        lex = np.zeros(len(vids))
         if lexical:
+            seen = set(vids.tolist())
+            extra = np.array([v for v in lexical if v not in seen], dtype=np.int64)
+            extra = extra[mirror.mask(extra, now=now, **filters)] if len(extra) else extra
+            if len(extra):
+                vectors = db.embeddings(extra.tolist())
+                extra = np.array([v for v in extra if v in vectors], dtype=np.int64)
+                vids = np.concatenate([vids, extra])
+                sims = np.concatenate([sims, [float(vectors[v] @ vector) for v in extra]])
             strongest = max(lexical.values())
-            extra = [vid for vid in lexical if vid not in rows]
-            if extra:
-                more = db.filter_vids(extra, where, params)
-                vectors = db.embeddings(list(more))
-                rows.update(more)
-                similarity.update({vid: float(vectors[vid] @ vector) for vid in more})
-        candidates = [
-            Candidate(memory=row.memory, similarity=similarity[vid],
-                      lexical=(lexical.get(vid, 0.0) / strongest) if lexical else 0.0)
-            for vid, row in rows.items()
-        ]
-        return score(candidates, k=k, context_half_life_hours=self.config.context_half_life_hours, matched_terms=terms)
+            lex = np.array([lexical.get(int(v), 0.0) / strongest for v in vids])
+        if not len(vids):
+            return []
+        scores = score(similarity=sims, lexical=lex, importance=mirror.importance[vids], updated=mirror.updated[vids],
+                       is_context=mirror.kind[vids] == KIND_CODES[MemoryKind.CONTEXT], now=now,
+                       context_half_life_hours=self.config.context_half_life_hours)
+        order = np.lexsort((-mirror.updated[vids], -scores.total))[:k]
+        rows = db.by_vids(int(vids[i]) for i in order)
+        return [SearchHit(memory=rows[int(vids[i])].memory, score=round(float(scores.total[i]), 6),
+                          explanation=scores.explain(i, terms))
+                for i in order if int(vids[i]) in rows]  # a row another process deleted just now is skipped
 
     # -- get, update, forget, list, history ---------------------------------------------
 
@@ -428,8 +411,9 @@ class MemoryStore:
         """Newest first."""
         limit = check.check_count(limit, what="limit", low=1, high=10_000)
         offset = check.check_count(offset, what="offset", low=0, high=2**62)
-        where, params = self._filters(kinds=None if kind is None else [kind], scopes=None if scope is None else [scope],
-                                      device=device, visible_to=visible_to)
+        where, params = _sql_filters(**_check_filters(kinds=None if kind is None else [kind],
+                                                      scopes=None if scope is None else [scope],
+                                                      device=device, visible_to=visible_to))
         db = await self._open_db()
         return await self._run(lambda: db.list(where, params, limit=limit, offset=offset))
 
@@ -482,6 +466,40 @@ class MemoryStore:
             self._index.seq = seq
         self._maybe_rebuild()
         return {"imported": len(fresh), "skipped": skipped}
+
+
+def _check_filters(*, kinds: Any = None, scopes: Any = None, device: Any = None, since: Any = None,
+                   until: Any = None, visible_to: Any = None) -> dict[str, Any]:
+    since, until = check.check_time(since, what="since"), check.check_time(until, what="until")
+    if since is not None and until is not None and since > until:
+        raise InvalidMemory(f"since ({since}) is after until ({until}): the time range is empty")
+    return {"kinds": check.check_kinds(kinds), "scopes": check.check_scopes(scopes),
+            "device": check.check_device(device), "since": since, "until": until,
+            "visible_to": check.check_device(visible_to)}
+
+
+def _sql_filters(*, kinds: Any, scopes: Any, device: Any, since: Any, until: Any,
+                 visible_to: Any) -> tuple[str, list[Any]]:
+    clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time()]
+    if kinds:
+        clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
+        params += [k.value for k in kinds]
+    if scopes:
+        clauses.append(f"scope IN ({','.join('?' * len(scopes))})")
+        params += [s.value for s in scopes]
+    if device is not None:
+        clauses.append("device = ?")
+        params.append(device)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("created_at <= ?")
+        params.append(until)
+    if visible_to is not None:
+        clauses.append("(scope = 'shared' OR (scope = 'device' AND device = ?))")
+        params.append(visible_to)
+    return " AND ".join(clauses), params
 
 
 def _check_id(memory_id: object) -> str:
