@@ -40,9 +40,11 @@ class HostServices:
 
 
 class HubSkillHost:
-    def __init__(self, services: HostServices, *, skill: str, device: DeviceInfo, network: bool = False) -> None:
+    def __init__(self, services: HostServices, *, skill: str, device: DeviceInfo, network: bool = False,
+                 namespace: str | None = None) -> None:
         self._s = services
         self._skill = skill
+        self._ns = namespace or skill  # storage is shared by the skills of one module (notes: add + list)
         self._device = device
         self._network = network
 
@@ -106,23 +108,23 @@ class HubSkillHost:
 
     async def store_get(self, key: str) -> Any:
         row = await self._s.db.run(lambda c: c.execute(
-            "SELECT value FROM skill_store WHERE skill = ? AND key = ?", (self._skill, key)).fetchone())
+            "SELECT value FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key)).fetchone())
         return json.loads(row[0]) if row else None
 
     async def store_set(self, key: str, value: Any) -> None:
         text = json.dumps(value)
         await self._s.db.run(lambda c: c.execute(
             "INSERT INTO skill_store (skill, key, value) VALUES (?,?,?)"
-            " ON CONFLICT(skill, key) DO UPDATE SET value = excluded.value", (self._skill, key, text)))
+            " ON CONFLICT(skill, key) DO UPDATE SET value = excluded.value", (self._ns, key, text)))
 
     async def store_delete(self, key: str) -> bool:
         cur = await self._s.db.run(lambda c: c.execute(
-            "DELETE FROM skill_store WHERE skill = ? AND key = ?", (self._skill, key)))
+            "DELETE FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key)))
         return cur.rowcount > 0
 
     async def store_items(self) -> dict[str, Any]:
         rows = await self._s.db.run(lambda c: c.execute(
-            "SELECT key, value FROM skill_store WHERE skill = ? ORDER BY rowid", (self._skill,)).fetchall())
+            "SELECT key, value FROM skill_store WHERE skill = ? ORDER BY rowid", (self._ns,)).fetchall())
         return {k: json.loads(v) for k, v in rows}
 
     def system_info(self) -> Mapping[str, Any]:

@@ -62,7 +62,8 @@ class SkillRunner:
         granted = self.registry.granted(skill, device)
         ctx = SkillContext(skill=name, device=device, thread=thread, turn=turn, text=text, granted=granted,
                            history=history, host=HubSkillHost(self.services, skill=name, device=device,
-                                                             network=Permission.NETWORK in granted))
+                                                             network=Permission.NETWORK in granted,
+                                                             namespace=getattr(skill.handler, "__module__", None)))
         timeout = skill.timeout_s or self.default_timeout_s
         streamed = False
 

@@ -183,7 +183,8 @@ class SkillContext:
         parts = [chunk async for chunk in self.stream(prompt, system=system, max_tokens=max_tokens, cloud=cloud)]
         return "".join(parts).strip()
 
-    # -- the skill's own storage (no permission: it sees only its own keys) -----
+    # -- the skill's own storage (no permission: it sees only its own keys, shared
+    #    with the skills defined in the same module) ----------------------------
 
     async def get(self, key: str, default: Any = None) -> Any:
         value = await self.host.store_get(key)
