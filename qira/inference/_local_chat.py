@@ -10,6 +10,7 @@ the async iterator sets a flag the next callback sees.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -39,9 +40,22 @@ class LocalChatModel:
         """Stream an answer. ``continue_from`` is a partial assistant answer (from a cloud
         stream that broke): llama.cpp prefills it and the model carries on from there."""
         extra = (ChatMessage(role="assistant", content=continue_from),) if continue_from else ()
-        body = request_json(request, local=True, extra_messages=extra)
-        async for delta in self.stream_raw(body):
-            yield delta
+        messages = list(request.messages)
+        for _ in range(3):
+            body = request_json(dataclasses.replace(request, messages=messages), local=True, extra_messages=extra)
+            try:
+                async for delta in self.stream_raw(body):
+                    yield delta
+                return
+            except _ContextExceeded as exc:
+                # The router sends long conversations to the cloud, but privacy can keep one
+                # here: the oldest turns are dropped (llama.cpp said by how much) rather than
+                # refusing to answer.
+                # Half the context at most: a 135M model gains little from a long history and
+                # every kept token is prompt processing on the hub's CPU.
+                keep = min(exc.n_ctx - request.max_tokens - 32, exc.n_ctx // 2)
+                messages = _trim(messages, keep=keep, have=exc.n_prompt)
+        raise LocalModelError("the conversation does not fit the local model's context, even trimmed")
 
     async def stream_raw(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
         server = self.local.loaded_server() or await asyncio.to_thread(self.local.load)
@@ -79,7 +93,7 @@ class LocalChatModel:
                 if isinstance(item, Exception):
                     raise LocalModelError(f"local model failed: {item}") from item
                 if isinstance(item, Mapping) and "error" in item:
-                    raise LocalModelError(f"local model returned an error: {item['error']!r}"[:500])
+                    raise _error(item["error"])
                 for delta in parser.feed(item):
                     yield delta
             for delta in parser.finish():
@@ -89,6 +103,40 @@ class LocalChatModel:
             # the next token; the worker thread is not awaited so closing never blocks.
             stop.set()
             worker.add_done_callback(_consume_result)
+
+
+class _ContextExceeded(LocalModelError):
+    def __init__(self, message: str, *, n_prompt: int, n_ctx: int) -> None:
+        super().__init__(message)
+        self.n_prompt = n_prompt
+        self.n_ctx = n_ctx
+
+
+def _error(error: Any) -> LocalModelError:
+    if isinstance(error, Mapping) and error.get("type") == "exceed_context_size_error":
+        return _ContextExceeded(str(error.get("message")), n_prompt=int(error.get("n_prompt_tokens") or 0), n_ctx=int(error.get("n_ctx") or 0))
+    return LocalModelError(f"local model returned an error: {error!r}"[:500])
+
+
+def _trim(messages: list[ChatMessage], *, keep: int, have: int) -> list[ChatMessage]:
+    """Drop the oldest non-system messages (then the start of the last one) so that about
+    ``keep`` of the ``have`` prompt tokens remain."""
+    if keep <= 0 or have <= 0:
+        raise LocalModelError("the answer asked for does not fit the local model's context")
+    budget = int(sum(len(m.content) for m in messages) * keep / have * 0.9)
+    system = [m for m in messages if m.role == "system"]
+    budget -= sum(len(m.content) for m in system)
+    kept: list[ChatMessage] = []
+    for message in reversed([m for m in messages if m.role != "system"]):
+        if len(message.content) <= budget:
+            kept.insert(0, message)
+            budget -= len(message.content)
+        elif not kept:  # the newest message alone is too long: keep its end
+            kept.insert(0, dataclasses.replace(message, content=message.content[-max(budget, 0):]))
+            break
+        else:
+            break
+    return [*system, *kept]
 
 
 def _consume_result(future: asyncio.Future[Any]) -> None:

@@ -89,6 +89,15 @@ class RouteDecision:
     def explain(self) -> str:
         return f"{self.target.value}: " + "; ".join(self.reasons)
 
+    def as_json(self) -> dict[str, Any]:
+        """For the wire: where the request went and why."""
+        out: dict[str, Any] = {"target": self.target.value, "reasons": list(self.reasons)}
+        if self.personal_data:
+            out["personal_data"] = list(self.personal_data)
+        if self.max_tokens is not None:
+            out["max_tokens"] = self.max_tokens
+        return out
+
 
 class ChatModel(Protocol):
     """A backend: the in-process llama.cpp model, an OpenAI-compatible endpoint, a scripted fake."""

@@ -72,3 +72,14 @@ async def test_two_streams_at_once(local_model):
 
     a, b = await asyncio.gather(one("Say one."), one("Say two."))
     assert isinstance(a[-1], Finish) and isinstance(b[-1], Finish)
+
+
+async def test_a_conversation_too_long_for_the_context_is_trimmed_not_refused(local_model):
+    # privacy can keep a long conversation local; the oldest turns give way
+    messages = [ChatMessage(role="system", content="You are Qira.")]
+    for i in range(20):
+        messages += [ChatMessage(role="user", content=f"Turn {i}: tell me about Lisbon. " * 10),
+                     ChatMessage(role="assistant", content="Lisbon is lovely. " * 10)]
+    messages.append(ChatMessage(role="user", content="And Porto?"))
+    deltas = [d async for d in LocalChatModel(local_model).stream(ChatRequest(messages=messages, max_tokens=4))]
+    assert isinstance(deltas[-1], Finish)

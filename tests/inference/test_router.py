@@ -80,3 +80,8 @@ def test_wearable_gets_short_local_answers():
     d = decide(device=DeviceKind.WEARABLE, tools=[{"type": "function"}])
     assert d.target is Target.CLOUD  # tools still need the cloud
     assert decide(device=DeviceKind.PHONE, max_tokens=1000).max_tokens is None
+
+
+def test_decision_as_json_for_the_wire():
+    d = decide("call +1 415 555 0134", device=DeviceKind.WEARABLE, max_tokens=500)
+    assert d.as_json() == {"target": "local", "reasons": list(d.reasons), "personal_data": ["phone"], "max_tokens": 96}
