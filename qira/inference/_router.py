@@ -20,6 +20,7 @@ context than the local model has: on the wrist, latency beats polish.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..config import InferenceConfig
@@ -97,7 +98,7 @@ class Router:
             why = f"matched a skill locally (confidence {request.intent_confidence:.2f})"
         else:
             why = "a short request the local model can answer"
-        return local(why + ", and your policy prefers local")
+        return dataclasses.replace(local(why + ", and your policy prefers local"), cloud_allowed=True)
 
     def _difficulty(self, request: ChatRequest, *, chars: int, prompt_tokens: int, answer_tokens: int, wearable: bool) -> list[str]:
         cfg = self.config

@@ -14,7 +14,7 @@ import httpx
 
 from ..config import InferenceConfig
 from ..devices import DeviceKind
-from ..errors import CircuitOpen, EndpointError
+from ..errors import CircuitOpen, EndpointError, LocalModelError
 from ._breaker import BreakerState
 from ._budget import TokenLedger
 from ._cloud import CloudChatModel
@@ -131,9 +131,36 @@ class InferenceService:
                         delta = Finish(reason=delta.reason, degraded=True)
                     yield delta
             return
-        async with contextlib.aclosing(self._local_stream(request)) as stream:
-            async for delta in stream:
-                yield delta
+        emitted = False
+        try:
+            async with contextlib.aclosing(self._local_stream(request)) as stream:
+                async for delta in stream:
+                    emitted = True
+                    yield delta
+        except LocalModelError as exc:
+            if emitted or not turn.decision.cloud_allowed or self.cloud is None or not self.cloud.breaker.available():
+                raise
+            # Only a request the router would have let out anyway (no personal data, no
+            # local-only policy) goes to the cloud when the local model is broken.
+            turn.answered_by = Target.CLOUD
+            turn.fallback = f"the local model failed ({exc}); the gigafactory endpoint answered"
+            log.warning("local model failed, answering from the cloud: %s", exc)
+            async with contextlib.aclosing(self._cloud_stream(request)) as stream:
+                async for delta in stream:
+                    yield delta
+
+    async def _cloud_stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        assert self.cloud is not None
+        completion: list[str] = []
+        usage: Usage | None = None
+        async for delta in self.cloud.stream(request):
+            if isinstance(delta, TextDelta):
+                completion.append(delta.text)
+            elif isinstance(delta, Usage):
+                usage = delta
+            elif isinstance(delta, Finish):
+                self._record(Target.CLOUD, request, "".join(completion), usage)
+            yield delta
 
     async def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
         completion: list[str] = []

@@ -85,6 +85,7 @@ class RouteDecision:
     reasons: Sequence[str]  # readable by the person, most decisive first
     max_tokens: int | None = None  # a cap the service applies (short answers for a wearable)
     personal_data: Sequence[str] = ()  # kinds of personal data found (never the data itself)
+    cloud_allowed: bool = False  # a local answer the cloud may take over if the local model fails
 
     def explain(self) -> str:
         return f"{self.target.value}: " + "; ".join(self.reasons)

@@ -155,3 +155,22 @@ async def test_hub_exposes_the_service_and_mirrors_the_breaker_in_health(tmp_pat
         assert hub.inference.route(ask("Hi")).target is Target.LOCAL
     finally:
         await hub.stop()
+
+
+async def test_a_broken_local_model_hands_easy_requests_to_the_cloud_but_never_private_ones(tmp_path, fault_server):
+    from qira.config import LocalModelConfig
+    from qira.errors import LocalModelError
+    from qira.inference import InferenceService, LocalModel
+
+    broken = LocalModel(LocalModelConfig(model_path=str(tmp_path / "missing.gguf")), socket_dir=tmp_path / "run")
+    config = InferenceConfig(policy="prefer-local", cloud=cloud_config(fault_server.base_url))
+    service = InferenceService(config, local=broken, data_dir=tmp_path)
+    turn = service.chat(ask("Capital of France?", max_tokens=50))
+    text, finish = await drain(turn)
+    assert turn.decision.target is Target.LOCAL and turn.decision.cloud_allowed
+    assert turn.answered_by is Target.CLOUD and "local model failed" in turn.fallback
+    assert text == "Paris is the capital of France."
+    with pytest.raises(LocalModelError):
+        await drain(service.chat(ask("my card is 4111 1111 1111 1111")))
+    assert len(fault_server.requests) == 1
+    await service.close()
