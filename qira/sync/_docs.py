@@ -23,6 +23,7 @@ __all__ = ["EMPTY_UPDATE", "CorruptUpdate", "HubDocs", "apply_update_safely"]
 log = logging.getLogger("qira.sync.docs")
 
 EMPTY_UPDATE = b"\x00\x00"
+_SAVE_DELAY_S = 0.005
 _COMPACT_EVERY = 2000  # updates per document before they are merged into one row
 
 
@@ -59,6 +60,8 @@ class HubDocs:
         self.docs: dict[str, Doc] = {}
         self._counts: dict[str, int] = {}
         self._captured: list[tuple[str, bytes]] | None = None
+        self._unsaved: list[tuple[str, bytes]] = []
+        self._compacting: set[str] = set()
         self._remote: object | None = None
         self._remote_active = False
         self._subs: list[Any] = []
@@ -86,16 +89,33 @@ class HubDocs:
         if self._captured is not None:
             self._captured.append((name, update))  # persisted and published by the capturer
             return
-        self._persist(name, update)
         self._fanout(name, update, self._remote if self._remote_active else None)
+        self._persist(name, update)
 
     def _persist(self, name: str, update: bytes) -> None:
-        self._writer.submit_nowait(lambda c: c.execute("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", (name, update)))
+        # Saved a few milliseconds later, off the hot path: the fan-out sends go first,
+        # and a burst of updates becomes one insert. Nothing is at risk meanwhile: the
+        # device that sent the update keeps it and re-sends it in the next state exchange.
+        if not self._unsaved:
+            asyncio.get_running_loop().call_later(_SAVE_DELAY_S, self.flush)
+        self._unsaved.append((name, update))
+        self._bump(name)
+
+    def _bump(self, name: str) -> None:
         self._counts[name] += 1
-        if self._counts[name] >= _COMPACT_EVERY:
-            self._compact(name)
+        if self._counts[name] >= _COMPACT_EVERY and name not in self._compacting:
+            # Later, not now: this may run inside the document's transaction, where it cannot be read.
+            self._compacting.add(name)
+            asyncio.get_running_loop().call_soon(self._compact, name)
+
+    def flush(self) -> None:
+        if self._unsaved:
+            rows, self._unsaved = self._unsaved, []
+            self._writer.submit_nowait(lambda c: self.insert(c, rows))
 
     def _compact(self, name: str) -> None:
+        self._compacting.discard(name)
+        self.flush()
         merged = self.docs[name].get_update()
         self._counts[name] = 1
 
@@ -122,7 +142,7 @@ class HubDocs:
 
     def publish(self, updates: list[tuple[str, bytes]]) -> None:
         for name, update in updates:
-            self._counts[name] += 1
+            self._bump(name)
             self._fanout(name, update, None)
 
     def apply_remote(self, name: str, update: bytes, origin: object) -> None:
@@ -142,6 +162,7 @@ class HubDocs:
         # No transaction is held across the caller's awaits (a device update may land
         # meanwhile); group changes with ``with doc.transaction():`` inside, without awaiting.
         yield self.docs[name]
+        self.flush()
         await self._writer.barrier()  # the edit is durable once the block has exited
 
     def compact_all(self) -> None:

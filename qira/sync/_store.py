@@ -172,11 +172,16 @@ Job = Callable[[sqlite3.Connection], Any]
 
 
 class Writer:
-    """One thread owns the write connection; jobs queued from the loop commit in batches, in order."""
+    """One thread owns the write connection; jobs queued from the loop commit in batches, in order.
 
-    def __init__(self, path: Path, *, max_batch: int = 512) -> None:
+    Jobs submitted during one loop iteration reach the thread as one list (one wake-up):
+    waking a thread per job makes the loop and the thread fight over the GIL, which
+    shows up directly as fan-out latency."""
+
+    def __init__(self, path: Path, *, max_batch: int = 1024) -> None:
         self.conn = open_db(path)
-        self._queue: queue.SimpleQueue[tuple[Job, asyncio.Future[Any] | None] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[tuple[Job, asyncio.Future[Any] | None]] | None] = queue.SimpleQueue()
+        self._pending: list[tuple[Job, asyncio.Future[Any] | None]] = []
         self._max_batch = max_batch
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="qira-sync-writer", daemon=True)
@@ -189,18 +194,32 @@ class Writer:
         """Queue a job; the future resolves (on the loop) once its batch has committed."""
         assert self._loop is not None
         future: asyncio.Future[Any] = self._loop.create_future()
-        self._queue.put((job, future))
+        self._add(job, future)
         return future
 
     def submit_nowait(self, job: Job) -> None:
         """Queue a job nobody waits for (still committed in order with the others)."""
-        self._queue.put((job, None))
+        self._add(job, None)
+
+    def _add(self, job: Job, future: asyncio.Future[Any] | None) -> None:
+        if self._loop is None:  # before start(): straight to the queue, the thread drains it once running
+            self._queue.put([(job, future)])
+            return
+        if not self._pending:
+            self._loop.call_soon(self.kick)
+        self._pending.append((job, future))
+
+    def kick(self) -> None:
+        """Hand what was submitted so far to the thread."""
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self._queue.put(batch)
 
     async def barrier(self) -> None:
         await self.submit(lambda _conn: None)
 
     def close(self) -> None:
-        """Drain what is queued, commit it, stop the thread."""
+        """Drain what is queued, commit it, stop the thread. Call :meth:`kick` on the loop first."""
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join(timeout=30)
@@ -210,9 +229,9 @@ class Writer:
         stop = False
         while not stop:
             item = self._queue.get()
-            batch = []
+            batch: list[tuple[Job, asyncio.Future[Any] | None]] = []
             while item is not None:
-                batch.append(item)
+                batch.extend(item)
                 if len(batch) >= self._max_batch:
                     break
                 try:

@@ -70,6 +70,7 @@ class SyncServer:
         self._presence: list[PresenceCallback] = []
         self._audio: list[AudioHandler] = []
         self._devices: dict[str, DeviceInfo] = {}
+        self._seen: dict[str, float] = {}  # device id -> unix time of its last frame
         self._by_token: dict[str, str] = {}  # token hash -> device id
         self._revoked_tokens: set[str] = set()
         self._conns: dict[str, Connection] = {}  # device id -> its live connection
@@ -99,10 +100,15 @@ class SyncServer:
         self._audio.append(handler)
 
     def devices(self) -> list[DeviceInfo]:
-        return sorted(self._devices.values(), key=lambda d: d.name)
+        return sorted((self._info(d) for d in self._devices.values()), key=lambda d: d.name)
 
     def device(self, device_id: str) -> DeviceInfo | None:
-        return self._devices.get(device_id)
+        info = self._devices.get(device_id)
+        return None if info is None else self._info(info)
+
+    def _info(self, info: DeviceInfo) -> DeviceInfo:
+        seen = self._seen.get(info.id)  # updated per frame without rebuilding the record
+        return replace(info, last_seen=seen) if info.online and seen else info
 
     async def push(self, device_id: str, type: str, payload: Mapping[str, Any]) -> int:
         if device_id not in self._devices:
@@ -193,6 +199,8 @@ class SyncServer:
     async def stop(self) -> None:
         """Close every device with 1001 (going away), then flush and close sync.db."""
         self._stopping = True
+        if self._docs is not None:
+            self._docs.flush()
         conns = list(self._all_conns)
         for conn in conns:
             conn.close(CloseCode.GOING_AWAY, "hub shutting down")
@@ -200,10 +208,13 @@ class SyncServer:
         for task in list(self._tasks):
             task.cancel()
         now = time.time()
+        if self._docs is not None:
+            self._docs.flush()
         if self._writer is not None:
             ids = [(now, d) for d in self._conns]
             self._writer.submit_nowait(lambda c: c.executemany(
                 "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
+            self._writer.kick()
             await asyncio.to_thread(self._writer.close)
         if self._reader is not None:
             self._reader.close()
@@ -276,6 +287,8 @@ class SyncServer:
                     conn.protocol.receive_text(text, now)
                 else:
                     conn.protocol.receive_bytes(message.get("bytes") or b"", now)
+                if conn.device_id is not None:
+                    self._seen[conn.device_id] = time.time()
                 for event in conn.protocol.events_received():
                     await self._handle(conn, event)
                 conn.flush()
@@ -314,9 +327,6 @@ class SyncServer:
             self._presence_update(conn, event)
         elif isinstance(event, AudioChunk):
             self._audio_chunk(conn, event)
-        info = self._devices.get(conn.device_id or "")
-        if info is not None:
-            self._devices[info.id] = replace(info, last_seen=time.time())
 
     # -- authentication ----------------------------------------------------------
 

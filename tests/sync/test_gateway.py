@@ -203,3 +203,34 @@ async def test_hub_edits_reach_devices_and_survive_restart(tmp_path):
     async with inproc_hub(tmp_path) as (server, _url):
         assert server.doc("reminders").get("items", type=Array).to_py() == [{"text": "water plants"}]
         assert server.doc("settings").get("prefs", type=Map).to_py() == {"theme": "dark"}
+
+
+async def test_many_updates_are_compacted_and_still_fan_out(tmp_path):
+    from qira.sync._docs import _COMPACT_EVERY
+
+    async with inproc_hub(tmp_path, messages_per_second=100_000, burst=100_000) as (server, url):
+        session = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
+                                pair_code=pair_code(tmp_path, "tab"))
+        session.start()
+        await session.wait_synced()
+        items = session.docs["context"].get("n", type=Array)
+        for i in range(_COMPACT_EVERY + 50):
+            items.append(i)
+            if i % 200 == 0:
+                await asyncio.sleep(0)
+        hub_items = server.doc("context").get("n", type=Array)
+        for _ in range(250):
+            if len(hub_items) == _COMPACT_EVERY + 50:
+                break
+            await asyncio.sleep(0.02)
+        assert len(hub_items) == _COMPACT_EVERY + 50
+        async with server.edit("context") as doc:
+            doc.get("n", type=Array).append("from hub")
+        for _ in range(100):
+            if items.to_py()[-1] == "from hub":
+                break
+            await asyncio.sleep(0.02)
+        assert items.to_py()[-1] == "from hub"
+        await session.close()
+    async with inproc_hub(tmp_path) as (server, _url):
+        assert len(server.doc("context").get("n", type=Array)) == _COMPACT_EVERY + 51
