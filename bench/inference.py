@@ -43,8 +43,8 @@ from qira.inference import (  # noqa: E402
     LocalModel,
     Target,
     TextDelta,
-    Usage,
 )
+from qira.inference._wire import request_json  # noqa: E402  (the very body Qira sends, for the bare client)
 from tests.inference.servers import Fault, FaultServer, LlamaServer  # noqa: E402
 
 PROMPT = "Write a short story about a lighthouse keeper."
@@ -107,9 +107,7 @@ async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
     request = ChatRequest(messages=[ChatMessage(role="user", content=PROMPT)], max_tokens=max_tokens, temperature=0.0)
     config = CloudConfig(base_url=llama.base_url, model="smollm2", read_timeout_s=120)
     model = CloudChatModel(config, api_key=llama.api_key)
-    from qira.inference._wire import request_json
-
-    body = request_json(request, model="smollm2")  # the very same body Qira sends
+    body = request_json(request, model="smollm2")
     client = httpx.AsyncClient(base_url=llama.base_url + "/", headers={"Authorization": f"Bearer {llama.api_key}"}, timeout=120)
     bare: list[tuple[float, float, int]] = []
     ours: list[tuple[float, float, int]] = []
@@ -151,14 +149,12 @@ async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
 
 def direct_local(server: Any, body: dict[str, Any]) -> tuple[float, int]:
     tokens = 0
-    first = None
 
     def on_chunk(chunk: dict[str, Any]) -> bool:
-        nonlocal tokens, first
+        nonlocal tokens
         for choice in chunk.get("choices") or []:
             if (choice.get("delta") or {}).get("content"):
                 tokens += 1
-                first = first or time.perf_counter()
         return False
 
     started = time.perf_counter()
@@ -172,14 +168,10 @@ async def wrapped_local(model: LocalChatModel, request: ChatRequest) -> tuple[fl
     async for delta in model.stream(request):
         if isinstance(delta, TextDelta):
             tokens += 1
-        elif isinstance(delta, Usage):
-            pass
     return time.perf_counter() - started, tokens
 
 
 async def bench_local(local: LocalModel, runs: int, max_tokens: int) -> dict[str, Any]:
-    from qira.inference._wire import request_json
-
     request = ChatRequest(messages=[ChatMessage(role="user", content=PROMPT)], max_tokens=max_tokens, temperature=0.0)
     body = request_json(request, local=True)
     server = await asyncio.to_thread(local.load)

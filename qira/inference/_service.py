@@ -105,16 +105,9 @@ class InferenceService:
     async def _run(self, turn: Turn, request: ChatRequest) -> AsyncIterator[Delta]:
         if turn.decision.target is Target.CLOUD and self.cloud is not None:
             partial: list[str] = []
-            usage: Usage | None = None
             try:
-                async with contextlib.aclosing(self.cloud.stream(request)) as stream:
+                async with contextlib.aclosing(self._cloud_stream(request, partial)) as stream:
                     async for delta in stream:
-                        if isinstance(delta, TextDelta):
-                            partial.append(delta.text)
-                        elif isinstance(delta, Usage):
-                            usage = delta
-                        elif isinstance(delta, Finish):
-                            self._record(Target.CLOUD, request, "".join(partial), usage)
                         yield delta
                 return
             except (EndpointError, CircuitOpen) as exc:
@@ -145,13 +138,14 @@ class InferenceService:
             turn.answered_by = Target.CLOUD
             turn.fallback = f"the local model failed ({exc}); the gigafactory endpoint answered"
             log.warning("local model failed, answering from the cloud: %s", exc)
-            async with contextlib.aclosing(self._cloud_stream(request)) as stream:
+            async with contextlib.aclosing(self._cloud_stream(request, [])) as stream:
                 async for delta in stream:
                     yield delta
 
-    async def _cloud_stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+    async def _cloud_stream(self, request: ChatRequest, completion: list[str]) -> AsyncIterator[Delta]:
+        """The cloud answer; its text is collected in ``completion`` (the caller needs the
+        partial answer if the stream breaks) and its usage recorded when it finishes."""
         assert self.cloud is not None
-        completion: list[str] = []
         usage: Usage | None = None
         async for delta in self.cloud.stream(request):
             if isinstance(delta, TextDelta):
