@@ -73,7 +73,7 @@ class Router:
         if cfg.privacy_rule:
             if request.private_context:
                 return local("a memory marked private is part of the conversation, and private memories never leave this hub")
-            text = "\n".join(m.content for m in request.messages if m.content)
+            text = _outgoing_text(request)
             found = detect_personal_data(text)
             if found:
                 kinds = [k.value for k in found]
@@ -116,6 +116,13 @@ class Router:
         if request.intent_confidence is not None and request.intent_confidence < cfg.local_intent_confidence:
             hard.append(f"no skill matched confidently (best {request.intent_confidence:.2f}), so it is open-ended")
         return hard
+
+
+def _outgoing_text(request: ChatRequest) -> str:
+    """Everything of the conversation that would be sent: contents and tool-call arguments."""
+    parts = [m.content for m in request.messages if m.content]
+    parts.extend(c.arguments for m in request.messages for c in m.tool_calls)
+    return "\n".join(parts)
 
 
 def _join(items: list[str]) -> str:

@@ -85,3 +85,14 @@ def test_wearable_gets_short_local_answers():
 def test_decision_as_json_for_the_wire():
     d = decide("call +1 415 555 0134", device=DeviceKind.WEARABLE, max_tokens=500)
     assert d.as_json() == {"target": "local", "reasons": list(d.reasons), "personal_data": ["phone"], "max_tokens": 96}
+
+
+def test_tool_call_arguments_are_checked_for_personal_data():
+    from qira.inference import ToolCall
+
+    call = ToolCall(id="c1", name="send_email", arguments='{"to": "jane@corp.example"}')
+    request = ChatRequest(messages=[ChatMessage(role="user", content="Send it"),
+                                    ChatMessage(role="assistant", tool_calls=[call]),
+                                    ChatMessage(role="tool", tool_call_id="c1", content="sent")])
+    d = Router(InferenceConfig(policy="prefer-cloud")).decide(request, cloud=UP)
+    assert d.target is Target.LOCAL and d.personal_data == ("email",)
