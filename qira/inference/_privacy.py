@@ -37,6 +37,8 @@ _STREET = re.compile(
     r"\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + "|".join(s.capitalize() for s in _STREET_SUFFIXES) + r")\b"
 )
 _STREET_LATIN = re.compile(r"(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Via|Rue)\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b")
+# Typed in lower case: only the unambiguous suffixes ("road" or "drive" would catch "10 miles of road").
+_STREET_LOWER = re.compile(r"\d{1,5}[a-z]?,?\s+(?:[a-z][\w'.-]*\s+){1,3}(?:street|avenue|boulevard)\b")
 _STREET_MARKERS = tuple(" " + s.capitalize() for s in _STREET_SUFFIXES)
 _STREET_LATIN_MARKERS = ("Rua ", "Avenida ", "Av. ", "Travessa ", "Alameda ", "Calle ", "Via ", "Rue ")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -89,6 +91,8 @@ def detect_personal_data(text: str) -> tuple[PersonalData, ...]:
             if kind is not None:
                 found.add(kind)
         if (_any_in(text, _STREET_MARKERS) and _STREET.search(text)) or (
+            _any_in(text, (" street", " avenue", " boulevard")) and _STREET_LOWER.search(text)
+        ) or (
             _any_in(text, _STREET_LATIN_MARKERS) and _STREET_LATIN.search(text)
         ):
             found.add(PersonalData.ADDRESS)

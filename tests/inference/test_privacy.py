@@ -10,6 +10,7 @@ PERSONAL = [
     ("I live at 221B Baker Street, London", PersonalData.ADDRESS),
     ("ship it to 1600 Pennsylvania Avenue", PersonalData.ADDRESS),
     ("moro na Rua Augusta, 1500", PersonalData.ADDRESS),
+    ("i live at 12 baker street now", PersonalData.ADDRESS),
     ("card 4111 1111 1111 1111 exp 12/27", PersonalData.CARD),
     ("pay with 5500-0000-0000-0004", PersonalData.CARD),
     ("IBAN DE89 3704 0044 0532 0130 00", PersonalData.ACCOUNT),
@@ -36,6 +37,8 @@ ORDINARY = [
     "Translate 'good morning' to Portuguese",
     "Turn off the lights in room 101",
     "Summarise the news about the 2026 election",
+    "It is 10 miles of road to the coast",
+    "Wall Street closed 2 points up",
 ]
 
 
