@@ -20,6 +20,7 @@ import httpx
 
 from ..config import CloudConfig
 from ..errors import (
+    ConfigError,
     EndpointBadResponse,
     EndpointError,
     EndpointRateLimited,
@@ -73,9 +74,14 @@ class CloudChatModel:
             write=config.read_timeout_s,
             pool=config.connect_timeout_s,
         )
-        self._client = httpx.AsyncClient(
-            base_url=config.base_url.rstrip("/") + "/", headers=headers, timeout=timeout, transport=transport
-        )
+        try:
+            self._client = httpx.AsyncClient(
+                base_url=config.base_url.rstrip("/") + "/", headers=headers, timeout=timeout, transport=transport
+            )
+        except httpx.InvalidURL as exc:
+            raise ConfigError(f"inference.cloud.base_url: not a valid URL ({exc}): {config.base_url!r}") from exc
+        if self._client.base_url.scheme not in ("http", "https"):
+            raise ConfigError(f"inference.cloud.base_url: must start with http:// or https:// (got {config.base_url!r})")
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -241,3 +241,11 @@ async def test_transport_seam():
     deltas = await collect(model)
     await model.aclose()
     assert deltas == [TextDelta(text="hi"), Finish(reason="stop")]
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "not a url", "ftp://example.com/v1"])
+async def test_a_bad_base_url_is_a_config_error(url):
+    from qira.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="base_url"):
+        CloudChatModel(cloud_config(url))
