@@ -31,7 +31,7 @@ from ._index import VectorIndex
 from ._mirror import KIND_CODES, Mirror
 from ._scoring import score
 from ._types import AddResult, HistoryEntry, Memory, MemoryKind, Scope, SearchHit
-from ._writer import AddRequest, BatchWriter, new_id
+from ._writer import AddRequest, BatchWriter
 
 __all__ = ["CONTEXT_KINDS", "MemoryStore"]
 
@@ -268,7 +268,7 @@ class MemoryStore:
         ones: the wire handlers pass it. ``embedding`` skips embedding the query."""
         query = check.check_text(query, what="query")
         k = check.check_count(k, what="k", low=1, high=1000)
-        filters = _check_filters(kinds=kinds, scopes=scopes, device=device, since=since, until=until,
+        filters = check.check_filters(kinds=kinds, scopes=scopes, device=device, since=since, until=until,
                                  visible_to=visible_to)
         if embedding is None:
             embedding = (await self._vectors([query], [text_hash(query)]))[0]
@@ -322,12 +322,12 @@ class MemoryStore:
 
     async def get(self, memory_id: str) -> Memory:
         db = await self._open_db()
-        return (await self._run(db.get, _check_id(memory_id))).memory
+        return (await self._run(db.get, check.check_id(memory_id))).memory
 
     async def update(self, memory_id: str, *, text: str | None = None, kind: MemoryKind | str | None = None,
                      scope: Scope | str | None = None, importance: float | None = None,
                      actor: str | None = None) -> Memory:
-        memory_id = _check_id(memory_id)
+        memory_id = check.check_id(memory_id)
         if text is not None:
             text = check.check_text(text)
             if len(text) > self.config.max_text_chars:
@@ -369,7 +369,7 @@ class MemoryStore:
         """Gone for good: the row, its vector, its cached embedding, its old texts in history.
 
         Forgetting the first chunk of a split text forgets every chunk."""
-        memory_id = _check_id(memory_id)
+        memory_id = check.check_id(memory_id)
         await self._open_db()
         hashes = await self._run(self._forget, memory_id, actor)
         for h in hashes:
@@ -411,7 +411,7 @@ class MemoryStore:
         """Newest first."""
         limit = check.check_count(limit, what="limit", low=1, high=10_000)
         offset = check.check_count(offset, what="offset", low=0, high=2**62)
-        where, params = _sql_filters(**_check_filters(kinds=None if kind is None else [kind],
+        where, params = check.sql_filters(**check.check_filters(kinds=None if kind is None else [kind],
                                                       scopes=None if scope is None else [scope],
                                                       device=device, visible_to=visible_to))
         db = await self._open_db()
@@ -419,7 +419,7 @@ class MemoryStore:
 
     async def history(self, memory_id: str) -> list[HistoryEntry]:
         """Every change to a memory, oldest first, with who made it (kept after forget, without the text)."""
-        memory_id = _check_id(memory_id)
+        memory_id = check.check_id(memory_id)
         db = await self._open_db()
         entries = await self._run(db.history, memory_id)
         if not entries:
@@ -441,7 +441,7 @@ class MemoryStore:
         """Restore exported memories as they were (ids, timestamps); ids already present are skipped.
 
         Every record is checked before anything is written; then all go in one transaction."""
-        memories = [(_record_memory(r, n, self.config.max_text_chars), r.get("parent")) for n, r in enumerate(records, 1)]
+        memories = [(check.record_memory(r, n, self.config.max_text_chars), r.get("parent")) for n, r in enumerate(records, 1)]
         if not memories:
             return {"imported": 0, "skipped": 0}
         vectors = await self._vectors([m.text for m, _ in memories], [text_hash(m.text) for m, _ in memories])
@@ -468,46 +468,6 @@ class MemoryStore:
         return {"imported": len(fresh), "skipped": skipped}
 
 
-def _check_filters(*, kinds: Any = None, scopes: Any = None, device: Any = None, since: Any = None,
-                   until: Any = None, visible_to: Any = None) -> dict[str, Any]:
-    since, until = check.check_time(since, what="since"), check.check_time(until, what="until")
-    if since is not None and until is not None and since > until:
-        raise InvalidMemory(f"since ({since}) is after until ({until}): the time range is empty")
-    return {"kinds": check.check_kinds(kinds), "scopes": check.check_scopes(scopes),
-            "device": check.check_device(device), "since": since, "until": until,
-            "visible_to": check.check_device(visible_to)}
-
-
-def _sql_filters(*, kinds: Any, scopes: Any, device: Any, since: Any, until: Any,
-                 visible_to: Any) -> tuple[str, list[Any]]:
-    clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time()]
-    if kinds:
-        clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
-        params += [k.value for k in kinds]
-    if scopes:
-        clauses.append(f"scope IN ({','.join('?' * len(scopes))})")
-        params += [s.value for s in scopes]
-    if device is not None:
-        clauses.append("device = ?")
-        params.append(device)
-    if since is not None:
-        clauses.append("created_at >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append("created_at <= ?")
-        params.append(until)
-    if visible_to is not None:
-        clauses.append("(scope = 'shared' OR (scope = 'device' AND device = ?))")
-        params.append(visible_to)
-    return " AND ".join(clauses), params
-
-
-def _check_id(memory_id: object) -> str:
-    if not isinstance(memory_id, str) or not memory_id.strip():
-        raise InvalidMemory(f"memory id must be a non-empty string, not {memory_id!r}")
-    return memory_id.strip()
-
-
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, (MemoryKind, Scope)) else value
 
@@ -517,24 +477,3 @@ def _fail(batch: list[AddRequest], exc: Exception) -> None:
     for request in batch:
         if not request.future.done():
             request.future.set_exception(error)
-
-
-def _record_memory(record: Mapping[str, Any], line: int, limit: int) -> Memory:
-    if not isinstance(record, Mapping):
-        raise InvalidMemory(f"record {line}: expected an object, not {type(record).__name__}")
-    try:
-        text = check.check_text(record.get("text"))
-        if len(text) > limit:
-            raise InvalidMemory(f"text is {len(text)} characters, over the {limit} limit")
-        created = check.check_time(record.get("created_at"), what="created_at") or time.time()
-        updated = check.check_time(record.get("updated_at"), what="updated_at") or created
-        return Memory(
-            id=_check_id(record.get("id") or new_id()), text=text,
-            kind=check.check_kind(record.get("kind", "fact")), scope=check.check_scope(record.get("scope", "shared")),
-            device=check.check_device(record.get("device")),
-            importance=check.check_importance(record.get("importance", 0.5)),
-            created_at=created, updated_at=updated,
-            expires_at=check.check_time(record.get("expires_at"), what="expires_at"),
-        )
-    except InvalidMemory as exc:
-        raise InvalidMemory(f"record {line}: {exc}") from None

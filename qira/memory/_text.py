@@ -5,16 +5,22 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import InvalidMemory
-from ._types import MemoryKind, Scope
+from ._types import Memory, MemoryKind, Scope
 
 __all__ = [
     "check_count", "check_device", "check_expiry", "check_importance", "check_kind", "check_kinds",
-    "check_scope", "check_scopes", "check_text", "check_time", "split_text",
+    "check_filters", "check_id", "new_id", "check_scope", "check_scopes", "check_text", "check_time", "record_memory",
+    "split_text", "sql_filters",
 ]
+
+def new_id() -> str:
+    return "m_" + uuid.uuid4().hex[:20]
+
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
@@ -128,3 +134,64 @@ def split_text(text: str, limit: int) -> list[str]:
         else:
             chunks.append(piece)
     return chunks
+
+
+def check_id(memory_id: object) -> str:
+    if not isinstance(memory_id, str) or not memory_id.strip():
+        raise InvalidMemory(f"memory id must be a non-empty string, not {memory_id!r}")
+    return memory_id.strip()
+
+
+def check_filters(*, kinds: Any = None, scopes: Any = None, device: Any = None, since: Any = None,
+                   until: Any = None, visible_to: Any = None) -> dict[str, Any]:
+    since, until = check_time(since, what="since"), check_time(until, what="until")
+    if since is not None and until is not None and since > until:
+        raise InvalidMemory(f"since ({since}) is after until ({until}): the time range is empty")
+    return {"kinds": check_kinds(kinds), "scopes": check_scopes(scopes),
+            "device": check_device(device), "since": since, "until": until,
+            "visible_to": check_device(visible_to)}
+
+
+def sql_filters(*, kinds: Any, scopes: Any, device: Any, since: Any, until: Any,
+                 visible_to: Any) -> tuple[str, list[Any]]:
+    clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time()]
+    if kinds:
+        clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
+        params += [k.value for k in kinds]
+    if scopes:
+        clauses.append(f"scope IN ({','.join('?' * len(scopes))})")
+        params += [s.value for s in scopes]
+    if device is not None:
+        clauses.append("device = ?")
+        params.append(device)
+    if since is not None:
+        clauses.append("created_at >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("created_at <= ?")
+        params.append(until)
+    if visible_to is not None:
+        clauses.append("(scope = 'shared' OR (scope = 'device' AND device = ?))")
+        params.append(visible_to)
+    return " AND ".join(clauses), params
+
+
+def record_memory(record: Mapping[str, Any], line: int, limit: int) -> Memory:
+    if not isinstance(record, Mapping):
+        raise InvalidMemory(f"record {line}: expected an object, not {type(record).__name__}")
+    try:
+        text = check_text(record.get("text"))
+        if len(text) > limit:
+            raise InvalidMemory(f"text is {len(text)} characters, over the {limit} limit")
+        created = check_time(record.get("created_at"), what="created_at") or time.time()
+        updated = check_time(record.get("updated_at"), what="updated_at") or created
+        return Memory(
+            id=check_id(record.get("id") or new_id()), text=text,
+            kind=check_kind(record.get("kind", "fact")), scope=check_scope(record.get("scope", "shared")),
+            device=check_device(record.get("device")),
+            importance=check_importance(record.get("importance", 0.5)),
+            created_at=created, updated_at=updated,
+            expires_at=check_time(record.get("expires_at"), what="expires_at"),
+        )
+    except InvalidMemory as exc:
+        raise InvalidMemory(f"record {line}: {exc}") from None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,16 +21,13 @@ import numpy as np
 from ..config import MemoryConfig
 from ._db import Database, Row
 from ._index import VectorIndex
+from ._text import new_id
 from ._types import Action, AddResult, Memory, MemoryKind, Scope
 
-__all__ = ["AddRequest", "BatchWriter", "new_id"]
+__all__ = ["AddRequest", "BatchWriter", "same_particulars"]
 
 _DEDUP_NEIGHBOURS = 8
 _WORD = re.compile(r"[\w'-]+", re.UNICODE)
-
-
-def new_id() -> str:
-    return "m_" + uuid.uuid4().hex[:20]
 
 
 @dataclass(kw_only=True)
