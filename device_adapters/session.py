@@ -83,6 +83,7 @@ class DeviceSession:
         self._next_seq = self.state.next_seq()
         self._unacked: dict[int, tuple[str, dict[str, Any]]] = {s: (t, p) for s, t, p in self.state.outbox()}
         self._futures: dict[int, asyncio.Future[OpReply]] = {}
+        self._unsaved: list[tuple[int, str, dict[str, Any]]] = []  # submitted this loop iteration
         self._done: list[int] = []
         self._hub_seq = int(self.state.get("hub_seq", "0") or 0)
         self._acked_hub_seq = self._hub_seq
@@ -152,19 +153,33 @@ class DeviceSession:
             raise AuthError(f"the hub closed the session for good (close code {self.closed_code})")
 
     def submit(self, type: str, payload: Mapping[str, Any] | None = None) -> asyncio.Future[OpReply]:
-        """Put an operation in the durable outbox (committed before this returns) and send it."""
-        seq = self._next_seq
-        self._next_seq += 1
+        """Put an operation in the outbox and send it; the future resolves with the hub's reply.
+
+        Operations submitted in one loop iteration are written to the device's SQLite
+        in one transaction, and always before they are sent: the hub can only
+        acknowledge an operation that is already durable here."""
         body = dict(payload or {})
-        ClientProtocol().operation(seq, type, body)  # validates the type and payload keys before storing
-        self.state.enqueue(seq, type, body)
+        seq = self._next_seq
+        ClientProtocol.check_operation(type, body)
+        self._next_seq += 1
+        if not self._unsaved:
+            asyncio.get_running_loop().call_soon(self._save_outbox)
+        self._unsaved.append((seq, type, body))
         self._unacked[seq] = (type, body)
         future: asyncio.Future[OpReply] = asyncio.get_running_loop().create_future()
         self._futures[seq] = future
-        if self._ready.is_set() and self._protocol is not None:
-            self._protocol.operation(seq, type, body)
-            self._wake.set()
         return future
+
+    def _save_outbox(self) -> None:
+        if not self._unsaved:
+            return
+        rows, self._unsaved = self._unsaved, []
+        self.state.enqueue_many(rows)
+        if self._ready.is_set() and self._protocol is not None:
+            for seq, type_, body in rows:
+                if seq in self._unacked:
+                    self._protocol.operation(seq, type_, body)
+            self._wake.set()
 
     async def request(self, type: str, payload: Mapping[str, Any] | None = None, timeout: float = 30.0) -> Mapping[str, Any]:
         """Submit an operation and wait for its result; an error reply raises ProtocolError."""
@@ -198,6 +213,7 @@ class DeviceSession:
 
     async def close(self) -> None:
         self._closing = True
+        self._save_outbox()
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 self._flush_acks()
@@ -241,7 +257,7 @@ class DeviceSession:
 
     async def _connect_once(self) -> None:
         self.closed_code = None
-        async with websockets.connect(self.hub_url, max_size=None, open_timeout=10, close_timeout=2,
+        async with websockets.connect(self.hub_url, max_size=None, open_timeout=10, close_timeout=2, compression=None,
                                       ping_interval=20, ping_timeout=60) as ws:
             self._ws = ws
             proto = self._protocol = ClientProtocol()
@@ -365,9 +381,11 @@ class DeviceSession:
             self._done.append(seq)
         proto = self._protocol
         assert proto is not None
+        unsaved = {seq for seq, _t, _p in self._unsaved}  # sent by _save_outbox once stored
         for seq in sorted(self._unacked):
-            type_, payload = self._unacked[seq]
-            proto.operation(seq, type_, payload)
+            if seq not in unsaved:
+                type_, payload = self._unacked[seq]
+                proto.operation(seq, type_, payload)
         self._synced.clear()
         for name, doc in self.docs.items():
             proto.send_doc(name, ymsg.step1(doc.get_state()))
@@ -378,7 +396,8 @@ class DeviceSession:
     def _resend(self, seq: int) -> None:
         if self._protocol is None or not self._ready.is_set():
             return  # the next connection replays the whole outbox anyway
-        for s in sorted(s for s in self._unacked if s >= seq):
+        unsaved = {u for u, _t, _p in self._unsaved}
+        for s in sorted(s for s in self._unacked if s >= seq and s not in unsaved):
             type_, payload = self._unacked[s]
             self._protocol.operation(s, type_, payload)
         self._wake.set()

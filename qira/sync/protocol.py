@@ -429,12 +429,17 @@ class ClientProtocol(_Protocol):
     def presence(self, *, active: bool, capabilities: dict[str, Any] | None = None) -> int:
         return self._send("presence", {"active": active, "capabilities": capabilities or {}})
 
-    def operation(self, seq: int, type: str, payload: dict[str, Any]) -> int:
-        if type in CONTROL_TYPES or not _TYPE_RE.match(type):
+    @staticmethod
+    def check_operation(type: str, payload: dict[str, Any]) -> None:
+        """Raise ValueError unless ``type``/``payload`` can go on the wire as an operation."""
+        if type in CONTROL_TYPES or len(type) > _MAX_TYPE_LEN or not _TYPE_RE.match(type):
             raise ValueError(f"{type!r} is not an application message type")
         bad = RESERVED_KEYS.intersection(payload)
         if bad:
             raise ValueError(f"payload keys {sorted(bad)} are reserved by the envelope")
+
+    def operation(self, seq: int, type: str, payload: dict[str, Any]) -> int:
+        self.check_operation(type, payload)
         return self._send(type, {"seq": seq, **payload})
 
     def ack(self, *, hub_seq: int | None = None, op_seq: int | None = None) -> None:
