@@ -62,7 +62,7 @@ class ErrorCode(enum.StrEnum):
     BAD_FRAME = "bad_frame"  # a binary frame that does not parse
     UNKNOWN_DOC = "unknown_doc"
     CORRUPT_UPDATE = "corrupt_update"
-    INVALID_PAYLOAD = "invalid_payload"
+    INVALID_PARAMS = "invalid_params"  # shared with the memory and agent messages
     INTERNAL_ERROR = "internal_error"
 
 

@@ -466,7 +466,7 @@ class SyncServer:
     def _state_append(self, op: Operation) -> tuple[str, list[tuple[str, bytes]]]:
         doc, key, payload = op.payload.get("doc"), op.payload.get("key"), op.payload
         if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
-            return error_body(op.seq, ErrorCode.INVALID_PAYLOAD,
+            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
                               'state.append needs "doc" (a shared document), "key" and "value"'), []
         assert self._docs is not None
         with self._docs.capture() as captured:

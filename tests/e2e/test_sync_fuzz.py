@@ -63,7 +63,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
                            max_leaves=10)
 envelopes = st.fixed_dictionaries(
-    {"type": st.sampled_from(["hello", "ping", "presence", "ack", "state.append", "sync.noop", "chat.send", "Bad!", ""])
+    {"type": st.sampled_from(["hello", "ping", "presence", "ack", "state.append", "sync.noop", "no.such_type", "Bad!", ""])
      | st.text(max_size=10) | st.integers()},
     optional={"v": st.sampled_from([1, 1, 2, 0, "1", None]), "id": st.integers(-2, 2**40) | st.text(max_size=3),
               "seq": st.integers(-2, 2**63) | st.booleans() | st.text(max_size=3), "token": st.text(max_size=10),
