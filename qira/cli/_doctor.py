@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)  # a bad config raises here: the CLI prints one line
-    checks = [Check(name="config", ok=True, detail=args.config or os.environ.get("QIRA_CONFIG") or "built-in defaults")]
+    checks = [Check(name="config", ok=True, detail=args.config or "loaded")]
     checks.append(_attempt("data directory", lambda: _check_data_dir(config)))
     if args.skip_models:
         checks.append(Check(name="embedding model", ok=True, skipped=True, detail="skipped (--skip-models)"))
@@ -97,7 +96,7 @@ def _check_endpoint(config: Config) -> Check:
     import httpx
 
     headers = {}
-    key = os.environ.get(cloud.api_key_env)
+    key = cloud.api_key()
     if key:
         headers["Authorization"] = f"Bearer {key}"
     url = cloud.base_url.rstrip("/") + "/models"
