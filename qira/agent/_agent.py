@@ -110,10 +110,13 @@ class Agent:
         """``chat.send``: answers ``{thread, turn}`` at once; the answer follows as events."""
         text, thread = _validated(payload)
         self._activity[device.id] = time.time()
-        thread = thread or uuid.uuid4().hex[:12]
-        await self._check_not_paused(thread)
         turn = uuid.uuid4().hex[:12]
-        participants = await self._thread_participants(thread, device.id)
+        if thread is None:  # a new thread: nothing to look up, nothing paused
+            thread = uuid.uuid4().hex[:12]
+            participants = self._participants[thread] = [device.id]
+        else:
+            await self._check_not_paused(thread)
+            participants = await self._thread_participants(thread, device.id)
         sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id)
         self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
         return {"thread": thread, "turn": turn}
@@ -173,7 +176,10 @@ class Agent:
         async with lock:  # one turn at a time per thread; threads run side by side
             self.planner.sinks[turn] = sink
             try:
-                out = await self._graph.ainvoke(graph_input, {"configurable": {"thread_id": thread}})
+                # Checkpoint when the run ends (done, or paused for an approval): a turn cut
+                # short by a crash is not resumed anyway, and per-node writes cost latency.
+                out = await self._graph.ainvoke(graph_input, {"configurable": {"thread_id": thread}},
+                                                durability="exit")
             except Exception as exc:  # one broken turn must not take the hub down
                 log.exception("turn %s in thread %s failed", turn, thread)
                 await sink.done(f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}", route="local",
