@@ -290,6 +290,10 @@ class DeviceSession:
                     self._emit({"type": "session.closed", "code": self.closed_code, "reason": reason})
 
     async def _sender(self) -> None:
+        with contextlib.suppress(websockets.exceptions.ConnectionClosed):  # the read loop sees it too
+            await self._send_loop()
+
+    async def _send_loop(self) -> None:
         last_ping = time.monotonic()
         last_ack = 0.0
         while True:

@@ -62,6 +62,7 @@ class HubDocs:
         self._captured: list[tuple[str, bytes]] | None = None
         self._unsaved: list[tuple[str, bytes]] = []
         self._compacting: set[str] = set()
+        self._unpublished: dict[str, int] = {}
         self._remote: object | None = None
         self._remote_active = False
         self._subs: list[Any] = []
@@ -114,6 +115,9 @@ class HubDocs:
             self._writer.submit_nowait(lambda c: self.insert(c, rows))
 
     def _compact(self, name: str) -> None:
+        if self.unpublished(name):  # a snapshot now would put an uncommitted effect on disk
+            asyncio.get_running_loop().call_later(0.05, self._compact, name)
+            return
         self._compacting.discard(name)
         self.flush()
         merged = self.docs[name].get_update()
@@ -135,15 +139,24 @@ class HubDocs:
             yield captured
         finally:
             self._captured = None
+            for name, _update in captured:
+                self._unpublished[name] = self._unpublished.get(name, 0) + 1
+
+    def unpublished(self, name: str) -> bool:
+        """Whether ``name`` holds captured changes not yet committed: a state exchange must
+        wait for them, or a device could receive an effect the hub might still lose."""
+        return self._unpublished.get(name, 0) > 0
 
     @staticmethod
     def insert(conn: Any, updates: list[tuple[str, bytes]]) -> None:
         conn.executemany("INSERT INTO doc_updates (doc, data) VALUES (?, ?)", updates)
 
-    def publish(self, updates: list[tuple[str, bytes]]) -> None:
+    def publish(self, updates: list[tuple[str, bytes]], *, committed: bool = True) -> None:
         for name, update in updates:
-            self._bump(name)
-            self._fanout(name, update, None)
+            self._unpublished[name] -= 1
+            if committed:
+                self._bump(name)
+                self._fanout(name, update, None)
 
     def apply_remote(self, name: str, update: bytes, origin: object) -> None:
         """Apply a device's update; the observer persists it and relays it to everyone but ``origin``."""

@@ -22,20 +22,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pycrdt import Array, Doc
+from pycrdt import Doc
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..config import SyncConfig
 from ..devices import DeviceInfo, DeviceKind, MessageHandler
 from ..errors import UnknownDevice
-from . import _ymsg
 from ._conn import Connection
-from ._docs import CorruptUpdate, HubDocs, get_update_safely
-from ._ops import OpState, error_body, result_body, run_handler, with_id
+from ._docs import HubDocs
+from ._shared import SharedDocs
+from ._ops import OpState, run_handler, with_id
 from ._pairing import PairingGuard, hash_secret, new_token
 from ._store import DeviceRow, SyncStore, Writer
-from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_doc
+from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps
 from .protocol import (
     Ack,
     AudioChunk,
@@ -82,6 +82,7 @@ class SyncServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writer: Writer | None = None
         self._docs: HubDocs | None = None
+        self._shared: SharedDocs | None = None
         self._reader: SyncStore | None = None
         self._revocations = 0
         self._stopping = False
@@ -183,7 +184,8 @@ class SyncServer:
         self._hub_seq = store.hub_seq()
         self._revocations = store.revocations()
         self._writer = Writer(self.path)
-        self._docs = HubDocs(self._writer, self._fanout)
+        self._shared = SharedDocs(self._writer, self._conns, self._spawn)
+        self._docs = self._shared.docs
         self._docs.load(store.doc_updates())
         self._docs.compact_all()
         self._reader = store
@@ -241,6 +243,9 @@ class SyncServer:
                 for conn in list(self._all_conns):
                     conn.protocol.tick(now)
                     conn.flush()
+            if ticks % 20 == 0:  # so `qira devices list` shows a recent "last seen" for online devices
+                seen = [(self._seen[d], d) for d in self._conns if d in self._seen]
+                self._writer_nowait(lambda c: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
 
     def _check_revocations(self) -> None:
         assert self._reader is not None
@@ -318,7 +323,7 @@ class SyncServer:
         if isinstance(event, Operation):
             self._operation(conn, event)
         elif isinstance(event, DocMessage):
-            self._doc_message(conn, event)
+            self._shared.handle(conn, event)
         elif isinstance(event, Ack):
             self._ack(conn, event)
         elif isinstance(event, Hello):
@@ -440,7 +445,7 @@ class SyncServer:
                    future: asyncio.Future[str]) -> None:
         updates: list[tuple[str, bytes]] = []
         if op.type == "state.append":
-            body, updates = self._state_append(op)
+            body, updates = self._shared.state_append(op)
         else:
             body = await run_handler(self._handlers.get(op.type), self._devices.get(device_id), op)
         assert self._writer is not None and self._docs is not None
@@ -453,6 +458,7 @@ class SyncServer:
             await self._writer.submit(job)
         except Exception:
             log.exception("could not store the result of %s seq %d", device_id, op.seq)
+            self._docs.publish(updates, committed=False)
             state.inflight.pop(op.seq, None)
             future.cancel()
             return  # not acked: the device will replay it
@@ -462,17 +468,6 @@ class SyncServer:
         future.set_result(body)
         if self._conns.get(device_id) is conn:
             conn.enqueue(with_id(op.id, body))
-
-    def _state_append(self, op: Operation) -> tuple[str, list[tuple[str, bytes]]]:
-        doc, key, payload = op.payload.get("doc"), op.payload.get("key"), op.payload
-        if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
-            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
-                              'state.append needs "doc" (a shared document), "key" and "value"'), []
-        assert self._docs is not None
-        with self._docs.capture() as captured:
-            array = self._docs.docs[str(doc)].get(key, type=Array)
-            array.append(payload["value"])
-        return result_body(op.seq, {"index": len(array) - 1}), captured
 
     def _ack(self, conn: Connection, ack: Ack) -> None:
         device_id = conn.device_id
@@ -534,34 +529,6 @@ class SyncServer:
         if inspect.isawaitable(outcome):
             self._spawn(_logged(outcome))
 
-    # -- shared documents ----------------------------------------------------
-
-    def _doc_message(self, conn: Connection, event: DocMessage) -> None:
-        assert self._docs is not None
-        name, message = event.doc, event.message
-        try:
-            if message.kind is _ymsg.YKind.AWARENESS:
-                frame = encode_doc(name, event.raw)
-                for other in self._conns.values():
-                    if other is not conn and name in other.docs:
-                        other.enqueue(frame)
-            elif message.step is _ymsg.SyncStep.STEP1:
-                doc = self._docs.docs[name]
-                reply = get_update_safely(doc, message.payload)
-                conn.protocol.send_doc(name, _ymsg.step2(reply))
-                if name not in conn.docs:
-                    conn.docs.add(name)
-                    conn.protocol.send_doc(name, _ymsg.step1(doc.get_state()))
-            else:
-                self._docs.apply_remote(name, message.payload, conn)
-        except CorruptUpdate as exc:
-            conn.protocol.corrupt_update(name, str(exc))
-
-    def _fanout(self, name: str, update: bytes, origin: object) -> None:
-        frame = encode_doc(name, _ymsg.update(update))
-        for conn in self._conns.values():
-            if conn is not origin and name in conn.docs:
-                conn.enqueue(frame)
 
 
 def _presence_payload(info: DeviceInfo) -> dict[str, Any]:

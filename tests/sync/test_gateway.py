@@ -234,3 +234,39 @@ async def test_many_updates_are_compacted_and_still_fan_out(tmp_path):
         await session.close()
     async with inproc_hub(tmp_path) as (server, _url):
         assert len(server.doc("context").get("n", type=Array)) == _COMPACT_EVERY + 51
+
+
+async def test_audio_frames_both_ways_and_awareness_relay(tmp_path):
+    from qira.sync import _ymsg
+    from qira.sync._wire import encode_audio, encode_doc
+
+    chunks = []
+    async with inproc_hub(tmp_path) as (server, url):
+        server.on_audio(lambda device, stream, seq, data: chunks.append((device.name, stream, seq, data)))
+        watch_id, watch_token = await paired(url, tmp_path, "watch")
+        _pc, pc_token = await paired(url, tmp_path, "pc")
+        async with RawClient.connect(url) as watch, RawClient.connect(url) as pc:
+            await watch.hello(token=watch_token)
+            await pc.hello(token=pc_token)
+            await watch.ws.send(encode_audio("mic-1", 0, b"\x01\x02"))
+            await watch.ws.send(encode_audio("mic-1", 1, b"\x03"))
+            assert (await watch.call({"type": "ping"}))["type"] == "result"
+            assert chunks == [("watch", "mic-1", 0, b"\x01\x02"), ("watch", "mic-1", 1, b"\x03")]
+            assert server.send_audio(watch_id, "tts-1", 0, b"hello")
+            frame = await watch.recv()
+            while not isinstance(frame, bytes):
+                frame = await watch.recv()
+            assert frame == encode_audio("tts-1", 0, b"hello")
+            # Awareness goes to the other devices subscribed to the document, unchanged.
+            for c in (watch, pc):
+                await c.ws.send(encode_doc("threads", _ymsg.step1(b"\x00")))
+                assert await c.recv() == encode_doc("threads", _ymsg.step2(b"\x00\x00"))  # subscribed
+            state = b'{"typing":true}'
+            awareness = _ymsg.awareness(b"\x01\x05\x01" + bytes([len(state)]) + state)
+            await watch.ws.send(encode_doc("threads", awareness))
+            for _ in range(10):
+                frame = await pc.recv()
+                if frame == encode_doc("threads", awareness):
+                    break
+            else:
+                raise AssertionError("awareness was not relayed")
