@@ -125,7 +125,7 @@ class Agent:
         """``chat.history``: the thread's messages, so another device can pick it up."""
         thread = payload.get("thread")
         if not isinstance(thread, str) or not THREAD_ID.match(thread):
-            raise ProtocolError("chat.history needs a thread id", code="invalid_message")
+            raise ProtocolError("chat.history needs a thread id", code="invalid_params")
         async with self._locks.setdefault(thread, asyncio.Lock()):  # after the turn in flight has been saved
             state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
         values = state.values or {}
@@ -231,7 +231,7 @@ class Agent:
         approval_id, approve = payload.get("approval"), payload.get("approve")
         if not isinstance(approval_id, str) or not isinstance(approve, bool):
             raise ProtocolError("approval.respond needs approval (string) and approve (true or false)",
-                                code="invalid_message")
+                                code="invalid_params")
         self._activity[device.id] = time.time()
         status = await self.resolve_approval(approval_id, approve=approve, by=device.id)
         return {"approval": approval_id, "status": status}
@@ -320,11 +320,11 @@ class Agent:
 def _validated(payload: Mapping[str, Any]) -> tuple[str, str | None]:
     text, thread = payload.get("text"), payload.get("thread")
     if not isinstance(text, str) or not text.strip():
-        raise ProtocolError("chat.send needs non-empty text", code="invalid_message")
+        raise ProtocolError("chat.send needs non-empty text", code="invalid_params")
     if len(text) > MAX_TEXT:
-        raise ProtocolError(f"chat.send text is longer than {MAX_TEXT} characters", code="invalid_message")
+        raise ProtocolError(f"chat.send text is longer than {MAX_TEXT} characters", code="invalid_params")
     if thread is not None and (not isinstance(thread, str) or not THREAD_ID.match(thread)):
-        raise ProtocolError("thread must be 1-80 letters, digits or _.:-", code="invalid_message")
+        raise ProtocolError("thread must be 1-80 letters, digits or _.:-", code="invalid_params")
     return text, thread
 
 

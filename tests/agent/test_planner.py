@@ -165,7 +165,7 @@ async def test_bad_chat_send_is_refused_with_a_code(make_harness):
     for payload in ({}, {"text": "  "}, {"text": "hi", "thread": "bad thread!"}, {"text": 3}):
         with pytest.raises(ProtocolError) as err:
             await h.agent.handle_chat_send(h.dev("phone"), payload)
-        assert err.value.code == "invalid_message"
+        assert err.value.code == "invalid_params"
 
 
 async def test_learn_puts_facts_from_the_turn_in_memory(tmp_path, embedder):
