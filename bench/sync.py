@@ -11,7 +11,9 @@ Side by side, in one run, everything on 127.0.0.1 with each server in its own pr
   same raw y-protocols clients on both;
 * acked operations per second from one device (the reference ``DeviceSession``:
   durable outbox on the device, exactly-once ledger on the hub);
-* concurrent devices held with heartbeats.
+* concurrent devices held with heartbeats;
+* the chaos run of ``tests/e2e/test_sync_chaos.py`` with more rounds (each one
+  SIGKILLs the hub): its checks pass or the benchmark fails.
 """
 
 from __future__ import annotations
@@ -255,7 +257,17 @@ async def held_devices(hub: HubProcess, n: int, hold_s: float) -> dict[str, Any]
     return {"devices": n, "held": sum(alive), "heartbeat_p50_ms": ms(pct(rtts, 0.5)), "heartbeat_p99_ms": ms(pct(rtts, 0.99))}
 
 
-async def run(quick: bool) -> dict[str, Any]:
+async def chaos(tmp: Path, rounds: int) -> dict[str, Any]:
+    import random
+
+    from tests.e2e.test_sync_chaos import _chaos
+
+    t0 = time.perf_counter()
+    await _chaos(tmp / "chaos", rounds, random.Random(rounds))
+    return {"rounds": rounds, "hub_kills": rounds, "passed": True, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
     samples = 100 if quick else 300
     result: dict[str, Any] = {"benchmark": "sync", "cpus": os.cpu_count()}
     echo_proc, echo_port = child("echo")
@@ -291,6 +303,10 @@ async def run(quick: bool) -> dict[str, Any]:
                   flush=True)
         result["held"] = held
         result["max_devices_held"] = max((h["devices"] for h in held if h["held"] == h["devices"]), default=0)
+        if chaos_rounds:
+            result["chaos"] = await chaos(tmp, chaos_rounds)
+            print(f"chaos: {chaos_rounds} hub kills, every acked op exactly once, replicas equal "
+                  f"({result['chaos']['seconds']} s)", flush=True)
     finally:
         hub.stop()
         for proc in (echo_proc, ypy_proc):
@@ -311,13 +327,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument("--chaos-rounds", type=int, default=None, help="chaos rounds (default 50, 0 to skip)")
     parser.add_argument("--serve", choices=["echo", "pycrdt-websocket"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "echo":
         return asyncio.run(serve_echo())
     if args.serve == "pycrdt-websocket":
         return asyncio.run(serve_pycrdt_websocket())
-    result = asyncio.run(run(args.quick))
+    rounds = args.chaos_rounds if args.chaos_rounds is not None else (0 if args.quick else 50)
+    result = asyncio.run(run(args.quick, rounds))
     print(json.dumps(result, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
