@@ -147,34 +147,38 @@ def ingest_texts(n: int, seed: int = 7) -> list[str]:
     return out
 
 
-async def ingest(embedder: Embedder, workdir: Path, n: int) -> dict[str, Any]:
-    texts = ingest_texts(n)
-    embedder.encode(texts[:64])  # warm the model's kernels
+async def ingest(embedder: Embedder, workdir: Path, n: int, rounds: int = 3) -> dict[str, Any]:
+    """Raw encode and Qira adds of the same texts, interleaved round by round.
 
-    def raw_rate() -> float:
+    The machine is shared, so its speed drifts: each round compares Qira with a raw
+    encode measured right next to it, and the median of the per-round ratios is reported."""
+    texts = ingest_texts(n)
+    embedder.encode(texts)  # warm-up: the first pass over new shapes is slow
+    raws, rates, ratios = [], [], []
+    for round_ in range(rounds):
         started = time.perf_counter()
         embedder.encode(texts)
-        return n / (time.perf_counter() - started)
-
-    # The machine is shared: measure the raw rate before and after, and compare against the
-    # better of the two (the stricter test for Qira).
-    raw_before = raw_rate()
-
-    store = MemoryStore(workdir / "ingest", MemoryConfig(), embedder)
-    await store.open()
-    await store.wait_ready()
-    started = time.perf_counter()
-    results = await asyncio.gather(*(store.add(t) for t in texts))
-    rate = n / (time.perf_counter() - started)
-    added = sum(r.action == "added" for r in results)
-    await store.close()
-    raw = max(raw_before, raw_rate())
+        raw = n / (time.perf_counter() - started)
+        store = MemoryStore(workdir / f"ingest{round_}", MemoryConfig(), embedder)
+        await store.open()
+        await store.wait_ready()
+        started = time.perf_counter()
+        results = await asyncio.gather(*(store.add(t) for t in texts))
+        rate = n / (time.perf_counter() - started)
+        assert sum(r.action == "added" for r in results) == n
+        await store.close()
+        store._cache.clear()  # the next round embeds again rather than hitting the cache
+        shutil.rmtree(workdir / f"ingest{round_}", ignore_errors=True)
+        raws.append(raw)
+        rates.append(rate)
+        ratios.append(rate / raw)
     return {
         "texts": n,
-        "raw_encode_per_s": round(raw, 1),
-        "qira_add_per_s": round(rate, 1),
-        "fraction_of_raw": round(rate / raw, 3),
-        "stored": added,
+        "rounds": rounds,
+        "raw_encode_per_s": [round(r, 1) for r in raws],
+        "qira_add_per_s": [round(r, 1) for r in rates],
+        "fraction_of_raw_per_round": [round(r, 3) for r in ratios],
+        "fraction_of_raw": round(statistics.median(ratios), 3),
         "target_fraction": 0.85,
     }
 
@@ -182,8 +186,23 @@ async def ingest(embedder: Embedder, workdir: Path, n: int) -> dict[str, Any]:
 # -- latency at scale --------------------------------------------------------------------
 
 
+_SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "be", "da", "fe", "go", "hu", "ji", "pa", "zo"]
+
+
+def _word(i: int) -> str:
+    out = ""
+    while True:
+        out += _SYLLABLES[i % 16]
+        i //= 16
+        if i == 0:
+            return out
+
+
 def synthetic(n: int, seed: int = 11) -> tuple[np.ndarray, list[str]]:
-    """Clustered unit vectors (sentence embeddings cluster by topic) and Zipf-worded texts."""
+    """Clustered unit vectors (sentence embeddings cluster by topic) and Zipf-worded texts.
+
+    Words are pseudo-words with a Zipf frequency, like ordinary vocabulary; one text in
+    five also names someone (a capitalised word from 5,000 names), like real memories do."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(16, n // 500), DIM)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -193,9 +212,12 @@ def synthetic(n: int, seed: int = 11) -> tuple[np.ndarray, list[str]]:
         labels = rng.integers(0, len(centres), stop - start)
         block = centres[labels] + 0.08 * rng.standard_normal((stop - start, DIM)).astype(np.float32)
         vectors[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    vocab = np.array([f"w{i}" for i in range(50_000)])
+    vocab = np.array([_word(i) for i in range(50_000)])
+    names = np.array([_word(i + 70_000).capitalize() for i in range(5_000)])
     words = np.minimum(rng.zipf(1.3, size=(n, 8)) - 1, len(vocab) - 1)
-    texts = [" ".join(row) for row in vocab[words]]
+    named = rng.random(n) < 0.2
+    who = rng.integers(0, len(names), n)
+    texts = [(names[who[i]] + " " if named[i] else "") + " ".join(row) for i, row in enumerate(vocab[words])]
     return vectors, texts
 
 
@@ -204,6 +226,8 @@ def bulk_load(directory: Path, vectors: np.ndarray, texts: list[str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     db = Database(directory / "memory.db")
     db.conn.execute("PRAGMA synchronous=OFF")  # bench set-up only
+    # Index the text for FTS5 once at the end rather than row by row through the trigger.
+    db.conn.execute("DROP TRIGGER memories_ai")
     now = time.time()
     for start in range(0, len(texts), 50_000):
         stop = min(len(texts), start + 50_000)
@@ -214,7 +238,10 @@ def bulk_load(directory: Path, vectors: np.ndarray, texts: list[str]) -> None:
                 ((f"s{i}", texts[i], text_hash(texts[i]), now - i, now - i, seq, seq, vectors[i].tobytes())
                  for i in range(start, stop)),
             )
+    with db.write():
+        db.conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('rebuild')")
     db.close()
+    Database(directory / "memory.db").close()  # puts the trigger back
 
 
 def query_set(vectors: np.ndarray, texts: list[str], count: int, seed: int = 5) -> tuple[np.ndarray, list[str]]:
@@ -340,7 +367,7 @@ async def main() -> None:
         results["recall"] = await recall(embedder, workdir)
         log(f"  {json.dumps(results['recall'])}")
         log("ingest")
-        results["ingest"] = await ingest(embedder, workdir, 500 if args.quick else 2000)
+        results["ingest"] = await ingest(embedder, workdir, 400 if args.quick else 1000, rounds=3 if args.quick else 5)
         log(f"  {json.dumps(results['ingest'])}")
         results["query_embedding"] = query_embedding_ms(embedder)
         results["latency"] = await latency(embedder, workdir, sizes, args.chroma_max, args.queries)

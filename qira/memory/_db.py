@@ -59,6 +59,7 @@ CREATE INDEX IF NOT EXISTS memories_vseq ON memories (vseq);
 CREATE INDEX IF NOT EXISTS memories_seq ON memories (seq);
 CREATE INDEX IF NOT EXISTS memories_created ON memories (created_at);
 CREATE INDEX IF NOT EXISTS memories_parent ON memories (parent) WHERE parent IS NOT NULL;
+CREATE INDEX IF NOT EXISTS memories_expires ON memories (expires_at) WHERE expires_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS tombstones (vid INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones (seq);
 CREATE TABLE IF NOT EXISTS history (
@@ -134,6 +135,12 @@ def _row(values: Sequence[Any]) -> Row:
         created_at=created, updated_at=updated, expires_at=expires,
     )
     return Row(vid=vid, memory=memory, text_hash=hash_, parent=parent)
+
+
+def _vectors(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    return vids, vectors
 
 
 class Database:
@@ -267,18 +274,19 @@ class Database:
         return out
 
     def iter_vectors(self, *, since_vseq: int = 0, batch: int = 20_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(vids, vectors) in batches, for rebuilding or catching up the index."""
+        """(vids, vectors) in batches: every vector, or those changed after ``since_vseq``."""
+        if since_vseq > 0:
+            # Catching up: few rows, found through the vseq index (a rowid walk would read every vector).
+            rows = self._all("SELECT vid, embedding FROM memories INDEXED BY memories_vseq WHERE vseq > ?", (since_vseq,))
+            for start in range(0, len(rows), batch):
+                yield _vectors(rows[start:start + batch])
+            return
         last = 0
         while True:
-            rows = self._all(
-                "SELECT vid, embedding FROM memories WHERE vid > ? AND vseq > ? ORDER BY vid LIMIT ?",
-                (last, since_vseq, batch),
-            )
+            rows = self._all("SELECT vid, embedding FROM memories WHERE vid > ? ORDER BY vid LIMIT ?", (last, batch))
             if not rows:
                 return
-            vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            yield vids, vectors
+            yield _vectors(rows)
             last = rows[-1][0]
 
     def meta_rows(self, *, since_seq: int) -> list[tuple]:

@@ -64,6 +64,7 @@ class MemoryStore:
         self._queue: asyncio.Queue[AddRequest | None] = asyncio.Queue()
         self._stage: asyncio.Queue[list[AddRequest] | None] = asyncio.Queue(maxsize=2)
         self._workers: list[asyncio.Task[None]] = []
+        self._closing = False
         self.index_status = "closed"  # what happened to the index at open: loaded / rebuilt / ...
 
     # -- lifecycle -------------------------------------------------------------------
@@ -109,8 +110,9 @@ class MemoryStore:
 
     async def close(self) -> None:
         """Finish queued adds, save the index, close SQLite."""
-        if self._db is None:
+        if self._db is None or self._closing:
             return
+        self._closing = True
         await self._queue.put(None)
         for task in self._workers[1:]:
             await task
@@ -123,6 +125,7 @@ class MemoryStore:
         self._executor.shutdown(wait=True)
         self._executor = None
         self.index_status = "closed"
+        self._closing = False
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
@@ -130,8 +133,11 @@ class MemoryStore:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def _open_db(self) -> Database:
+        if self._closing or self._db is None:
+            raise MemoryStoreError("the memory store is closed")
         await self.wait_ready()
-        assert self._db is not None
+        if self._closing or self._db is None:
+            raise MemoryStoreError("the memory store is closed")
         return self._db
 
     # -- add -------------------------------------------------------------------------
@@ -184,7 +190,7 @@ class MemoryStore:
 
     async def _embed_loop(self) -> None:
         """Stage one: gather queued adds into one batch and embed the texts not cached."""
-        limit = 4 * self.embedder.batch_size
+        limit = 8 * self.embedder.batch_size  # texts per model call when adds pile up
         stopping = False
         while not stopping:
             first = await self._queue.get()

@@ -204,3 +204,14 @@ async def test_import_checks_every_record_before_writing(store):
     with pytest.raises(InvalidMemory, match="record 2"):
         await store.import_records([{"text": "fine"}, {"text": ""}])
     assert await store.count() == 0
+
+
+async def test_a_closed_store_refuses_work(open_store):
+    from qira.errors import MemoryStoreError
+
+    store = await open_store()
+    await store.add("I like quiet mornings")
+    await store.close()
+    for call in (store.add("x"), store.search("x"), store.list(), store.get("m_x")):
+        with pytest.raises(MemoryStoreError, match="closed"):
+            await call
