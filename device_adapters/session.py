@@ -69,7 +69,7 @@ class DeviceSession:
         self._on_event = on_event
         self._backoff = (backoff_base_s, backoff_max_s)
         self.state = DeviceState(Path(state_dir))
-        self.events: asyncio.Queue[SessionEvent] = asyncio.Queue()
+        self.events: asyncio.Queue[SessionEvent] = asyncio.Queue(maxsize=10_000)
         self.docs: dict[str, Doc] = {}
         self._remote = False
         self._subs = []
@@ -470,6 +470,8 @@ class DeviceSession:
             self._wake.set()
 
     def _emit(self, event: SessionEvent) -> None:
+        if self.events.full():  # nobody is reading them (terminal mode uses on_event): keep the newest
+            self.events.get_nowait()
         self.events.put_nowait(event)
         if self._on_event is not None:
             try:

@@ -107,6 +107,11 @@ class SyncServer:
         info = self._devices.get(device_id)
         return None if info is None else self._info(info)
 
+    def device_for_token(self, token: str) -> DeviceInfo | None:
+        """The paired, unrevoked device this token belongs to (for HTTP APIs that accept device tokens)."""
+        device_id = self._by_token.get(hash_secret(token))
+        return self.device(device_id) if device_id else None
+
     def _info(self, info: DeviceInfo) -> DeviceInfo:
         seen = self._seen.get(info.id)  # updated per frame without rebuilding the record
         return replace(info, last_seen=seen) if info.online and seen else info

@@ -87,3 +87,20 @@ def test_pair_run_list_revoke(hub, tmp_path):
     assert qira("devices", "list", "--json", data_dir=hub.data_dir).stdout == ""
     missing = qira("devices", "revoke", "nope", data_dir=hub.data_dir)
     assert missing.returncode == 1 and "no paired device named 'nope'" in missing.stderr
+
+
+def test_hub_shutdown_closes_devices_with_1001(hub):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    code = json.loads(qira("pair", "--name", "pc", "--kind", "pc", "--json", data_dir=hub.data_dir).stdout)["code"]
+    with connect(hub.ws_url) as ws:
+        ws.send(json.dumps({"v": 1, "id": 1, "type": "hello", "pair": {"code": code}}))
+        assert json.loads(ws.recv(5))["type"] == "result"
+        assert hub.stop() == 0
+        try:
+            while True:
+                ws.recv(5)
+        except ConnectionClosed:
+            pass
+        assert ws.protocol.close_rcvd.code == 1001

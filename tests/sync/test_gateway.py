@@ -270,3 +270,10 @@ async def test_audio_frames_both_ways_and_awareness_relay(tmp_path):
                     break
             else:
                 raise AssertionError("awareness was not relayed")
+
+
+async def test_device_for_token(tmp_path):
+    async with inproc_hub(tmp_path) as (server, url):
+        device_id, token = await paired(url, tmp_path, "tab")
+        assert server.device_for_token(token).id == device_id
+        assert server.device_for_token("qd_nope") is None
