@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -100,6 +101,7 @@ class DeviceSession:
         self.device_id = self.state.get("device_id")
         self.heartbeat_s = 20.0
         self._limits = (100.0, 400)
+        self._max_frame = 1_048_576
 
     # -- public API ----------------------------------------------------------
 
@@ -161,6 +163,8 @@ class DeviceSession:
         body = dict(payload or {})
         seq = self._next_seq
         ClientProtocol.check_operation(type, body)
+        if len(json.dumps(body)) + 200 > self._max_frame:  # the hub would close with 1009, again on every replay
+            raise ValueError(f"operation too large for the hub's {self._max_frame}-byte frame limit")
         self._next_seq += 1
         if not self._unsaved:
             asyncio.get_running_loop().call_soon(self._save_outbox)
@@ -379,6 +383,7 @@ class DeviceSession:
         self.heartbeat_s = float(result.get("heartbeat_s", 20.0))
         limits = result.get("limits", {})
         self._limits = (float(limits.get("messages_per_second", 100.0)), int(limits.get("burst", 400)))
+        self._max_frame = int(limits.get("max_frame_bytes", self._max_frame))
         acked = int(result.get("acked_seq", 0))
         for seq in [s for s in self._unacked if s <= acked]:  # acked on a connection that died before the reply
             del self._unacked[seq]

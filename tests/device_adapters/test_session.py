@@ -115,3 +115,13 @@ def test_terminal_commands():
     assert parse_command("/bogus", None)[0] == "error"
     assert parse_command("   ", None) == ("noop", None)
     assert PROFILES["wearable"]["screen"] is False and PROFILES["pc"]["runs_model"] is True
+
+
+async def test_an_operation_too_large_for_the_hub_is_refused_locally(tmp_path):
+    s = DeviceSession("ws://127.0.0.1:9/ws", name="tab", kind="tablet", state_dir=tmp_path / "tab")
+    with pytest.raises(ValueError, match="too large"):
+        s.submit("chat.send", {"text": "x" * 2_000_000})
+    with pytest.raises(ValueError):
+        s.submit("hello", {})
+    assert s.pending == 0
+    await s.close()
