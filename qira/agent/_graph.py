@@ -63,6 +63,13 @@ def _union(a: list[str], b: list[str]) -> list[str]:
     return a + [x for x in b if x not in a]
 
 
+def _served(stream: Any, default: str) -> tuple[str, bool]:
+    """Where a model stream really ran, and whether it fell back (InferenceService's Turn says)."""
+    answered_by = getattr(stream, "answered_by", None)
+    served = getattr(answered_by, "value", None) or default
+    return served, getattr(stream, "fallback", None) is not None
+
+
 class TurnState(TypedDict, total=False):
     messages: Annotated[list[dict[str, Any]], operator.add]  # the thread's conversation
     participants: Annotated[list[str], _union]  # device ids that spoke in this thread
@@ -79,6 +86,7 @@ class TurnState(TypedDict, total=False):
     results: list[dict[str, Any]]
     answer: str
     answer_streamed: bool  # the answer already went out as deltas (a cloud plan that just talked)
+    served: str  # where the model work of the turn actually ran (local after a cloud failure)
     degraded: bool
 
 
@@ -145,7 +153,7 @@ class Planner:
         text = state["text"].strip()
         return {"messages": [{"role": "user", "content": text}], "participants": [state["device"]["id"]], "text": text,
                 "recalled": [], "intents": [], "calls": [], "approvals": {}, "results": [], "answer": "",
-                "mode": "", "degraded": False, "route": {}, "answer_streamed": False}
+                "mode": "", "degraded": False, "route": {}, "answer_streamed": False, "served": ""}
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
         # One embedding of the words serves both the memory search and the intent match.
@@ -180,7 +188,7 @@ class Planner:
             except InferenceError as exc:  # the local plan still answers
                 log.warning("cloud planning failed, planning locally: %s", exc)
                 planned = await self._plan_locally(state)
-                return {**planned, "degraded": True}
+                return {**planned, "degraded": True, "served": "local"}
         return await self._plan_locally(state)
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
@@ -238,7 +246,8 @@ class Planner:
         sink = self._sink(state)
         request = self._request(state, tools=self.registry.tools())
         text, calls, degraded = [], [], False
-        async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+        stream = self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc")))
+        async for delta in stream:
             if isinstance(delta, TextDelta) and delta.text:
                 text.append(delta.text)
                 await sink.delta(delta.text)
@@ -250,8 +259,10 @@ class Planner:
                 calls.append(self._call(delta.call.name, arguments if isinstance(arguments, dict) else {}, delta.call.id))
             elif isinstance(delta, Finish):
                 degraded = degraded or delta.degraded
+        served, fell_back = _served(stream, "cloud")
         mode = "skill" if calls else "answered"
-        return {"mode": mode, "calls": calls, "answer": "".join(text), "degraded": degraded, "answer_streamed": bool(text)}
+        return {"mode": mode, "calls": calls, "answer": "".join(text), "degraded": degraded or fell_back,
+                "answer_streamed": bool(text), "served": served}
 
     async def approve(self, state: TurnState) -> dict[str, Any]:
         decisions: dict[str, str] = {}
@@ -285,63 +296,65 @@ class Planner:
         sink = self._sink(state)
         answer, degraded = state.get("answer", ""), state.get("degraded", False)
         route = state.get("route", {}).get("target", "local")
+        served = state.get("served") or route
         if state.get("mode") == "chat":
-            answer, degraded = await self._stream_answer(state, self._messages(state), sink)
+            answer, fell_back, served = await self._stream_answer(state, self._messages(state), sink)
+            degraded = degraded or fell_back
         elif state.get("results"):
+            joined = self._joined(state)
             if route == "cloud" and self.model is not None and any(r["outcome"] == "ok" for r in state["results"]):
-                composed, degraded2 = await self._compose(state, sink)
-                answer, degraded = (composed, degraded or degraded2) if composed else (self._joined(state), degraded)
-                if not composed:
-                    for r in state["results"]:
-                        if not r["streamed"]:
-                            await sink.delta(r["text"])
+                unsent = "\n".join(r["text"] for r in state["results"] if r["text"] and not r["streamed"])
+                answer, fell_back, served = await self._stream_answer(state, self._with_results(state), sink,
+                                                                      fallback=unsent, fallback_answer=joined)
+                degraded = degraded or fell_back
             else:
-                answer = self._joined(state)
+                answer, served = joined, "local"
                 for r in state["results"]:
                     if not r["streamed"] and r["text"]:
                         await sink.delta(r["text"] + ("\n" if r is not state["results"][-1] else ""))
         elif answer and not state.get("answer_streamed"):
             await sink.delta(answer)
-        await sink.done(answer, route=route, degraded=degraded)
+        await sink.done(answer, route=served, degraded=degraded)
         return {"answer": answer, "degraded": degraded, "messages": [{"role": "assistant", "content": answer}]}
 
     def _joined(self, state: TurnState) -> str:
         return "\n".join(r["text"] for r in state["results"] if r["text"])
 
-    async def _stream_answer(self, state: TurnState, messages: list[ChatMessage], sink: TurnSink) -> tuple[str, bool]:
+    def _with_results(self, state: TurnState) -> list[ChatMessage]:
+        """The conversation plus the cloud model's tool calls and their results, for it to phrase the answer."""
+        messages = self._messages(state)
+        messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
+            ToolCall(id=c["id"], name=c["skill"], arguments=json.dumps(c["arguments"])) for c in state["calls"]]))
+        for r in state["results"]:
+            messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
+        return messages
+
+    async def _stream_answer(self, state: TurnState, messages: list[ChatMessage], sink: TurnSink, *,
+                             fallback: str | None = None, fallback_answer: str | None = None) -> tuple[str, bool, str]:
+        """Stream the model's answer: (text, whether the cloud failed over to local, where it ran).
+        With no model at all, or when every model fails, ``fallback`` is sent instead."""
         if self.model is None:
-            text = "I have no model to talk with on this hub, and no skill matched what you asked."
+            text = fallback if fallback is not None else "I have no model to talk with on this hub, and no skill matched what you asked."
             await sink.delta(text)
-            return text, False
+            return (fallback_answer if fallback_answer is not None else text), False, "local"
         request = ChatRequest(messages=messages, max_tokens=200, private_context=any(
             r["scope"] == Scope.PRIVATE.value for r in state.get("recalled", [])),
             intent_confidence=(state.get("intents") or [{}])[0].get("score"))
         parts, degraded = [], False
+        stream = self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc")))
         try:
-            async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+            async for delta in stream:
                 if isinstance(delta, TextDelta) and delta.text:
                     parts.append(delta.text)
                     await sink.delta(delta.text)
                 elif isinstance(delta, Finish):
                     degraded = delta.degraded
         except InferenceError as exc:
-            text = f"Sorry, I could not reach a model just now ({exc})."
+            text = fallback if fallback is not None else f"Sorry, I could not reach a model just now ({exc})."
             await sink.delta(text)
-            return "".join(parts) + text, True
-        return "".join(parts).strip(), degraded
-
-    async def _compose(self, state: TurnState, sink: TurnSink) -> tuple[str, bool]:
-        """After tool calls planned by the cloud model: let it phrase the answer from the results."""
-        calls = state["calls"]
-        messages = self._messages(state)
-        messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
-            ToolCall(id=c["id"], name=c["skill"], arguments=json.dumps(c["arguments"])) for c in calls]))
-        for r in state["results"]:
-            messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
-        try:
-            return await self._stream_answer(state, messages, sink)
-        except InferenceError:
-            return "", True
+            return (fallback_answer if fallback_answer is not None else "".join(parts) + text), True, "local"
+        served, fell_back = _served(stream, state.get("route", {}).get("target", "local"))
+        return "".join(parts).strip(), degraded or fell_back, served
 
     async def learn(self, state: TurnState) -> dict[str, Any]:
         if self.memory is None or self.extract_facts is None:
