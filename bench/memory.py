@@ -2,6 +2,7 @@
 
     python bench/memory.py --out bench/results/memory.json          # full: 10k, 100k, 1M
     python bench/memory.py --quick --out /tmp/memory-quick.json     # recall, small ingest, 10k only
+    python bench/memory.py --parts latency --sizes 10000,100000    # one part, chosen sizes
 
 Qira is compared with chromadb (the default local vector store of most agent
 frameworks) in the same run, with the same embedding model: chromadb is handed
@@ -355,6 +356,7 @@ async def main() -> None:
     parser.add_argument("--chroma-max", type=int, default=100_000,
                         help="largest size chromadb is built at (its build rate makes 1M take ~15+ minutes here)")
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--parts", default="recall,ingest,latency", help="which parts to run (comma-separated)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else
                                                                        [10_000, 100_000, 1_000_000])
@@ -363,14 +365,19 @@ async def main() -> None:
     embedder.load()
     results: dict[str, Any] = {"benchmark": "memory", "quick": args.quick, "cpus": os.cpu_count()}
     try:
-        log("recall on the persona set")
-        results["recall"] = await recall(embedder, workdir)
-        log(f"  {json.dumps(results['recall'])}")
-        log("ingest")
-        results["ingest"] = await ingest(embedder, workdir, 400 if args.quick else 1000, rounds=3 if args.quick else 5)
-        log(f"  {json.dumps(results['ingest'])}")
-        results["query_embedding"] = query_embedding_ms(embedder)
-        results["latency"] = await latency(embedder, workdir, sizes, args.chroma_max, args.queries)
+        parts = set(args.parts.split(","))
+        if "recall" in parts:
+            log("recall on the persona set")
+            results["recall"] = await recall(embedder, workdir)
+            log(f"  {json.dumps(results['recall'])}")
+        if "ingest" in parts:
+            log("ingest")
+            results["ingest"] = await ingest(embedder, workdir, 400 if args.quick else 1000,
+                                             rounds=3 if args.quick else 5)
+            log(f"  {json.dumps(results['ingest'])}")
+        if "latency" in parts:
+            results["query_embedding"] = query_embedding_ms(embedder)
+            results["latency"] = await latency(embedder, workdir, sizes, args.chroma_max, args.queries)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
