@@ -1,7 +1,10 @@
-"""One device's WebSocket connection on the hub: the protocol core plus a write queue.
+"""One device's WebSocket connection on the hub: the protocol core plus its outgoing frames.
 
-Frames are queued and written by one task per connection, so a fan-out never
-waits on a slow device; a device whose queue keeps growing is closed (4009).
+Frames are written inline, by the task that produced them, while the socket takes
+them at once (no task switch on the fan-out path); whatever the socket does not
+take at once — a slow device, a full buffer — is left to the connection's own
+writer task, so one device never holds up another. A device whose backlog keeps
+growing is closed (4009).
 """
 
 from __future__ import annotations
@@ -9,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections import deque
 
 from starlette.websockets import WebSocket
 
-from .protocol import Close, Frame, ServerProtocol
 from ._wire import CloseCode
+from .protocol import Close, Frame, ServerProtocol
 
 __all__ = ["Connection"]
 
@@ -24,7 +27,7 @@ _MAX_QUEUED = 10_000
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, protocol: ServerProtocol, peer: str) -> None:
+    def __init__(self, ws: WebSocket, protocol: ServerProtocol, peer: str, dirty: set[Connection]) -> None:
         self.ws = ws
         self.protocol = protocol
         self.peer = peer
@@ -32,12 +35,17 @@ class Connection:
         self.docs: set[str] = set()
         self.live = False  # resume backlog sent: new events go straight out
         self.closed = asyncio.Event()
-        self._queue: asyncio.Queue[Frame] = asyncio.Queue()
-        self._writer = asyncio.ensure_future(self._write_loop())
+        self._frames: deque[Frame] = deque()
+        self._dirty = dirty  # connections with frames to write, shared by the server
+        self._busy = False  # a send is in progress (inline or in the writer task)
+        self._wakeup: asyncio.Future[None] | None = None
+        self._kick_pending = False
         self._close_sent = False
+        self._loop = asyncio.get_running_loop()
+        self._writer = asyncio.ensure_future(self._write_loop())
 
     def flush(self) -> None:
-        """Move what the protocol core wants written onto the write queue."""
+        """Move what the protocol core wants written onto this connection's outgoing frames."""
         for frame in self.protocol.data_to_send():
             self.enqueue(frame)
 
@@ -46,32 +54,72 @@ class Connection:
             return
         if isinstance(frame, Close):
             self._close_sent = True
-        elif self._queue.qsize() > _MAX_QUEUED:
+        elif len(self._frames) > _MAX_QUEUED:
             self.protocol.close(CloseCode.TOO_SLOW, "too_slow")
             self.flush()
             return
-        self._queue.put_nowait(frame)
-
-    def enqueue_many(self, frames: Iterable[Frame]) -> None:
-        for frame in frames:
-            self.enqueue(frame)
+        self._frames.append(frame)
+        self._dirty.add(self)
+        if not self._kick_pending:
+            # Wake the writer only after the current step: if the frames are written inline
+            # by then, nothing has to switch tasks.
+            self._kick_pending = True
+            self._loop.call_soon(self._kick)
 
     def close(self, code: int, reason: str) -> None:
         self.protocol.close(code, reason)
         self.flush()
 
+    def _kick(self) -> None:
+        self._kick_pending = False
+        if self._frames and self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _send(self, frame: str | bytes) -> None:
+        if isinstance(frame, str):
+            await self.ws.send_text(frame)
+        else:
+            await self.ws.send_bytes(frame)
+
+    async def send_inline(self) -> None:
+        """Write queued frames from the caller's task, as long as the socket takes them at once."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._frames and not isinstance(self._frames[0], Close):
+                frame = self._frames[0]
+                try:
+                    # A send that would wait (the transport is paused) is cancelled before
+                    # it writes anything, and the frame stays queued for the writer task.
+                    async with asyncio.timeout(0):
+                        await self._send(frame)
+                except TimeoutError:
+                    break
+                self._frames.popleft()
+        except Exception as exc:  # a dead socket: the writer task and the read loop clean up
+            log.debug("inline write to %s failed: %s", self.peer, exc)
+        finally:
+            self._busy = False
+            if self._frames:
+                self._kick()
+
     async def _write_loop(self) -> None:
         try:
             while True:
-                frame = await self._queue.get()
+                while self._busy or not self._frames:
+                    self._wakeup = self._loop.create_future()
+                    await self._wakeup
+                frame = self._frames.popleft()
                 if isinstance(frame, Close):
                     with contextlib.suppress(Exception):  # the peer may be gone already
                         await self.ws.close(frame.code, frame.reason)
                     return
-                if isinstance(frame, str):
-                    await self.ws.send_text(frame)
-                else:
-                    await self.ws.send_bytes(frame)
+                self._busy = True
+                try:
+                    await self._send(frame)
+                finally:
+                    self._busy = False
         except Exception as exc:  # a dead socket: the read loop notices and cleans up
             log.debug("write to %s failed: %s", self.peer, exc)
         finally:
@@ -84,3 +132,4 @@ class Connection:
 
     def abort(self) -> None:
         self._writer.cancel()
+        self._dirty.discard(self)

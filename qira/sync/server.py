@@ -75,6 +75,7 @@ class SyncServer:
         self._revoked_tokens: set[str] = set()
         self._conns: dict[str, Connection] = {}  # device id -> its live connection
         self._all_conns: set[Connection] = set()
+        self._dirty: set[Connection] = set()  # connections with frames waiting to be written
         self._ops: dict[str, OpState] = {}
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
@@ -284,7 +285,7 @@ class SyncServer:
             return
         client = ws.client
         peer = f"{client.host}:{client.port}" if client else "?"
-        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer)
+        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty)
         self._all_conns.add(conn)
         try:
             while not conn.closed.is_set():
@@ -302,6 +303,8 @@ class SyncServer:
                 for event in conn.protocol.events_received():
                     await self._handle(conn, event)
                 conn.flush()
+                while self._dirty:  # replies and fan-out, written now while the sockets take them
+                    await self._dirty.pop().send_inline()
         except Exception as exc:  # a broken socket ends this device's connection only
             log.debug("connection %s ended: %s", peer, exc)
         finally:
