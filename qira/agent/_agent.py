@@ -37,6 +37,7 @@ log = logging.getLogger("qira.agent")
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 MAX_TEXT = 8000
+MAX_CACHED_THREADS = 1000
 
 
 class Agent:
@@ -126,7 +127,7 @@ class Agent:
         thread = payload.get("thread")
         if not isinstance(thread, str) or not THREAD_ID.match(thread):
             raise ProtocolError("chat.history needs a thread id", code="invalid_params")
-        async with self._locks.setdefault(thread, asyncio.Lock()):  # after the turn in flight has been saved
+        async with self._lock(thread):  # after the turn in flight has been saved
             state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
         values = state.values or {}
         if not values:
@@ -154,6 +155,13 @@ class Agent:
         return {"text": text, "thread": thread, "turn": turn,
                 "device": {"id": device.id, "name": device.name, "kind": device.kind.value}}
 
+    def _lock(self, thread: str) -> asyncio.Lock:
+        if len(self._locks) > MAX_CACHED_THREADS:  # forget idle threads' locks and participants
+            for name in [n for n, lock in self._locks.items() if not lock.locked()]:
+                del self._locks[name]
+            self._participants.clear()  # reloaded from the checkpoint when needed
+        return self._locks.setdefault(thread, asyncio.Lock())
+
     async def _thread_participants(self, thread: str, device_id: str) -> list[str]:
         known = self._participants.get(thread)
         if known is None:
@@ -172,8 +180,7 @@ class Agent:
                                 "approve or deny it first", code="approval_pending")
 
     async def _run(self, thread: str, turn: str, graph_input: Any, sink: TurnSink) -> None:
-        lock = self._locks.setdefault(thread, asyncio.Lock())
-        async with lock:  # one turn at a time per thread; threads run side by side
+        async with self._lock(thread):  # one turn at a time per thread; threads run side by side
             self.planner.sinks[turn] = sink
             try:
                 # Checkpoint when the run ends (done, or paused for an approval): a turn cut
@@ -217,7 +224,10 @@ class Agent:
         async def expire() -> None:
             await asyncio.sleep(max(0.0, expires_at - time.time()))
             self._timers.pop(approval_id, None)
-            await self.resolve_approval(approval_id, approve=False, by=None)
+            try:
+                await self.resolve_approval(approval_id, approve=False, by=None)
+            except ProtocolError:
+                pass  # answered in the same instant: the answer wins
 
         self._timers[approval_id] = asyncio.ensure_future(expire())
 
@@ -242,18 +252,17 @@ class Agent:
 
         def update(c: Any) -> Any:
             row = c.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
-            if row is None or row["status"] != "pending":
-                return row
-            c.execute("UPDATE approvals SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
-                      (status, by, time.time(), approval_id))
-            return None
+            if row is not None and row["status"] == "pending":
+                c.execute("UPDATE approvals SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+                          (status, by, time.time(), approval_id))
+            return row
 
-        stale = await self.db.run(lambda c: _in_tx(c, update))
-        if stale is not None:
-            raise ProtocolError(f"approval {approval_id} was already {stale['status']}", code="approval_resolved")
-        row = await self.db.run(lambda c: c.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone())
+        # check and update in one transaction: the timer and two devices may answer at once
+        row = await self.db.run(lambda c: _in_tx(c, update))
         if row is None:
             raise ProtocolError(f"no approval {approval_id}", code="approval_not_found")
+        if row["status"] != "pending":
+            raise ProtocolError(f"approval {approval_id} was already {row['status']}", code="approval_resolved")
         timer = self._timers.pop(approval_id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()

@@ -99,9 +99,11 @@ class HubSkillHost:
         if self._s.model is None:
             raise SkillError("no model is available on this hub")
         messages = ([ChatMessage(role="system", content=system)] if system else []) + [ChatMessage(role="user", content=prompt)]
-        # ``cloud`` is a wish the router weighs with privacy, health and budget; it is not a command.
+        # The router has no "prefer cloud" input: an open-ended request (no confident skill
+        # match) is what it sends to the cloud, still weighed with privacy, health and budget.
+        # Without ``cloud`` the skill already matched, so the local model answers.
         request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=0.3,
-                              intent_confidence=None if cloud else 1.0)
+                              intent_confidence=0.0 if cloud else 1.0)
         async for delta in self._s.model.chat(request, device_kind=self._device.kind):
             if isinstance(delta, TextDelta) and delta.text:
                 yield delta.text

@@ -221,6 +221,12 @@ def test_broken_and_overreaching_skills_fail_their_step_and_the_hub_goes_on(worl
     assert devices["pc"].ask("what's the date")["text"].startswith("Today is")
 
 
+def test_translate_runs_locally_in_its_own_worker_process(world):
+    _, devices, _ = world
+    done = devices["phone"].ask("translate good morning to portuguese", timeout=60)
+    assert done["text"].lower().startswith("bom dia") and done["route"] == "local"
+
+
 def test_audit_log_has_device_skill_permission_approval_and_outcome(world):
     hub, _, _ = world
     out = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json",
