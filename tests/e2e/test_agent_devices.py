@@ -164,6 +164,19 @@ def test_reminder_said_on_the_tablet_arrives_on_the_worn_wearable(world):
     assert not [e for e in devices["tablet"].events if e.get("type") == "notify"]
 
 
+def test_a_context_event_fires_the_reminder_waiting_for_it(world):
+    _, devices, _ = world
+    done = devices["tablet"].ask("remind me to buy milk when I get to the store")
+    assert done["text"] == "OK, I'll remind you to buy milk when you get to store."
+    watch_mark, phone_mark = devices["watch"].mark(), devices["phone"].mark()
+    devices["phone"].say("/context place store")
+    reply = devices["phone"].wait(lambda e: e.get("type") == "reply" and "triggered" in (e.get("result") or {}),
+                                  after=phone_mark)
+    assert reply["result"]["triggered"] == 1
+    note = devices["watch"].wait(lambda e: e.get("type") == "notify", after=watch_mark, timeout=20)
+    assert note["text"] == "buy milk"
+
+
 def test_approval_requested_from_the_pc_is_approved_on_the_phone_across_a_hub_restart(world):
     hub, devices, _ = world
     pc, phone = devices["pc"], devices["phone"]
