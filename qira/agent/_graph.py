@@ -27,6 +27,7 @@ from ..sdk import InvalidArguments, Permission
 from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
+from ._host import visible_hits
 from ._runner import SkillRunner
 
 __all__ = ["Planner", "TurnSink", "TurnState"]
@@ -35,13 +36,6 @@ log = logging.getLogger("qira.agent.planner")
 
 HISTORY = 12  # messages of the thread the model sees
 RECALL_K = 8  # searched; device-scope memories of other devices are then dropped
-
-
-def visible_hits(hits: list[Any], device_id: str, *, private: bool = True) -> list[Any]:
-    """What the hub may use for a turn from ``device_id``: shared memories, private ones
-    (they keep the request local), and this device's own device-scope memories."""
-    return [h for h in hits if h.memory.scope is Scope.SHARED or (private and h.memory.scope is Scope.PRIVATE)
-            or (h.memory.scope is Scope.DEVICE and h.memory.device == device_id)]
 SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices. "
           "Answer briefly and plainly.")
 

@@ -21,9 +21,8 @@ from ..sdk import Scheduled
 from ._db import AgentDB
 from ._ports import MemoryPort, ModelPort
 from ._scheduler import Scheduler
-from ._targets import pick_device
 
-__all__ = ["HostServices", "HubSkillHost", "system_info"]
+__all__ = ["HostServices", "HubSkillHost", "system_info", "visible_hits"]
 
 
 @dataclass(kw_only=True)
@@ -54,8 +53,6 @@ class HubSkillHost:
         return self._s.memory
 
     async def memory_search(self, query: str, *, k: int, device: str | None) -> list[SearchHit]:
-        from ._graph import visible_hits
-
         hits = await self._memory().search(query, k=k + 4)
         # a skill that may reach the network never sees private memories
         return visible_hits(hits, device or self._device.id, private=not self._network)[:k]
@@ -131,6 +128,13 @@ class HubSkillHost:
 
     def system_info(self) -> Mapping[str, Any]:
         return system_info(self._s.data_dir)
+
+
+def visible_hits(hits: list[Any], device_id: str, *, private: bool = True) -> list[Any]:
+    """What the hub may use for a turn from ``device_id``: shared memories, private ones
+    (they keep the request local), and this device's own device-scope memories."""
+    return [h for h in hits if h.memory.scope is Scope.SHARED or (private and h.memory.scope is Scope.PRIVATE)
+            or (h.memory.scope is Scope.DEVICE and h.memory.device == device_id)]
 
 
 def system_info(data_dir: Path) -> dict[str, Any]:
