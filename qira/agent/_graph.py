@@ -231,7 +231,11 @@ class Planner:
             if finish != "stop":
                 return None
             value = json.loads("".join(parts))
-            return skill.coerce(value) if isinstance(value, dict) else None
+            if not isinstance(value, dict):
+                return None
+            params = {p.name: p for p in skill.params}
+            # a blank is not an answer: the parameter stays missing
+            return {k: params[k].coerce(v) for k, v in value.items() if k in params and v not in (None, "")}
         except (InferenceError, ValueError, InvalidArguments) as exc:
             log.info("slot extraction for %s failed: %s", skill.name, exc)
             return None

@@ -180,3 +180,18 @@ async def test_learn_puts_facts_from_the_turn_in_memory(tmp_path, embedder):
         assert [m.text for m in h.memory.items] == ["my favourite colour is green"]
     finally:
         await h.agent.stop()
+
+
+async def test_missing_slots_come_from_grammar_constrained_json(make_harness):
+    # "greet" matched by its examples, but no pattern gives "who": the model is asked for JSON
+    model = ScriptedModel([[*text('{"who": "Dora"}')]])
+    h = await make_harness(_skills.ALL, model=model)
+    done = await h.say("greet")
+    assert done["text"] == "Hello, Dora!"
+    assert model.requests[0].json_schema == _skills.greet.params_schema()
+
+
+async def test_a_blank_slot_from_the_model_leaves_the_one_slot_skill_the_whole_utterance(make_harness):
+    model = ScriptedModel([[*text('{"who": ""}')]])
+    h = await make_harness(_skills.ALL, model=model)
+    assert (await h.say("greet"))["text"] == "Hello, greet!"
