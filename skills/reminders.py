@@ -15,12 +15,13 @@ _UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min"
           "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 _AMOUNT = re.compile(r"(\d+(?:\.\d+)?|a couple of|a few|forty-five|[a-z]+)\s*(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?)\b")
 _CLOCK = re.compile(r"^(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
+_TAIL = re.compile(r"^.*?remind me to (?P<text>.+) (?P<when>(?:in|at) .+?)$", re.IGNORECASE)
 _CONTEXT = re.compile(r"^(?:when\s+)?i(?:'m| am)?\s+(?:get\s+(?:to\s+|back\s+)?|arrive\s+(?:at\s+)?|at\s+|am\s+at\s+|reach\s+)(?:the\s+)?(.+)$")
 
 
 def parse_delay(text: str) -> float | None:
     """ "2 seconds", "in ten minutes", "1 hour 30 minutes", "half an hour", "90s" -> seconds."""
-    t = text.lower().strip().removeprefix("in ").replace(" and ", " ")
+    t = text.lower().strip().removeprefix("in ").replace(" and ", " ").replace(",", " ").strip()
     if t in ("half an hour", "a half hour", "half hour"):
         return 1800.0
     total, found = 0.0, False
@@ -30,6 +31,8 @@ def parse_delay(text: str) -> float | None:
             return None
         total += value * _UNITS[unit]
         found = True
+    if _AMOUNT.sub("", t).strip():
+        return None  # words that are not a duration ("with Bob in 5 minutes"): not a clean delay
     return total if found and total > 0 else None
 
 
@@ -73,6 +76,12 @@ def parse_place(text: str) -> str | None:
 async def remind(ctx: SkillContext, text: Annotated[str, "what to remind of"],
                  when: Annotated[str, "a delay ('10 minutes'), a time ('5pm') or a place ('when I get home')"]) -> str:
     text = text.strip()
+    if not (parse_place(when) or parse_delay(when) or parse_clock(when, ctx.now())):
+        # A pattern split at the first " in "/" at " ("check" + "with Bob in 5 minutes"): the
+        # time is usually at the end, so split the person's words at the last one instead.
+        m = _TAIL.match(ctx.text.strip().rstrip(".!?"))
+        if m and (parse_delay(m.group("when")) or parse_clock(m.group("when"), ctx.now())):
+            text, when = m.group("text"), m.group("when")
     place = parse_place(when)
     if place:
         await ctx.schedule(text, on_context=("place", place), title="Reminder")

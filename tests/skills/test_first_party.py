@@ -111,3 +111,13 @@ def test_time_date_system_and_small_talk():
     with pytest.raises(PermissionDenied):
         host.call(system.system_info, grants=[])
     assert host.call(chat.small_talk, utterance="hello").text == "Hi! How can I help?"
+
+
+def test_remind_splits_at_the_last_time_phrase_when_the_pattern_split_too_early():
+    host = FakeHost()
+    said = "remind me to check in with Bob in 5 minutes"
+    out = host.call(reminders.remind, utterance=said, text="check", when="with Bob in 5 minutes")
+    assert "remind you to check in with Bob in 5 minutes" in out.text
+    out = host.call(reminders.remind, utterance="remind me to look at the stars at 9pm", text="look",
+                    when="the stars at 9pm")
+    assert "look at the stars at 21:00" in out.text
