@@ -126,15 +126,7 @@ class Hub:
             self.health.set("agent", ComponentState.READY, detail)
 
         def device_for_token(token: str):  # the OpenAI-compatible API authenticates with a device token
-            if sync is None:
-                return None
-            lookup = getattr(sync, "device_for_token", None)
-            if lookup is not None:
-                return lookup(token)
-            from .sync._pairing import hash_secret  # until the sync server offers a public lookup
-
-            device_id = getattr(sync, "_by_token", {}).get(hash_secret(token))
-            return sync.device(device_id) if device_id else None
+            return sync.device_for_token(token) if sync is not None else None
 
         self.on_startup(start_agent)
         self.on_shutdown(self.agent.stop)
