@@ -63,12 +63,13 @@ async def _search(store: MemoryStore, device: DeviceInfo, payload: Mapping[str, 
 
 
 async def _forget(store: MemoryStore, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    args = _fields(payload, {"id"}, set())
-    memory = await store.get(args["id"])
+    # "memory_id", not "id": the envelope owns "id" (the request id).
+    args = _fields(payload, {"memory_id"}, set())
+    memory = await store.get(args["memory_id"])
     if not _visible(memory, device):
-        raise MemoryNotFound(f"no memory with id {args['id']!r}")
+        raise MemoryNotFound(f"no memory with id {args['memory_id']!r}")
     await store.forget(memory.id, actor=device.id)
-    return {"id": memory.id, "forgotten": True}
+    return {"memory_id": memory.id, "forgotten": True}
 
 
 async def _list(store: MemoryStore, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -30,7 +30,7 @@ def check_text(text: object, *, what: str = "text") -> str:
         raise InvalidMemory(f"{what} must be a string, not {type(text).__name__}")
     text = text.strip()
     if not text:
-        raise InvalidMemory(f"{what} is empty: there is nothing to remember")
+        raise InvalidMemory(f"{what} is empty" + (": there is nothing to remember" if what == "text" else ""))
     if "\x00" in text:
         raise InvalidMemory(f"{what} contains a NUL character")
     return text

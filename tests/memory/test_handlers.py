@@ -29,7 +29,7 @@ async def test_add_search_forget_over_the_wire(wire, store):
     found = await wire["memory.search"](TABLET, {"query": "which locker is mine?", "k": 1})
     assert [h["memory"]["id"] for h in found["hits"]] == [added["id"]]
     assert found["hits"][0]["memory"]["scope"] == "shared" and "similarity" in found["hits"][0]["explanation"]
-    assert (await wire["memory.forget"](TABLET, {"id": added["id"]})) == {"id": added["id"], "forgotten": True}
+    assert (await wire["memory.forget"](TABLET, {"memory_id": added["id"]})) == {"memory_id": added["id"], "forgotten": True}
     assert (await wire["memory.search"](TABLET, {"query": "which locker is mine?"}))["hits"] == []
     history = await store.history(added["id"])
     assert [(e.op, e.actor) for e in history] == [("add", "phone-1"), ("forget", "tablet-1")]
@@ -48,10 +48,10 @@ async def test_private_and_other_devices_memories_do_not_leave_the_hub(wire, sto
     asked = (await wire["memory.search"](PHONE, {"query": "therapist", "scopes": ["private"]}))["hits"]
     assert asked == []
     with pytest.raises(ProtocolError) as err:
-        await wire["memory.forget"](PHONE, {"id": secret.memory.id})
+        await wire["memory.forget"](PHONE, {"memory_id": secret.memory.id})
     assert err.value.code == "not_found"
     with pytest.raises(ProtocolError) as err:
-        await wire["memory.forget"](TABLET, {"id": phone_only["id"]})
+        await wire["memory.forget"](TABLET, {"memory_id": phone_only["id"]})
     assert err.value.code == "not_found"
     assert await store.count() == 2
 
@@ -74,8 +74,9 @@ async def test_context_event(wire, store):
     ("memory.search", {"query": "x", "kinds": "fact,episode"}, "invalid_params"),
     ("memory.search", {"query": "x", "kinds": 3}, "invalid_params"),
     ("memory.search", {"query": "x", "since": "yesterday"}, "invalid_params"),
-    ("memory.forget", {"id": "m_missing"}, "not_found"),
-    ("memory.forget", {"id": 7}, "invalid_params"),
+    ("memory.forget", {"memory_id": "m_missing"}, "not_found"),
+    ("memory.forget", {"memory_id": 7}, "invalid_params"),
+    ("memory.forget", {"id": "m_missing"}, "invalid_params"),
     ("memory.list", {"limit": 0}, "invalid_params"),
     ("context.event", {"kind": "mood", "value": "fine"}, "invalid_params"),
     ("context.event", {"kind": "place", "value": ""}, "invalid_params"),
