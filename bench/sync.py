@@ -70,6 +70,29 @@ async def serve_echo() -> None:
         await asyncio.Future()
 
 
+async def serve_asgi_echo() -> None:
+    """The same echo through the hub's stack (uvicorn websockets-sansio + Starlette)."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+
+    from qira.hub import bind_socket
+
+    async def echo(ws: Any) -> None:
+        await ws.accept()
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            await ws.send_bytes(message.get("bytes") or b"")
+
+    sock = bind_socket("127.0.0.1", 0)
+    print("PORT", sock.getsockname()[1], flush=True)
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[WebSocketRoute("/", echo)]), ws="websockets-sansio",
+                                           lifespan="off", log_config=None))
+    await server.serve(sockets=[sock])
+
+
 async def serve_pycrdt_websocket() -> None:
     from pycrdt.websocket import WebsocketServer
     from websockets.asyncio.server import serve
@@ -272,12 +295,16 @@ async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
     result: dict[str, Any] = {"benchmark": "sync", "cpus": os.cpu_count()}
     echo_proc, echo_port = child("echo")
     ypy_proc, ypy_port = child("pycrdt-websocket")
+    asgi_proc, asgi_port = child("asgi-echo")
     tmp = Path(tempfile.mkdtemp(prefix="qira-bench-sync-"))
     hub = HubProcess(tmp / "hub", env={**HUB_ENV, "QIRA_SYNC_PING_INTERVAL_S": "5"}).start()
     try:
         echo = await echo_rtt(echo_port, samples * 5)
         result["echo_rtt_p50_ms"], result["echo_rtt_p99_ms"] = ms(pct(echo, 0.5)), ms(pct(echo, 0.99))
         print(f"echo round trip          p50 {ms(pct(echo, .5)):7.3f} ms  p99 {ms(pct(echo, .99)):7.3f} ms", flush=True)
+        asgi = await echo_rtt(asgi_port, samples * 5)
+        result["asgi_echo_rtt_p50_ms"] = ms(pct(asgi, 0.5))
+        print(f"echo via uvicorn+Starlette p50 {ms(pct(asgi, .5)):7.3f} ms (the hub's own stack)", flush=True)
         for n in (2, 50):
             q = await qira_fanout(hub, n, samples if n == 2 else samples // 3)
             y = await ypy_fanout(ypy_port, n, samples if n == 2 else samples // 3)
@@ -285,6 +312,7 @@ async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
                 "qira_p50_ms": ms(pct(q, 0.5)), "qira_p99_ms": ms(pct(q, 0.99)),
                 "pycrdt_websocket_p50_ms": ms(pct(y, 0.5)), "pycrdt_websocket_p99_ms": ms(pct(y, 0.99)),
                 "qira_p50_over_echo_rtt": round(pct(q, 0.5) / pct(echo, 0.5), 2),
+                "qira_p50_over_asgi_echo_rtt": round(pct(q, 0.5) / pct(asgi, 0.5), 2),
                 "qira_p50_over_pycrdt_websocket": round(pct(q, 0.5) / pct(y, 0.5), 2),
             }
             print(f"fan-out to {n:2d}  qira     p50 {ms(pct(q, .5)):7.3f} ms  p99 {ms(pct(q, .99)):7.3f} ms", flush=True)
@@ -309,7 +337,7 @@ async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
                   f"({result['chaos']['seconds']} s)", flush=True)
     finally:
         hub.stop()
-        for proc in (echo_proc, ypy_proc):
+        for proc in (echo_proc, ypy_proc, asgi_proc):
             proc.terminate()
             proc.wait(10)
     f2, f50 = result["fanout_2"], result["fanout_50"]
@@ -328,10 +356,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument("--chaos-rounds", type=int, default=None, help="chaos rounds (default 50, 0 to skip)")
-    parser.add_argument("--serve", choices=["echo", "pycrdt-websocket"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["echo", "asgi-echo", "pycrdt-websocket"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve == "echo":
         return asyncio.run(serve_echo())
+    if args.serve == "asgi-echo":
+        return asyncio.run(serve_asgi_echo())
     if args.serve == "pycrdt-websocket":
         return asyncio.run(serve_pycrdt_websocket())
     rounds = args.chaos_rounds if args.chaos_rounds is not None else (0 if args.quick else 50)
