@@ -31,5 +31,3 @@ __all__ = [
     "SkillTimeout",
     "skill",
 ]
-
-ENTRY_POINT_GROUP = "qira.skills"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 
@@ -48,7 +49,12 @@ async def test_scheduled_reminders_survive_a_restart(make_harness):
     await h.restart()
     note = (await h.gateway.wait_for("notify", timeout=10))[0]
     assert note["text"] == "stand up"
-    assert [s for s in await h.agent.scheduler.pending()] == []
+    # at least once: a reminder pushed just before the restart, and not yet marked, goes again
+    for _ in range(200):
+        if not await h.agent.scheduler.pending():
+            break
+        await asyncio.sleep(0.05)
+    assert await h.agent.scheduler.pending() == []
 
 
 async def test_the_audit_log_is_append_only_and_readable_without_a_hub(make_harness, tmp_path):
