@@ -20,7 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from ..devices import DeviceInfo, DeviceKind
-from ..errors import InferenceError, MemoryStoreError
+from ..errors import InferenceError, MemoryStoreError, QiraError
 from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
@@ -151,11 +151,16 @@ class Planner:
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
         # One embedding of the words serves both the memory search and the intent match.
-        vector = await self.matcher.embed(state["text"])
+        try:
+            vector = await self.matcher.embed(state["text"])
+        except QiraError as exc:  # no embeddings: patterns still match, memory embeds on its own
+            log.warning("cannot embed the message: %s", exc)
+            vector = None
         recalled: list[dict[str, Any]] = []
         if self.memory is not None:
             try:
-                hits = await self.memory.search(state["text"], k=RECALL_K, embedding=vector)
+                hits = await self.memory.search(state["text"], k=RECALL_K,
+                                                **({"embedding": vector} if vector is not None else {}))
                 recalled = [{"id": h.memory.id, "text": h.memory.text, "scope": h.memory.scope.value,
                              "score": round(h.score, 4)} for h in visible_hits(hits, state["device"]["id"])][:5]
             except MemoryStoreError as exc:  # answer without memories rather than not at all

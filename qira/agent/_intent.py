@@ -5,12 +5,16 @@ which arguments (the patterns' slots)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import QiraError
 from ..sdk import Skill
+
+log = logging.getLogger("qira.agent.intent")
 
 __all__ = ["IntentMatch", "IntentMatcher", "confident", "normalize"]
 
@@ -89,13 +93,19 @@ class IntentMatcher:
         return (await self._embedder.embed([normalize(text) or text]))[0]
 
     async def match(self, text: str, *, k: int = 3, vector: Any = None) -> list[IntentMatch]:
-        """The ``k`` likeliest skills, best first."""
-        await self.prepare()
+        """The ``k`` likeliest skills, best first. Without the embedding model (it failed to
+        load) only the patterns count."""
         clean = normalize(text)
         scores: dict[str, float] = {name: 0.0 for name in self._skills}
-        if self._matrix is not None and clean:
-            if vector is None:
+        try:
+            await self.prepare()
+            if self._matrix is not None and clean and vector is None:
                 vector = await self.embed(text)
+        except QiraError as exc:
+            log.warning("intent matching without embeddings: %s", exc)
+            self._ready = None  # try loading again next time
+            vector = None
+        if self._matrix is not None and vector is not None:
             for owner, sim in zip(self._owners, (self._matrix @ vector).tolist(), strict=True):
                 if sim > scores[owner]:
                     scores[owner] = float(sim)

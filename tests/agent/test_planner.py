@@ -195,3 +195,20 @@ async def test_a_blank_slot_from_the_model_leaves_the_one_slot_skill_the_whole_u
     model = ScriptedModel([[*text('{"who": ""}')]])
     h = await make_harness(_skills.ALL, model=model)
     assert (await h.say("greet"))["text"] == "Hello, greet!"
+
+
+async def test_without_the_embedding_model_patterns_still_work(tmp_path):
+    from qira.errors import MemoryStoreError
+    from tests.agent.conftest import Harness
+
+    class BrokenEmbedder:
+        async def embed(self, texts):
+            raise MemoryStoreError("cannot load embedding model all-MiniLM-L6-v2: gone")
+
+    h = Harness(tmp_path, BrokenEmbedder(), _skills.ALL, model=ScriptedModel([text("I am here.")]))
+    await h.agent.start(warm=False)
+    try:
+        assert (await h.say("say hi to Ana"))["text"] == "Hello, Ana!"
+        assert (await h.say("how do volcanoes form"))["text"] == "I am here."
+    finally:
+        await h.agent.stop()
