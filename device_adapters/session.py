@@ -151,6 +151,8 @@ class DeviceSession:
             waiter.cancel()
 
     def _check_closed(self) -> None:
+        if self.closed_code == CloseCode.REPLACED:
+            raise ConnectionClosed("another connection of this device replaced this one", close_code=self.closed_code)
         if self.closed_code in _FATAL:
             raise AuthError(f"the hub closed the session for good (close code {self.closed_code})")
 

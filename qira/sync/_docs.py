@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from pycrdt import Doc, TransactionEvent, merge_updates
+from pycrdt import Doc, TransactionEvent
 
 from ._store import Writer
 from ._wire import DOC_NAMES
@@ -182,7 +182,3 @@ class HubDocs:
         for name, count in self._counts.items():
             if count > 1:
                 self._compact(name)
-
-
-def merged(updates: list[bytes]) -> bytes:
-    return merge_updates(*updates) if updates else EMPTY_UPDATE

@@ -35,7 +35,7 @@ from ._shared import SharedDocs
 from ._ops import OpState, run_handler, with_id
 from ._pairing import PairingGuard, hash_secret, new_token
 from ._store import DeviceRow, SyncStore, Writer
-from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps
+from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_audio
 from .protocol import (
     Ack,
     AudioChunk,
@@ -144,8 +144,7 @@ class SyncServer:
         return True
 
     def send_audio(self, device_id: str, stream: str, seq: int, data: bytes) -> bool:
-        from ._wire import encode_audio
-
+        """Send one audio chunk (ephemeral) to a device if it is online now."""
         conn = self._conns.get(device_id)
         if conn is None or not conn.live:
             return False
