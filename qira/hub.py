@@ -2,7 +2,7 @@
 
 ``Hub`` is the composition root: it builds each part from the config, wires them
 together, starts the heavy ones warming in the background, and closes them in
-reverse order on SIGINT/SIGTERM. Each part has one ``_build_*`` method below.
+order on SIGINT/SIGTERM. Each part has one ``_build_*`` method below.
 """
 
 from __future__ import annotations
@@ -41,16 +41,19 @@ class Hub:
         self.health = Health()
         self.routes: list[BaseRoute] = []
         self._startup_hooks: list[Hook] = []
-        self._shutdown_hooks: list[Hook] = []  # run in reverse order, before sockets close
+        # Run in the order the parts were built, before uvicorn closes sockets: the
+        # front door (sync) closes first, so no new work arrives while the parts
+        # behind it stop.
+        self._shutdown_hooks: list[Hook] = []
         self._background: set[asyncio.Task[object]] = set()
 
         self.embedder = Embedder(batch_size=config.memory.embed_batch_size)
         self.local_model = LocalModel(config.inference.local, socket_dir=self.data_dir / "run")
-        self.on_shutdown(self._close_models)
         self._build_sync()
         self._build_memory()
         self._build_inference()
         self._build_agent()
+        self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
 
@@ -86,10 +89,9 @@ class Hub:
 
         self.on_startup(open_memory)
         self.on_shutdown(self.memory.close)
-        sync = getattr(self, "sync", None)
-        if sync is not None:
-            for type_, handler in memory_handlers(self.memory).items():
-                sync.register_handler(type_, handler)
+        for type_, handler in memory_handlers(self.memory).items():
+            if type_ != "context.event":  # _build_agent wires it: memory keeps it, the agent fires triggers
+                self.sync.register_handler(type_, handler)
 
     def _build_inference(self) -> None:
         from .inference import BreakerState, InferenceService
@@ -109,15 +111,11 @@ class Hub:
     def _build_agent(self) -> None:
         from .agent import Agent
         from .api.openai import openai_routes
+        from .memory import extract_facts, memory_handlers
 
-        sync = getattr(self, "sync", None)
-        memory = getattr(self, "memory", None)
-        extract = None
-        if memory is not None:
-            from .memory import extract_facts as extract
         self.agent = Agent(config=self.config.agent, skills=self.config.skills, data_dir=self.data_dir,
-                           embedder=self.embedder, gateway=sync, memory=memory,
-                           model=getattr(self, "inference", None), extract_facts=extract)
+                           embedder=self.embedder, gateway=self.sync, memory=self.memory,
+                           model=self.inference, extract_facts=extract_facts)
 
         async def start_agent() -> None:
             await self.agent.start(warm=self.config.hub.warm_up)
@@ -125,30 +123,21 @@ class Hub:
             detail = f"{len(self.agent.registry)} skills" + (f" (not loaded: {problems})" if problems else "")
             self.health.set("agent", ComponentState.READY, detail)
 
-        def device_for_token(token: str):  # the OpenAI-compatible API authenticates with a device token
-            return sync.device_for_token(token) if sync is not None else None
-
         self.on_startup(start_agent)
         self.on_shutdown(self.agent.stop)
-        self.routes.extend(openai_routes(self.agent, device_for_token))
-        if sync is None:
-            return
-        sync.register_handler("chat.send", self.agent.handle_chat_send)
-        sync.register_handler("chat.history", self.agent.handle_chat_history)
-        sync.register_handler("approval.respond", self.agent.handle_approval_respond)
-        remember_context = None
-        if memory is not None:
-            from .memory import memory_handlers
-
-            remember_context = memory_handlers(memory).get("context.event")
+        # the OpenAI-compatible API authenticates with a device token
+        self.routes.extend(openai_routes(self.agent, self.sync.device_for_token))
+        self.sync.register_handler("chat.send", self.agent.handle_chat_send)
+        self.sync.register_handler("chat.history", self.agent.handle_chat_history)
+        self.sync.register_handler("approval.respond", self.agent.handle_approval_respond)
+        remember_context = memory_handlers(self.memory)["context.event"]
 
         async def context_event(device, payload):  # memory keeps it; the proactive loop fires triggers
-            result = dict(await remember_context(device, payload)) if remember_context else {}
-            if isinstance(payload.get("kind"), str) and isinstance(payload.get("value"), str):
-                result["triggered"] = await self.agent.context_event(device, payload["kind"], payload["value"])
+            result = dict(await remember_context(device, payload))  # validates kind and value
+            result["triggered"] = await self.agent.context_event(device, str(payload["kind"]), str(payload["value"]))
             return result
 
-        sync.register_handler("context.event", context_event)
+        self.sync.register_handler("context.event", context_event)
 
     # -- lifecycle ---------------------------------------------------------
 
