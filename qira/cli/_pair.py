@@ -1,14 +1,15 @@
-"""``qira pair``: a one-time code (valid 10 minutes, single use) for a new device."""
+"""``qira pair``: a one-time code (valid 10 minutes, single use) for a new device,
+or with ``--token`` a device token at once (for an OpenAI client or a script)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from ..config import ensure_data_dir
 from ..errors import QiraError
 from ..sync import SyncStore
 from ._common import add_config_options, config_from_args
-from ..config import ensure_data_dir
 
 KINDS = ("pc", "phone", "tablet", "wearable")
 
@@ -18,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(parser)
     parser.add_argument("--name", required=True, help="the device's name (unique among paired devices)")
     parser.add_argument("--kind", required=True, choices=KINDS)
+    parser.add_argument("--token", action="store_true",
+                        help="create the device now and print its token (the API key for the OpenAI-compatible API)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -26,11 +29,21 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     store = SyncStore(ensure_data_dir(config) / "sync.db")
     try:
-        code = store.create_pairing_code(args.name, args.kind, config.sync.pairing_code_ttl_s)
+        if args.token:
+            _, token = store.issue_token(args.name, args.kind)
+        else:
+            code = store.create_pairing_code(args.name, args.kind, config.sync.pairing_code_ttl_s)
     except ValueError as exc:
         raise QiraError(str(exc)) from exc
     finally:
         store.close()
+    if args.token:
+        if args.json:
+            print(json.dumps({"token": token, "name": args.name, "kind": args.kind}))
+        else:
+            print(f"token for {args.kind} {args.name!r} (shown once; Qira keeps only its hash):")
+            print(token)
+        return 0
     minutes = config.sync.pairing_code_ttl_s / 60
     if args.json:
         print(json.dumps({"code": code, "name": args.name, "kind": args.kind, "ttl_s": config.sync.pairing_code_ttl_s}))

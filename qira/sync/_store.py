@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataDirError
-from ._pairing import hash_secret, new_code, new_device_id, normalize_code
+from ._pairing import hash_secret, new_code, new_device_id, new_token, normalize_code
 
 __all__ = ["DeviceRow", "SyncStore", "Writer", "open_db"]
 
@@ -44,9 +44,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_device ON events (device_id, hub_seq);
 CREATE TABLE IF NOT EXISTS doc_updates (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('revocations', 0);
+INSERT OR IGNORE INTO meta VALUES ('device_changes', 0);
 INSERT OR IGNORE INTO meta VALUES ('hub_seq', 0);
 """
+
+
+_BUMP_DEVICE_CHANGES = "UPDATE meta SET value = value + 1 WHERE key = 'device_changes'"
 
 
 def open_db(path: Path) -> sqlite3.Connection:
@@ -122,11 +125,24 @@ class SyncStore:
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute("UPDATE devices SET revoked = ?, online = 0 WHERE id = ?", (time.time(), device.id))
-            self.conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'revocations'")
+            self.conn.execute(_BUMP_DEVICE_CHANGES)
         return device
 
-    def revocations(self) -> int:
-        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'revocations'").fetchone()[0])
+    def issue_token(self, name: str, kind: str) -> tuple[DeviceRow, str]:
+        """Create a device at once and return its token, without the pairing ``hello``:
+        for a client on the hub's own machine, such as a script using the OpenAI-compatible API."""
+        if self.active_device(name) is not None:
+            raise ValueError(f"a device named {name!r} is already paired: revoke it first")
+        token = new_token()
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            row = self.create_device(self.conn, name, kind, token, time.time())
+            self.conn.execute(_BUMP_DEVICE_CHANGES)
+        return row, token
+
+    def device_changes(self) -> int:
+        """A counter bumped by every change another process makes to the devices table."""
+        return int(self.conn.execute("SELECT value FROM meta WHERE key = 'device_changes'").fetchone()[0])
 
     # -- hub start-up (before serving) ----------------------------------------
 

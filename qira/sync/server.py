@@ -85,7 +85,7 @@ class SyncServer:
         self._docs: HubDocs | None = None
         self._shared: SharedDocs | None = None
         self._reader: SyncStore | None = None
-        self._revocations = 0
+        self._device_changes = 0
         self._stopping = False
         self.register_handler("sync.noop", _noop)
 
@@ -187,7 +187,7 @@ class SyncServer:
         for hub_seq, device_id, frame in store.pending_events():
             self._pending.setdefault(device_id, []).append((hub_seq, frame))
         self._hub_seq = store.hub_seq()
-        self._revocations = store.revocations()
+        self._device_changes = store.device_changes()
         self._writer = Writer(self.path)
         self._shared = SharedDocs(self._writer, self._conns, self._spawn)
         self._docs = self._shared.docs
@@ -233,14 +233,15 @@ class SyncServer:
         return task
 
     async def _housekeeping(self) -> None:
-        # Revocations come from `qira devices revoke` in another process: poll the
-        # counter it bumps (one tiny indexed read) and close revoked devices at once.
+        # Revocations (`qira devices revoke`) and tokens issued directly (`qira pair
+        # --token`) come from another process: poll the counter they bump (one tiny
+        # indexed read); revoked devices are closed at once.
         ticks = 0
         while True:
             await asyncio.sleep(_REVOCATION_POLL_S)
             ticks += 1
             try:
-                self._check_revocations()
+                self._check_device_changes()
             except Exception:
                 log.exception("revocation check failed")
             if ticks % 2 == 0:
@@ -252,15 +253,18 @@ class SyncServer:
                 seen = [(self._seen[d], d) for d in self._conns if d in self._seen]
                 self._writer_nowait(lambda c: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
 
-    def _check_revocations(self) -> None:
+    def _check_device_changes(self) -> None:
         assert self._reader is not None
-        count = self._reader.revocations()
-        if count == self._revocations:
+        count = self._reader.device_changes()
+        if count == self._device_changes:
             return
-        self._revocations = count
+        self._device_changes = count
         for row in self._reader.devices(include_revoked=True):
             if row.revoked is not None and row.id in self._devices:
                 self._revoke_local(row.id, row.token_hash)
+            elif row.revoked is None and row.id not in self._devices:  # `qira pair --token`
+                self._add_device(row)
+                self._notify(self._devices[row.id])
 
     def _revoke_local(self, device_id: str, token_hash: str | None) -> None:
         info = self._devices.pop(device_id)

@@ -104,3 +104,26 @@ def test_hub_shutdown_closes_devices_with_1001(hub):
         except ConnectionClosed:
             pass
         assert ws.protocol.close_rcvd.code == 1001
+
+
+def test_pair_token_works_at_once_on_a_running_hub(hub):
+    import httpx
+
+    issued = qira("pair", "--name", "scripts", "--kind", "pc", "--token", "--json", data_dir=hub.data_dir)
+    assert issued.returncode == 0, issued.stderr
+    token = json.loads(issued.stdout)["token"]
+    again = qira("pair", "--name", "scripts", "--kind", "pc", "--token", data_dir=hub.data_dir)
+    assert again.returncode == 1 and "already paired" in again.stderr
+
+    def models_status() -> int:
+        return httpx.get(hub.http_url + "/v1/models", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code
+
+    deadline = time.monotonic() + 5  # the hub polls for device changes every 0.5 s
+    while models_status() != 200:
+        assert time.monotonic() < deadline, "the running hub never learned the new token"
+        time.sleep(0.1)
+    assert qira("devices", "revoke", "scripts", data_dir=hub.data_dir).returncode == 0
+    deadline = time.monotonic() + 5
+    while models_status() != 401:
+        assert time.monotonic() < deadline, "the revoked token still works"
+        time.sleep(0.1)
