@@ -142,31 +142,28 @@ class InferenceService:
                 async for delta in stream:
                     yield delta
 
-    async def _cloud_stream(self, request: ChatRequest, completion: list[str]) -> AsyncIterator[Delta]:
+    def _cloud_stream(self, request: ChatRequest, completion: list[str]) -> AsyncIterator[Delta]:
         """The cloud answer; its text is collected in ``completion`` (the caller needs the
-        partial answer if the stream breaks) and its usage recorded when it finishes."""
+        partial answer if the stream breaks)."""
         assert self.cloud is not None
-        usage: Usage | None = None
-        async for delta in self.cloud.stream(request):
-            if isinstance(delta, TextDelta):
-                completion.append(delta.text)
-            elif isinstance(delta, Usage):
-                usage = delta
-            elif isinstance(delta, Finish):
-                self._record(Target.CLOUD, request, "".join(completion), usage)
-            yield delta
+        return self._with_usage(Target.CLOUD, request, self.cloud.stream(request), completion)
 
-    async def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
-        completion: list[str] = []
+    def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
+        return self._with_usage(Target.LOCAL, request, self.local.stream(request, continue_from=continue_from), [])
+
+    async def _with_usage(self, target: Target, request: ChatRequest, stream: AsyncIterator[Delta],
+                        completion: list[str]) -> AsyncIterator[Delta]:
+        """Pass a backend's deltas through, recording its usage when it finishes."""
         usage: Usage | None = None
-        async for delta in self.local.stream(request, continue_from=continue_from):
-            if isinstance(delta, TextDelta):
-                completion.append(delta.text)
-            elif isinstance(delta, Usage):
-                usage = delta
-            elif isinstance(delta, Finish):
-                self._record(Target.LOCAL, request, "".join(completion), usage)
-            yield delta
+        async with contextlib.aclosing(stream):
+            async for delta in stream:
+                if isinstance(delta, TextDelta):
+                    completion.append(delta.text)
+                elif isinstance(delta, Usage):
+                    usage = delta
+                elif isinstance(delta, Finish):
+                    self._record(target, request, "".join(completion), usage)
+                yield delta
 
     def _record(self, target: Target, request: ChatRequest, completion: str, usage: Usage | None) -> None:
         if usage is None:
