@@ -1,6 +1,7 @@
 """Plain terminal mode for any adapter: type text, see what arrives.
 
-Each stdin line is one command: plain text is ``chat.send``; ``/approve ID``,
+Each stdin line is one command: plain text is ``chat.send`` (continuing the
+conversation of the first answer, or the one chosen with ``/thread``); ``/approve ID``,
 ``/deny ID``, ``/thread ID``, ``/context KIND VALUE``, ``/presence``,
 ``/audio STREAM FILE``, ``/send TYPE JSON`` and ``/quit``. With ``json_lines``
 every event is printed as exactly one JSON object per line.
@@ -72,19 +73,71 @@ def parse_command(line: str, thread: str | None) -> tuple[str, Any]:
 
 
 class _Printer:
+    """Prints events: one JSON object per line for programs, or readable lines for a
+    person (answers stream inline, protocol chatter stays quiet)."""
+
+    _QUIET = frozenset({"doc.changed", "session.synced", "chat.history"})
+
     def __init__(self, out: TextIO, json_lines: bool) -> None:
         self.out = out
         self.json_lines = json_lines
+        self.thread: str | None = None  # the conversation typed lines continue
+        self._streaming: str | None = None  # the turn whose deltas are being printed inline
 
     def __call__(self, event: SessionEvent) -> None:
         if "data" in event and isinstance(event["data"], bytes | bytearray):
             event = {k: v for k, v in event.items() if k != "data"}
+        if event.get("type") == "chat.done" and self.thread is None:
+            self.thread = event.get("thread")  # later lines continue this conversation
         if self.json_lines:
-            line = json.dumps(event, ensure_ascii=False, default=str)
+            self._write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+        else:
+            self._human(event)
+
+    def _human(self, event: SessionEvent) -> None:
+        kind = event.get("type")
+        if kind == "chat.delta":
+            if self._streaming != event.get("turn"):
+                self._end_stream()
+                self._streaming = event.get("turn")
+                self._write("qira> ")
+            self._write(str(event.get("text", "")))
+            return
+        if kind == "chat.done":
+            if self._streaming == event.get("turn"):
+                self._streaming = None
+                self._write("\n")
+            else:
+                self._end_stream()
+                self._write(f"qira> {event.get('text', '')}\n")
+            if event.get("degraded"):
+                self._write("      (the cloud failed mid-answer; the local model finished it)\n")
+            return
+        self._end_stream()
+        if kind in self._QUIET or (kind == "reply" and event.get("ok")):
+            return
+        if kind == "reply":
+            line = f"error {event.get('code')}: {event.get('message')}"
+        elif kind == "notify":
+            line = f"[{event.get('title') or event.get('kind') or 'notice'}] {event.get('text', '')}"
+        elif kind == "approval.request":
+            approval = event.get("approval")
+            line = (f"[approval needed] {event.get('summary') or event.get('skill')} "
+                    f"— type /approve {approval} or /deny {approval}")
+        elif kind == "session.ready":
+            line = f"connected as {event.get('name')} ({event.get('kind')}); type a message, /quit to leave"
         else:
             fields = " ".join(f"{k}={v!r}" for k, v in event.items() if k != "type")
-            line = f"[{event.get('type')}] {fields}"
-        self.out.write(line + "\n")
+            line = f"[{kind}] {fields}"
+        self._write(line + "\n")
+
+    def _end_stream(self) -> None:
+        if self._streaming is not None:
+            self._streaming = None
+            self._write("\n")
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
         self.out.flush()
 
 
@@ -95,7 +148,6 @@ async def run_terminal(hub: str, *, kind: str, name: str, state_dir: Path, pair_
                             pair_code=pair_code, on_event=printer)
     session.start()
     loop = asyncio.get_running_loop()
-    thread: str | None = None
     status = 0
     try:
         finished = asyncio.ensure_future(session.finished.wait())
@@ -110,15 +162,15 @@ async def run_terminal(hub: str, *, kind: str, name: str, state_dir: Path, pair_
             line = reader.result()
             if not line:
                 break
-            action, arg = parse_command(line, thread)
+            action, arg = parse_command(line, printer.thread)
             if action == "op":
                 try:
                     session.submit(*arg)
                 except ValueError as exc:
                     printer({"type": "session.error", "code": "invalid_command", "message": str(exc)})
             elif action == "thread":
-                thread = arg
-                printer({"type": "session.thread", "thread": thread})
+                printer.thread = arg
+                printer({"type": "session.thread", "thread": arg})
             elif action == "presence":
                 session.presence(active=True)
             elif action == "audio":
