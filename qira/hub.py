@@ -118,12 +118,23 @@ class Hub:
                            model=self.inference, extract_facts=extract_facts)
 
         async def start_agent() -> None:
-            await self.agent.start(warm=self.config.hub.warm_up)
+            try:
+                await self.agent.start(warm=self.config.hub.warm_up)
+            except Exception as exc:  # the rest of the hub (sync, memory) keeps serving
+                log.exception("the agent failed to start")
+                self.health.set("agent", ComponentState.ERROR, f"{type(exc).__name__}: {exc}")
+                return
             problems = "; ".join(f"{p.entry_point}: {p.error}" for p in self.agent.registry.problems)
             detail = f"{len(self.agent.registry)} skills" + (f" (not loaded: {problems})" if problems else "")
             self.health.set("agent", ComponentState.READY, detail)
 
-        self.on_startup(start_agent)
+        async def begin_agent() -> None:
+            # In the background: importing LangGraph costs about half a second of the
+            # start-up budget; messages that arrive meanwhile wait for the planner.
+            self.health.set("agent", ComponentState.WARMING, "loading the planner")
+            self.spawn(start_agent(), "agent-start")
+
+        self.on_startup(begin_agent)
         self.on_shutdown(self.agent.stop)
         # the OpenAI-compatible API authenticates with a device token
         self.routes.extend(openai_routes(self.agent, self.sync.device_for_token))
@@ -173,13 +184,13 @@ class Hub:
             self.health.set("local_model", ComponentState.WARMING, "loads on first use")
 
     async def stop(self) -> None:
-        for hook in reversed(self._shutdown_hooks):
+        for task in list(self._background):  # nothing half-started goes on while the parts close
+            task.cancel()
+        for hook in self._shutdown_hooks:
             try:
                 await hook()
             except Exception:  # one part failing to close must not stop the others
                 log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
-        for task in list(self._background):
-            task.cancel()
 
     async def _close_models(self) -> None:
         await asyncio.to_thread(self.local_model.close)

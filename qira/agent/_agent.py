@@ -13,8 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
-
 from ..config import AgentConfig, SkillsConfig
 from ..devices import DeviceGateway, DeviceInfo
 from ..errors import ProtocolError, SkillError
@@ -62,6 +60,7 @@ class Agent:
                                approval_timeout_s=config.approval_timeout_s, extract_facts=extract_facts,
                                device_lookup=self._device)
         self._graph: Any = None
+        self._started = asyncio.Event()  # set when start() is over, whether it worked or not
         self._saver_cm: Any = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._participants: dict[str, list[str]] = {}
@@ -73,15 +72,28 @@ class Agent:
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self, *, warm: bool = True) -> None:
-        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+        """Build the graph and start the proactive loop. Messages that arrive before
+        this is over wait for it (the hub runs it in the background: importing
+        LangGraph alone takes about half a second)."""
+        try:
+            await asyncio.to_thread(_import_langgraph)
+            from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        self._saver_cm = AsyncSqliteSaver.from_conn_string(str(self.dir / "checkpoints.sqlite"))
-        saver = await self._saver_cm.__aenter__()
-        self._graph = self.planner.build(saver)
-        self._spawn(self.scheduler.run(), "agent-proactive-loop")
-        if warm:
-            self._spawn(self.matcher.prepare(), "agent-intents")
-        await self._rearm_approvals()
+            self._saver_cm = AsyncSqliteSaver.from_conn_string(str(self.dir / "checkpoints.sqlite"))
+            saver = await self._saver_cm.__aenter__()
+            self._graph = self.planner.build(saver)
+            self._spawn(self.scheduler.run(), "agent-proactive-loop")
+            if warm:
+                self._spawn(self.matcher.prepare(), "agent-intents")
+            await self._rearm_approvals()
+        finally:
+            self._started.set()
+
+    async def _ready_graph(self) -> Any:
+        await self._started.wait()
+        if self._graph is None:
+            raise ProtocolError("the agent failed to start: see the hub's log", code="internal_error")
+        return self._graph
 
     async def stop(self) -> None:
         for task in [*self._tasks, *self._timers.values()]:
@@ -128,7 +140,7 @@ class Agent:
         if not isinstance(thread, str) or not THREAD_ID.match(thread):
             raise ProtocolError("chat.history needs a thread id", code="invalid_params")
         async with self._lock(thread):  # after the turn in flight has been saved
-            state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
+            state = await (await self._ready_graph()).aget_state({"configurable": {"thread_id": thread}})
         values = state.values or {}
         if not values:
             raise ProtocolError(f"no thread {thread}", code="thread_not_found")
@@ -165,7 +177,7 @@ class Agent:
     async def _thread_participants(self, thread: str, device_id: str) -> list[str]:
         known = self._participants.get(thread)
         if known is None:
-            state = await self._graph.aget_state({"configurable": {"thread_id": thread}})
+            state = await (await self._ready_graph()).aget_state({"configurable": {"thread_id": thread}})
             known = list((state.values or {}).get("participants", []))
         if device_id not in known:
             known = [*known, device_id]
@@ -185,7 +197,7 @@ class Agent:
             try:
                 # Checkpoint when the run ends (done, or paused for an approval): a turn cut
                 # short by a crash is not resumed anyway, and per-node writes cost latency.
-                out = await self._graph.ainvoke(graph_input, {"configurable": {"thread_id": thread}},
+                out = await (await self._ready_graph()).ainvoke(graph_input, {"configurable": {"thread_id": thread}},
                                                 durability="exit")
             except Exception as exc:  # one broken turn must not take the hub down
                 log.exception("turn %s in thread %s failed", turn, thread)
@@ -275,6 +287,8 @@ class Agent:
             participants = await self._thread_participants(thread, row["device"] or "")
             sink = DeviceSink(self.gateway, thread=thread, turn=row["turn"], participants=participants,
                               asking=row["device"])
+        from langgraph.types import Command
+
         self._spawn(self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink),
                     f"resume-{approval_id}")
         return status
@@ -324,6 +338,12 @@ class Agent:
     async def context_event(self, device: DeviceInfo, kind: str, value: str) -> int:
         """A context event from a device (place, activity, ...) fires the triggers waiting for it."""
         return await self.scheduler.context_event(kind, value)
+
+
+def _import_langgraph() -> None:
+    import langgraph.checkpoint.sqlite.aio  # noqa: F401
+    import langgraph.graph  # noqa: F401
+    import langgraph.types  # noqa: F401
 
 
 def _validated(payload: Mapping[str, Any]) -> tuple[str, str | None]:

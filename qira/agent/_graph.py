@@ -16,8 +16,6 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Protocol, TypedDict
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
 from ..devices import DeviceInfo, DeviceKind
 from ..errors import InferenceError, MemoryStoreError, QiraError
@@ -104,6 +102,8 @@ class Planner:
         self.sinks: dict[str, TurnSink] = {}
 
     def build(self, checkpointer: Any) -> Any:
+        from langgraph.graph import END, START, StateGraph  # imported off the start-up path (Agent.start)
+
         g = StateGraph(TurnState)
         steps = ["receive", "recall", "route", "plan", "approve", "act", "respond", "learn"]
         for step in steps:
@@ -275,6 +275,8 @@ class Planner:
                 decisions[call["id"]] = "not needed"
                 continue
             # Re-run from the top on resume: interrupt() then returns the answers in order.
+            from langgraph.types import interrupt
+
             answer = interrupt({"approval": f"{state['turn']}-{call['id']}", "skill": skill.name,
                                 "summary": call["summary"], "risk": skill.risk.value, "call": call["id"]})
             decisions[call["id"]] = str(answer.get("status", "denied")) if isinstance(answer, Mapping) else "denied"

@@ -21,8 +21,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import faiss
+import functools
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import faiss
 
 from ..errors import MemoryStoreError
 from ._db import Database
@@ -33,11 +38,20 @@ log = logging.getLogger("qira.memory.index")
 
 INDEX_FILE = "index.faiss"
 
-# One query at a time is searched far faster on one thread: OpenMP's thread
-# start-up and spinning cost more than the scan itself (20 ms instead of 1 ms
-# on a busy two-core machine). Only bulk work (rebuilds) uses every core.
-faiss.omp_set_num_threads(1)
 META_FILE = "index.json"
+
+
+@functools.cache
+def _faiss():  # type: ignore[no-untyped-def]
+    """faiss, imported on first use: the import costs a few hundred ms that the hub's
+    start-up (health within 1.5 s) should not pay; the index loads in the background."""
+    import faiss
+
+    # One query at a time is searched far faster on one thread: OpenMP's thread
+    # start-up and spinning cost more than the scan itself (20 ms instead of 1 ms
+    # on a busy two-core machine). Only bulk work (rebuilds) uses every core.
+    faiss.omp_set_num_threads(1)
+    return faiss
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +100,7 @@ class VectorIndex:
             return None
         try:
             info = IndexInfo(**json.loads(meta.read_text()))
-            index = faiss.read_index(str(path))
+            index = _faiss().read_index(str(path))
         except (OSError, ValueError, TypeError, RuntimeError) as exc:  # faiss raises RuntimeError on a bad file
             log.warning("memory index unreadable (%s): rebuilding from SQLite", exc)
             return None
@@ -105,7 +119,7 @@ class VectorIndex:
         path, meta = self.directory / INDEX_FILE, self.directory / META_FILE
         info = IndexInfo(kind=self.kind, seq=self.seq, size=self.size, nlist=self.nlist, trained_on=self.trained_on)
         try:
-            faiss.write_index(self.index, str(path) + ".tmp")
+            _faiss().write_index(self.index, str(path) + ".tmp")
             os.replace(str(path) + ".tmp", path)
             meta.write_text(json.dumps(info.__dict__))
         except (OSError, RuntimeError) as exc:
@@ -118,6 +132,7 @@ class VectorIndex:
         """Build a fresh index from every vector in SQLite (exact or IVF by size)."""
         seq = db.seq()
         n = db.count()
+        faiss = _faiss()
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         try:
             if n <= self.exact_max:
