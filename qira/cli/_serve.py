@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 
 from .. import __version__
 from .._logging import setup_logging
@@ -26,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"Qira {__version__} hub listening on http://{host}:{port}", flush=True)
         print(f"  devices connect to ws://{host}:{port}/ws", flush=True)
         print(f"  data in {hub.data_dir}", flush=True)
-        print("  pair a device: qira pair --name my-phone --kind phone", flush=True)
+        # the command as the person ran it (`make run` runs .venv/bin/qira, not on PATH)
+        qira = sys.argv[0] if os.path.basename(sys.argv[0]) == "qira" else "qira"
+        print(f"  pair a device: {qira} pair --name my-phone --kind phone", flush=True)
 
     asyncio.run(hub.serve(on_listening=listening))
     return 0
