@@ -96,16 +96,23 @@ class Hub:
     def _build_inference(self) -> None:
         from .inference import BreakerState, InferenceService
 
-        def cloud_state(state: BreakerState) -> None:
+        def cloud_state(state: BreakerState | None = None) -> None:
             # /health shows the endpoint as the breaker sees it
-            if state is BreakerState.OPEN:
+            base_url = self.config.inference.cloud.base_url
+            if not base_url:
+                self.health.set("cloud", ComponentState.OFF, "no endpoint configured: everything runs locally")
+            elif state is BreakerState.OPEN:
                 self.health.set("cloud", ComponentState.ERROR, "failing: circuit open, requests run locally")
             else:
-                self.health.set("cloud", ComponentState.READY, self.config.inference.cloud.base_url)
+                self.health.set("cloud", ComponentState.READY, base_url)
+
+        async def report_cloud() -> None:
+            cloud_state()
 
         self.inference = InferenceService(
             self.config.inference, local=self.local_model, data_dir=self.data_dir, on_cloud_state=cloud_state
         )
+        self.on_startup(report_cloud)
         self.on_shutdown(self.inference.close)
 
     def _build_agent(self) -> None:
@@ -169,11 +176,6 @@ class Hub:
     async def start(self) -> None:
         """Bring up every part; heavy models warm in the background."""
         self.health.set("hub", ComponentState.READY)
-        cloud = self.config.inference.cloud
-        if cloud.base_url:
-            self.health.set("cloud", ComponentState.READY, cloud.base_url)
-        else:
-            self.health.set("cloud", ComponentState.OFF, "no endpoint configured: everything runs locally")
         for hook in self._startup_hooks:
             await hook()
         if self.config.hub.warm_up:

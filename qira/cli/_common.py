@@ -6,13 +6,13 @@ import argparse
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
-from ..config import Config, load_config
+from ..config import Config, ensure_data_dir, load_config
+from ..sync import SyncStore
 
-T = TypeVar("T")
+SYNC_DB = "sync.db"  # inside the data directory, as the hub's SyncServer keeps it
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +53,6 @@ def progress(label: str, *, stream=sys.stderr) -> Iterator[None]:
         stream.flush()
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
+def open_sync_store(config: Config) -> SyncStore:
+    """The hub's device registry, opened from another process (pair, devices)."""
+    return SyncStore(ensure_data_dir(config) / SYNC_DB)

@@ -6,10 +6,9 @@ import argparse
 import datetime
 import json
 
-from ..config import ensure_data_dir
 from ..errors import QiraError
 from ..sync import SyncStore
-from ._common import add_config_options, config_from_args
+from ._common import add_config_options, config_from_args, open_sync_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _store(args: argparse.Namespace) -> SyncStore:
-    return SyncStore(ensure_data_dir(config_from_args(args)) / "sync.db")
+    return open_sync_store(config_from_args(args))
 
 
 def _when(ts: float | None) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Config, ensure_data_dir
 from ..errors import QiraError
-from ..inference import LocalModel
+from ..inference import LocalModel, default_model_path
 from ..memory import Embedder
 from ._common import add_config_options, config_from_args, progress
 
@@ -80,13 +80,7 @@ def _check_local_model(config: Config) -> str:
         model = LocalModel(config.inference.local, socket_dir=Path(tmp))
         reply = model.complete({"messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 4})
         tokens = reply.get("usage", {}).get("completion_tokens", 0)
-        return f"{Path(model.model_path or _default_path()).name} answered ({tokens} tokens)"
-
-
-def _default_path() -> Path:
-    from ..inference import default_model_path
-
-    return default_model_path()
+        return f"{(model.model_path or default_model_path()).name} answered ({tokens} tokens)"
 
 
 def _check_endpoint(config: Config) -> Check:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..config import ensure_data_dir
 from ..errors import QiraError
-from ..sync import SyncStore
-from ._common import add_config_options, config_from_args
+from ._common import add_config_options, config_from_args, open_sync_store
 
 KINDS = ("pc", "phone", "tablet", "wearable")
 
@@ -27,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    store = SyncStore(ensure_data_dir(config) / "sync.db")
+    store = open_sync_store(config)
     try:
         if args.token:
             _, token = store.issue_token(args.name, args.kind)
