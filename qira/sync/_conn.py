@@ -55,8 +55,7 @@ class Connection:
         if isinstance(frame, Close):
             self._close_sent = True
         elif len(self._frames) > _MAX_QUEUED:
-            self.protocol.close(CloseCode.TOO_SLOW, "too_slow")
-            self.flush()
+            self.close(CloseCode.TOO_SLOW, "too_slow")
             return
         self._frames.append(frame)
         self._dirty.add(self)

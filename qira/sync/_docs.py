@@ -63,8 +63,7 @@ class HubDocs:
         self._unsaved: list[tuple[str, bytes]] = []
         self._compacting: set[str] = set()
         self._unpublished: dict[str, int] = {}
-        self._remote: object | None = None
-        self._remote_active = False
+        self._remote: object | None = None  # the connection whose update is being applied
         self._subs: list[Any] = []
 
     def load(self, rows: list[tuple[int, str, bytes]]) -> None:
@@ -90,7 +89,7 @@ class HubDocs:
         if self._captured is not None:
             self._captured.append((name, update))  # persisted and published by the capturer
             return
-        self._fanout(name, update, self._remote if self._remote_active else None)
+        self._fanout(name, update, self._remote)
         self._persist(name, update)
 
     def _persist(self, name: str, update: bytes) -> None:
@@ -162,11 +161,11 @@ class HubDocs:
         """Apply a device's update; the observer persists it and relays it to everyone but ``origin``."""
         if update == EMPTY_UPDATE:
             return
-        self._remote, self._remote_active = origin, True
+        self._remote = origin
         try:
             apply_update_safely(self.docs[name], update)
         finally:
-            self._remote, self._remote_active = None, False
+            self._remote = None
 
     @contextlib.asynccontextmanager
     async def edit(self, name: str) -> AsyncIterator[Doc]:

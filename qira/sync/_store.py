@@ -177,10 +177,10 @@ class SyncStore:
     def create_device(conn: sqlite3.Connection, name: str, kind: str, token: str, now: float) -> DeviceRow:
         # A name reused after a revoke (or by a racing second code) takes over: the older device is revoked.
         conn.execute("UPDATE devices SET revoked = ? WHERE name = ? AND revoked IS NULL", (now, name))
-        device_id = new_device_id()
+        device_id, token_hash = new_device_id(), hash_secret(token)
         conn.execute("INSERT INTO devices (id, name, kind, token_hash, created) VALUES (?, ?, ?, ?, ?)",
-                     (device_id, name, kind, hash_secret(token), now))
-        return DeviceRow(id=device_id, name=name, kind=kind, token_hash=hash_secret(token), created=now, revoked=None,
+                     (device_id, name, kind, token_hash, now))
+        return DeviceRow(id=device_id, name=name, kind=kind, token_hash=token_hash, created=now, revoked=None,
                          last_seen=None, last_active=None, online=False, capabilities={}, acked_seq=0)
 
 

@@ -43,6 +43,7 @@ from .protocol import (
     Hello,
     Limits,
     Operation,
+    Phase,
     PresenceUpdate,
     ServerProtocol,
     event_frame,
@@ -325,8 +326,8 @@ class SyncServer:
             return
         info = replace(info, online=False, last_seen=time.time())
         self._devices[device_id] = info
-        if self._writer is not None and not self._stopping:
-            self._writer.submit_nowait(lambda c: c.execute(
+        if not self._stopping:
+            self._writer_nowait(lambda c: c.execute(
                 "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", (info.last_seen, device_id)))
         self._notify(info)
 
@@ -371,7 +372,7 @@ class SyncServer:
                 proto.reject(hello.id, ErrorCode.AUTH_FAILED, "unknown, used or expired pairing code")
                 return
             self._guard.succeeded(host)
-        if proto.phase.value == "closed" or device_id not in self._devices:
+        if proto.phase is Phase.CLOSED or device_id not in self._devices:
             return
         old = self._conns.get(device_id)
         if old is not None:
