@@ -57,9 +57,6 @@ class DeviceState:
         row = self.conn.execute("SELECT max(seq) FROM outbox").fetchone()
         return max(int(self.get("next_seq", "1") or 1), (row[0] or 0) + 1)
 
-    def enqueue(self, seq: int, type: str, payload: dict[str, Any]) -> None:
-        self.conn.execute("INSERT INTO outbox VALUES (?, ?, ?)", (seq, type, json.dumps(payload)))
-
     def enqueue_many(self, rows: list[tuple[int, str, dict[str, Any]]]) -> None:
         with self.conn:
             self.conn.execute("BEGIN")

@@ -23,7 +23,7 @@ from .session import DeviceSession, SessionEvent
 
 __all__ = ["run_terminal", "parse_command"]
 
-_AUDIO_CHUNK = 4096
+AUDIO_CHUNK_BYTES = 4096
 _DRAIN_S = 10.0  # at end of input, how long to wait for the outbox to be acknowledged
 
 
@@ -212,7 +212,7 @@ def _send_file(session: DeviceSession, stream: str, path: str, printer: _Printer
     except OSError as exc:
         printer({"type": "session.error", "code": "invalid_command", "message": f"/audio: {exc}"})
         return
-    for i in range(0, max(len(data), 1), _AUDIO_CHUNK):
-        if not session.send_audio(stream, i // _AUDIO_CHUNK, data[i:i + _AUDIO_CHUNK]):
+    for i in range(0, max(len(data), 1), AUDIO_CHUNK_BYTES):
+        if not session.send_audio(stream, i // AUDIO_CHUNK_BYTES, data[i:i + AUDIO_CHUNK_BYTES]):
             printer({"type": "session.error", "code": "offline", "message": "not connected: audio dropped"})
             return

@@ -39,6 +39,8 @@ _FATAL = {CloseCode.AUTH_FAILED, CloseCode.REVOKED, CloseCode.REPLACED}
 # Error codes that mean "the hub did not take this operation": send it again.
 _RETRY = {"rate_limited", "seq_out_of_order"}
 
+_EMPTY_UPDATE = b"\x00\x00"  # a Yjs update that changes nothing
+
 SessionEvent = dict[str, Any]  # {"type": ..., ...}: hub events plus session.* and reply events
 
 
@@ -392,11 +394,7 @@ class DeviceSession:
             self._done.append(seq)
         proto = self._protocol
         assert proto is not None
-        unsaved = {seq for seq, _t, _p in self._unsaved}  # sent by _save_outbox once stored
-        for seq in sorted(self._unacked):
-            if seq not in unsaved:
-                type_, payload = self._unacked[seq]
-                proto.operation(seq, type_, payload)
+        self._replay(proto, 0)
         self._synced.clear()
         for name, doc in self.docs.items():
             proto.send_doc(name, ymsg.step1(doc.get_state()))
@@ -407,11 +405,14 @@ class DeviceSession:
     def _resend(self, seq: int) -> None:
         if self._protocol is None or not self._ready.is_set():
             return  # the next connection replays the whole outbox anyway
-        unsaved = {u for u, _t, _p in self._unsaved}
-        for s in sorted(s for s in self._unacked if s >= seq and s not in unsaved):
-            type_, payload = self._unacked[s]
-            self._protocol.operation(s, type_, payload)
+        self._replay(self._protocol, seq)
         self._wake.set()
+
+    def _replay(self, proto: ClientProtocol, from_seq: int) -> None:
+        unsaved = {seq for seq, _t, _p in self._unsaved}  # sent by _save_outbox once stored
+        for seq in sorted(s for s in self._unacked if s >= from_seq and s not in unsaved):
+            type_, payload = self._unacked[seq]
+            proto.operation(seq, type_, payload)
 
     def _hub_event(self, event: HubEvent) -> None:
         if event.hub_seq is not None:
@@ -452,7 +453,7 @@ class DeviceSession:
         if message.step is ymsg.SyncStep.STEP1:
             self._protocol.send_doc(event.doc, ymsg.step2(doc.get_update(message.payload)))
             return
-        if message.payload != b"\x00\x00":
+        if message.payload != _EMPTY_UPDATE:
             self._remote = True
             try:
                 doc.apply_update(message.payload)
@@ -469,7 +470,7 @@ class DeviceSession:
         self._emit({"type": "doc.changed", "doc": event.doc})
 
     def _local_change(self, name: str, update: bytes) -> None:
-        if self._remote or update == b"\x00\x00":
+        if self._remote or update == _EMPTY_UPDATE:
             return
         self.state.add_update(name, update)
         if self._ready.is_set() and self._protocol is not None:

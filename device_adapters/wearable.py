@@ -8,10 +8,9 @@ sends a file that way in 4 KiB chunks.
 from __future__ import annotations
 
 from ._profiles import PROFILES
-from ._terminal import run_terminal
+from ._terminal import AUDIO_CHUNK_BYTES, run_terminal
 
 __all__ = ["AUDIO_CHUNK_BYTES", "KIND", "PROFILE", "run_terminal"]
 
 KIND = "wearable"
 PROFILE = PROFILES[KIND]
-AUDIO_CHUNK_BYTES = 4096
