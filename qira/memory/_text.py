@@ -6,8 +6,8 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from ..errors import InvalidMemory
 from ._types import Memory, MemoryKind, Scope
@@ -17,6 +17,9 @@ __all__ = [
     "check_filters", "check_id", "new_id", "check_scope", "check_scopes", "check_text", "check_time", "record_memory",
     "split_text", "sql_filters",
 ]
+
+T = TypeVar("T")
+
 
 def new_id() -> str:
     return "m_" + uuid.uuid4().hex[:20]
@@ -50,30 +53,25 @@ def check_scope(scope: object) -> Scope:
         raise InvalidMemory(f"unknown scope {scope!r}: expected one of {', '.join(s.value for s in Scope)}") from None
 
 
-def check_kinds(kinds: Iterable[object] | None) -> tuple[MemoryKind, ...] | None:
-    if kinds is None:
+def _check_many(values: Iterable[object] | None, check: Callable[[object], T], what: str) -> tuple[T, ...] | None:
+    if values is None:
         return None
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    if not isinstance(kinds, (list, tuple, set, frozenset)):
-        raise InvalidMemory(f"kinds must be a list, not {type(kinds).__name__}")
-    out = tuple(check_kind(k) for k in kinds)
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidMemory(f"{what}s must be a list, not {type(values).__name__}")
+    out = tuple(check(v) for v in values)
     if not out:
-        raise InvalidMemory("kinds is empty: pass None to search every kind")
+        raise InvalidMemory(f"{what}s is empty: pass None to search every {what}")
     return out
+
+
+def check_kinds(kinds: Iterable[object] | None) -> tuple[MemoryKind, ...] | None:
+    return _check_many(kinds, check_kind, "kind")
 
 
 def check_scopes(scopes: Iterable[object] | None) -> tuple[Scope, ...] | None:
-    if scopes is None:
-        return None
-    if isinstance(scopes, str):
-        scopes = [scopes]
-    if not isinstance(scopes, (list, tuple, set, frozenset)):
-        raise InvalidMemory(f"scopes must be a list, not {type(scopes).__name__}")
-    out = tuple(check_scope(s) for s in scopes)
-    if not out:
-        raise InvalidMemory("scopes is empty: pass None to search every scope")
-    return out
+    return _check_many(scopes, check_scope, "scope")
 
 
 def check_importance(importance: object) -> float:
