@@ -236,9 +236,9 @@ class Database:
         """The other chunks of a text that was split, whose first chunk is ``memory_id``."""
         return [_row(v) for v in self._all(f"SELECT {_COLUMNS} FROM memories WHERE parent = ?", (memory_id,))]
 
-    def export_record(self, memory: Memory) -> dict[str, Any]:
-        (parent,) = self._one("SELECT parent FROM memories WHERE id = ?", (memory.id,))
-        m = memory
+    @staticmethod
+    def export_record(row: Row) -> dict[str, Any]:
+        m, parent = row.memory, row.parent
         return {
             "id": m.id, "text": m.text, "kind": m.kind.value, "scope": m.scope.value, "device": m.device,
             "importance": m.importance, "created_at": m.created_at, "updated_at": m.updated_at,
@@ -299,30 +299,18 @@ class Database:
     def tombstones_since(self, seq: int) -> list[int]:
         return [r[0] for r in self._all("SELECT vid FROM tombstones WHERE seq > ?", (seq,))]
 
-    def filter_vids(self, vids: Sequence[int], where: str, params: Sequence[Any]) -> dict[int, Row]:
-        """The rows among ``vids`` that satisfy ``where`` (built by the store from validated filters)."""
-        out: dict[int, Row] = {}
-        for start in range(0, len(vids), 500):
-            part = list(vids[start:start + 500])
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT {_COLUMNS} FROM memories WHERE vid IN ({marks}) AND {where}"
-            for values in self._all(sql, [*part, *params]):
-                row = _row(values)
-                out[row.vid] = row
-        return out
-
     def list(self, where: str, params: Sequence[Any], *, limit: int, offset: int) -> list[Memory]:
         sql = f"SELECT {_COLUMNS} FROM memories WHERE {where} ORDER BY created_at DESC, vid DESC LIMIT ? OFFSET ?"
         return [_row(v).memory for v in self._all(sql, [*params, limit, offset])]
 
-    def iter_all(self) -> Iterator[Memory]:
+    def iter_all(self) -> Iterator[Row]:
         last = 0
         while True:
             rows = self._all(f"SELECT {_COLUMNS} FROM memories WHERE vid > ? ORDER BY vid LIMIT 1000", (last,))
             if not rows:
                 return
             for values in rows:
-                yield _row(values).memory
+                yield _row(values)
             last = rows[-1][0]
 
     def rare_terms(self, query: str, *, max_docs: int) -> list[str]:

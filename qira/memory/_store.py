@@ -441,7 +441,7 @@ class MemoryStore:
     async def export(self) -> list[dict[str, Any]]:
         """Every memory as a plain dict (one JSON line each in ``qira memory export``)."""
         db = await self._open_db()
-        return await self._run(lambda: [db.export_record(m) for m in db.iter_all()])
+        return await self._run(lambda: [db.export_record(row) for row in db.iter_all()])
 
     async def import_records(self, records: Iterable[Mapping[str, Any]], *, actor: str | None = None) -> dict[str, int]:
         """Restore exported memories as they were (ids, timestamps); ids already present are skipped.
