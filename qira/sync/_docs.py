@@ -11,14 +11,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from pycrdt import Doc, TransactionEvent
 
 from ._store import Writer
 from ._wire import DOC_NAMES
 
-__all__ = ["EMPTY_UPDATE", "CorruptUpdate", "HubDocs", "apply_update_safely"]
+__all__ = ["EMPTY_UPDATE", "CorruptUpdate", "HubDocs", "apply_update_safely", "get_update_safely"]
 
 log = logging.getLogger("qira.sync.docs")
 
@@ -26,28 +26,29 @@ EMPTY_UPDATE = b"\x00\x00"
 _SAVE_DELAY_S = 0.005
 _COMPACT_EVERY = 2000  # updates per document before they are merged into one row
 
+_T = TypeVar("_T")
+
 
 class CorruptUpdate(ValueError):
     pass
 
 
-def apply_update_safely(doc: Doc, update: bytes) -> None:
-    """Apply ``update``; the CRDT engine's complaints (including Rust panics) become CorruptUpdate."""
+def _engine(what: str, call: Callable[[], _T]) -> _T:
+    """Run a CRDT engine call; its complaints (including Rust panics) become CorruptUpdate."""
     try:
-        doc.apply_update(update)
+        return call()
     except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
         raise
     except BaseException as exc:  # pyo3 panics derive from BaseException, not Exception
-        raise CorruptUpdate(f"the CRDT engine rejected the update: {exc}") from exc
+        raise CorruptUpdate(f"the CRDT engine rejected the {what}: {exc}") from exc
+
+
+def apply_update_safely(doc: Doc, update: bytes) -> None:
+    _engine("update", lambda: doc.apply_update(update))
 
 
 def get_update_safely(doc: Doc, state_vector: bytes) -> bytes:
-    try:
-        return doc.get_update(state_vector)
-    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
-        raise
-    except BaseException as exc:
-        raise CorruptUpdate(f"the CRDT engine rejected the state vector: {exc}") from exc
+    return _engine("state vector", lambda: doc.get_update(state_vector))
 
 
 Fanout = Callable[[str, bytes, object], None]  # (doc, update, origin connection or None)

@@ -99,8 +99,7 @@ class SyncStore:
     # -- CLI ---------------------------------------------------------------
 
     def create_pairing_code(self, name: str, kind: str, ttl_s: float) -> str:
-        if self.active_device(name) is not None:
-            raise ValueError(f"a device named {name!r} is already paired: revoke it first")
+        self._require_unpaired(name)
         code = new_code()
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -108,6 +107,10 @@ class SyncStore:
             self.conn.execute("INSERT INTO pairing_codes VALUES (?, ?, ?, ?, NULL)",
                               (hash_secret(code), name, kind, time.time() + ttl_s))
         return code
+
+    def _require_unpaired(self, name: str) -> None:
+        if self.active_device(name) is not None:
+            raise ValueError(f"a device named {name!r} is already paired: revoke it first")
 
     def devices(self, *, include_revoked: bool = False) -> list[DeviceRow]:
         where = "" if include_revoked else "WHERE revoked IS NULL"
@@ -131,8 +134,7 @@ class SyncStore:
     def issue_token(self, name: str, kind: str) -> tuple[DeviceRow, str]:
         """Create a device at once and return its token, without the pairing ``hello``:
         for a client on the hub's own machine, such as a script using the OpenAI-compatible API."""
-        if self.active_device(name) is not None:
-            raise ValueError(f"a device named {name!r} is already paired: revoke it first")
+        self._require_unpaired(name)
         token = new_token()
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
