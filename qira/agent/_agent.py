@@ -57,7 +57,7 @@ class Agent:
         self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
                                memory=memory, threshold=config.intent_threshold,
                                floor=config.intent_floor, margin=config.intent_margin,
-                               approval_timeout_s=config.approval_timeout_s, extract_facts=extract_facts,
+                               extract_facts=extract_facts,
                                device_lookup=self._device)
         self._graph: Any = None
         self._started = asyncio.Event()  # set when start() is over, whether it worked or not
@@ -140,8 +140,7 @@ class Agent:
         if not isinstance(thread, str) or not THREAD_ID.match(thread):
             raise ProtocolError("chat.history needs a thread id", code="invalid_params")
         async with self._lock(thread):  # after the turn in flight has been saved
-            state = await (await self._ready_graph()).aget_state({"configurable": {"thread_id": thread}})
-        values = state.values or {}
+            values = await self._thread_values(thread)
         if not values:
             raise ProtocolError(f"no thread {thread}", code="thread_not_found")
         return {"thread": thread, "messages": list(values.get("messages", []))[-50:],
@@ -174,11 +173,15 @@ class Agent:
             self._participants.clear()  # reloaded from the checkpoint when needed
         return self._locks.setdefault(thread, asyncio.Lock())
 
+    async def _thread_values(self, thread: str) -> Mapping[str, Any]:
+        """The thread's checkpointed state (empty for a thread never seen)."""
+        state = await (await self._ready_graph()).aget_state({"configurable": {"thread_id": thread}})
+        return state.values or {}
+
     async def _thread_participants(self, thread: str, device_id: str) -> list[str]:
         known = self._participants.get(thread)
         if known is None:
-            state = await (await self._ready_graph()).aget_state({"configurable": {"thread_id": thread}})
-            known = list((state.values or {}).get("participants", []))
+            known = list((await self._thread_values(thread)).get("participants", []))
         if device_id not in known:
             known = [*known, device_id]
         self._participants[thread] = known

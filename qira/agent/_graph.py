@@ -55,6 +55,10 @@ def _union(a: list[str], b: list[str]) -> list[str]:
     return a + [x for x in b if x not in a]
 
 
+def _kind(state: Mapping[str, Any]) -> DeviceKind:
+    return DeviceKind(state["device"].get("kind", "pc"))
+
+
 def _served(stream: Any, default: str) -> tuple[str, bool]:
     """Where a model stream really ran, and whether it fell back (InferenceService's Turn says)."""
     answered_by = getattr(stream, "answered_by", None)
@@ -84,7 +88,7 @@ class TurnState(TypedDict, total=False):
 
 class Planner:
     def __init__(self, *, registry: SkillRegistry, matcher: IntentMatcher, runner: SkillRunner,
-                 model: ModelPort | None, memory: MemoryPort | None, threshold: float, approval_timeout_s: float,
+                 model: ModelPort | None, memory: MemoryPort | None, threshold: float,
                  floor: float = 0.3, margin: float = 0.15,
                  extract_facts: Callable[[str], list[Any]] | None = None,
                  device_lookup: Callable[[str], DeviceInfo | None] | None = None) -> None:
@@ -96,7 +100,6 @@ class Planner:
         self.threshold = threshold
         self.floor = floor
         self.margin = margin
-        self.approval_timeout_s = approval_timeout_s
         self.extract_facts = extract_facts
         self.device_lookup = device_lookup
         self.sinks: dict[str, TurnSink] = {}
@@ -127,18 +130,16 @@ class Planner:
         live = self.device_lookup(d["id"]) if self.device_lookup else None
         return live or DeviceInfo(id=d["id"], name=d.get("name", d["id"]), kind=DeviceKind(d.get("kind", "pc")))
 
-    def _messages(self, state: TurnState, *, system_extra: str = "") -> list[ChatMessage]:
+    def _messages(self, state: TurnState) -> list[ChatMessage]:
         system = SYSTEM
         if state.get("recalled"):
             system += "\nWhat you know about the person:\n" + "\n".join(f"- {r['text']}" for r in state["recalled"])
-        if system_extra:
-            system += "\n" + system_extra
         history = [ChatMessage(role=m["role"], content=m["content"]) for m in state.get("messages", [])[-HISTORY:]]
         return [ChatMessage(role="system", content=system), *history]
 
-    def _request(self, state: TurnState, **kw: Any) -> ChatRequest:
+    def _request(self, state: TurnState, messages: list[ChatMessage] | None = None, **kw: Any) -> ChatRequest:
         top = state.get("intents") or [{}]
-        return ChatRequest(messages=self._messages(state), private_context=any(r["scope"] == Scope.PRIVATE.value
+        return ChatRequest(messages=self._messages(state) if messages is None else messages, private_context=any(r["scope"] == Scope.PRIVATE.value
                            for r in state.get("recalled", [])), intent_confidence=top[0].get("score"), **kw)
 
     # -- nodes -------------------------------------------------------------
@@ -176,8 +177,7 @@ class Planner:
         # A confident local match needs no tool planning: asking the router with the tool
         # schemas would send every skill call to the cloud.
         tools = () if self._confident(state) else self.registry.tools()
-        decision = self.model.route(self._request(state, tools=tools),
-                                    device_kind=DeviceKind(state["device"].get("kind", "pc")))
+        decision = self.model.route(self._request(state, tools=tools), device_kind=_kind(state))
         return {"route": {"target": decision.target.value, "reasons": list(decision.reasons)}}
 
     async def plan(self, state: TurnState) -> dict[str, Any]:
@@ -202,7 +202,7 @@ class Planner:
         if missing:
             arguments.update(await self._extract_with_model(skill, state) or {})
             missing = [p.name for p in skill.params if p.required and p.name not in arguments]
-        if missing and len(missing) == 1 and len([p for p in skill.params if p.required]) == 1:
+        if len(missing) == 1 and len([p for p in skill.params if p.required]) == 1:
             arguments[missing[0]] = state["text"]  # a one-slot skill takes the whole utterance
             missing = []
         if missing:
@@ -228,7 +228,7 @@ class Planner:
             intent_confidence=state["intents"][0]["score"])
         parts, finish = [], None
         try:
-            async for delta in self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc"))):
+            async for delta in self.model.chat(request, device_kind=_kind(state)):
                 if isinstance(delta, TextDelta):
                     parts.append(delta.text)
                 elif isinstance(delta, Finish):
@@ -249,7 +249,7 @@ class Planner:
         sink = self._sink(state)
         request = self._request(state, tools=self.registry.tools())
         text, calls, degraded = [], [], False
-        stream = self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc")))
+        stream = self.model.chat(request, device_kind=_kind(state))
         async for delta in stream:
             if isinstance(delta, TextDelta) and delta.text:
                 text.append(delta.text)
@@ -342,11 +342,9 @@ class Planner:
             text = fallback if fallback is not None else "I have no model to talk with on this hub, and no skill matched what you asked."
             await sink.delta(text)
             return (fallback_answer if fallback_answer is not None else text), False, "local"
-        request = ChatRequest(messages=messages, max_tokens=200, private_context=any(
-            r["scope"] == Scope.PRIVATE.value for r in state.get("recalled", [])),
-            intent_confidence=(state.get("intents") or [{}])[0].get("score"))
+        request = self._request(state, messages, max_tokens=200)
         parts, degraded = [], False
-        stream = self.model.chat(request, device_kind=DeviceKind(state["device"].get("kind", "pc")))
+        stream = self.model.chat(request, device_kind=_kind(state))
         try:
             async for delta in stream:
                 if isinstance(delta, TextDelta) and delta.text:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..devices import DeviceGateway, DeviceInfo
-from ..errors import MemoryStoreError, SkillError
+from ..errors import SkillError
 from ..inference import ChatMessage, ChatRequest, TextDelta
 from ..memory import Memory, MemoryKind, Scope, SearchHit
 from ..sdk import Scheduled
@@ -69,8 +69,6 @@ class HubSkillHost:
     async def memory_forget(self, memory_id: str) -> None:
         try:
             await self._memory().forget(memory_id, actor=f"skill:{self._skill}")
-        except MemoryStoreError:
-            raise
         except KeyError as exc:
             raise SkillError(f"no memory {memory_id}") from exc
 
