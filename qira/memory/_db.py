@@ -384,6 +384,13 @@ class Database:
             self.conn.execute(f"DELETE FROM memories WHERE vid IN ({marks})", part)
             self.conn.executemany("INSERT OR REPLACE INTO tombstones (vid, seq) VALUES (?, ?)", [(v, seq) for v in part])
 
+    def forget(self, rows: Sequence[Row], *, seq: int, op: str, actor: str | None) -> None:
+        """Delete ``rows`` and scrub their texts from history, recording ``op`` for each."""
+        self.delete([r.vid for r in rows], seq=seq)
+        for r in rows:
+            self.scrub_history(r.memory.id)
+            self.record(r.memory.id, seq=seq, op=op, actor=actor, text=None)
+
     def record(self, memory_id: str, *, seq: int, op: str, actor: str | None, text: str | None,
                changes: dict[str, Any] | None = None, at: float | None = None) -> None:
         self.conn.execute(

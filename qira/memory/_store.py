@@ -359,7 +359,6 @@ class MemoryStore:
             changes = {name: [_plain(getattr(m, name)), _plain(getattr(new, name))]
                        for name in ("text", "kind", "scope", "importance") if getattr(m, name) != getattr(new, name)}
             if not changes:
-                index_vector = None
                 return m
             new = replace(new, updated_at=now)
             index_vector = vector if "text" in changes else None
@@ -386,10 +385,7 @@ class MemoryStore:
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
             row = db.get(memory_id)
             rows = [row, *db.children(memory_id)]
-            db.delete([r.vid for r in rows], seq=seq)
-            for r in rows:
-                db.scrub_history(r.memory.id)
-                db.record(r.memory.id, seq=seq, op="forget", actor=actor, text=None)
+            db.forget(rows, seq=seq, op="forget", actor=actor)
         self._index.remove([r.vid for r in rows], seq=seq)
         return [r.text_hash for r in rows]
 
@@ -399,10 +395,7 @@ class MemoryStore:
         if not expired:
             return 0
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
-            db.delete([r.vid for r in expired], seq=seq)
-            for r in expired:
-                db.scrub_history(r.memory.id)
-                db.record(r.memory.id, seq=seq, op="expire", actor="hub", text=None)
+            db.forget(expired, seq=seq, op="expire", actor="hub")
         self._index.remove([r.vid for r in expired], seq=seq)
         return len(expired)
 
