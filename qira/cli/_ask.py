@@ -14,13 +14,13 @@ from .._logging import setup_logging
 from ..config import ensure_data_dir, load_config
 from ..devices import DeviceKind
 from ..inference import ChatMessage, ChatRequest, Finish, InferenceService, LocalModel, TextDelta
+from ._common import add_config_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("ask", help="ask one question; the answer streams to the terminal")
     parser.add_argument("question", help="what to ask")
-    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: $QIRA_CONFIG, else <data dir>/config.toml)")
-    parser.add_argument("--data-dir", metavar="DIR", help="where Qira keeps its data (default: the user data directory)")
+    add_config_options(parser)
     parser.add_argument("--explain", action="store_true", help="show where the question was answered, and why")
     parser.add_argument("--policy", choices=["local-only", "prefer-local", "prefer-cloud"], help="override the routing policy")
     parser.add_argument("--device", choices=[k.value for k in DeviceKind], help="answer as if asked from this kind of device")
