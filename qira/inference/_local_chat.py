@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import LocalModelError
 from ._local import LocalModel
 from ._types import ChatMessage, ChatRequest, Delta, Finish, TextDelta
-from ._wire import ChunkParser, closed_schema, request_json
+from ._wire import ChunkParser, request_json
 
 __all__ = ["LocalChatModel", "grammar_json"]
 
@@ -158,7 +158,7 @@ async def grammar_json(
     (with ``additionalProperties: false`` added to every object) into a grammar. The
     output is only complete when the model stopped by itself, so anything else
     (``length``) raises :class:`LocalModelError` rather than returning a fragment."""
-    request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=temperature, json_schema=closed_schema(schema))
+    request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=temperature, json_schema=schema)
     parts: list[str] = []
     reason = ""
     async for delta in model.stream(request):
