@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -224,11 +225,7 @@ def main() -> int:
     }
     result = {"benchmark": "agent", "machine": {"cpus": os.cpu_count()}, "turn_overhead": overhead,
               "intent": accuracy, "targets_met": targets, "seconds": round(time.perf_counter() - started, 1)}
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(result, args.out)
     return 0
 
 

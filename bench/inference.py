@@ -32,6 +32,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from qira.config import CloudConfig, InferenceConfig, LocalModelConfig  # noqa: E402
 from qira.inference import (  # noqa: E402
     ChatMessage,
@@ -347,10 +349,7 @@ def main() -> int:
     # the machine is shared: the load says how much of the noise is other people's work
     results["load_average_1m"] = {"before": load_before[0], "after": os.getloadavg()[0]}
     print(summary(results))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"wrote {args.out}")
+    emit(results, args.out, show=False)
     return 0
 
 

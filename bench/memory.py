@@ -43,6 +43,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 from qira.config import MemoryConfig  # noqa: E402
 from qira.memory import Embedder, MemoryStore  # noqa: E402
 from qira.memory._db import Database, text_hash  # noqa: E402
@@ -381,11 +383,7 @@ async def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    emit(results, args.out)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -17,13 +17,11 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _report import emit  # bench/ is on sys.path when a benchmark runs as a script
 
 
 def one_run(data_dir: Path) -> tuple[float, float]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    import socket
-
     with socket.socket() as s:  # a free port, so the clock can start before the process prints anything
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -76,10 +74,7 @@ def main() -> None:
         "seconds_to_health_all": [round(x, 3) for x in health],
         "seconds_to_ready_all": [round(x, 2) for x in ready],
     }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

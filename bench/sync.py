@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from typing import Any
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from pycrdt import Array, Doc, create_update_message  # noqa: E402
 
@@ -366,10 +367,7 @@ def main() -> None:
         return asyncio.run(serve_pycrdt_websocket())
     rounds = args.chaos_rounds if args.chaos_rounds is not None else (0 if args.quick else 50)
     result = asyncio.run(run(args.quick, rounds))
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
