@@ -19,11 +19,9 @@ from ._types import MemoryKind, Scope
 
 __all__ = ["KIND_CODES", "Mirror"]
 
-KINDS = list(MemoryKind)
-SCOPES = list(Scope)
-_KIND_CODE = {k.value: i for i, k in enumerate(KINDS)}
-KIND_CODES = {k: i for i, k in enumerate(KINDS)}
-_SCOPE_CODE = {s.value: i for i, s in enumerate(SCOPES)}
+# Keyed by the enum members, which (being StrEnums) also look up by their stored string.
+KIND_CODES = {k: i for i, k in enumerate(MemoryKind)}
+_SCOPE_CODES = {s: i for i, s in enumerate(Scope)}
 _NO_DEVICE = -1
 
 
@@ -80,8 +78,8 @@ class Mirror:
         vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self._grow(int(vids.max()))
         self.present[vids] = True
-        self.kind[vids] = [_KIND_CODE[r[1]] for r in rows]
-        self.scope[vids] = [_SCOPE_CODE[r[2]] for r in rows]
+        self.kind[vids] = [KIND_CODES[r[1]] for r in rows]
+        self.scope[vids] = [_SCOPE_CODES[r[2]] for r in rows]
         self.device[vids] = [_NO_DEVICE if r[3] is None else self._devices.setdefault(r[3], len(self._devices))
                              for r in rows]
         self.importance[vids] = [r[4] for r in rows]
@@ -97,9 +95,9 @@ class Mirror:
         v = np.where(inside, vids, 0)
         ok = inside & self.present[v] & (self.expires[v] > now)
         if kinds:
-            ok &= np.isin(self.kind[v], [KINDS.index(k) for k in kinds])
+            ok &= np.isin(self.kind[v], [KIND_CODES[k] for k in kinds])
         if scopes:
-            ok &= np.isin(self.scope[v], [SCOPES.index(s) for s in scopes])
+            ok &= np.isin(self.scope[v], [_SCOPE_CODES[s] for s in scopes])
         if device is not None:
             ok &= self.device[v] == self.device_code(device)
         if since is not None:
@@ -107,7 +105,7 @@ class Mirror:
         if until is not None:
             ok &= self.created[v] <= until
         if visible_to is not None:
-            shared = self.scope[v] == SCOPES.index(Scope.SHARED)
-            own = (self.scope[v] == SCOPES.index(Scope.DEVICE)) & (self.device[v] == self.device_code(visible_to))
+            shared = self.scope[v] == _SCOPE_CODES[Scope.SHARED]
+            own = (self.scope[v] == _SCOPE_CODES[Scope.DEVICE]) & (self.device[v] == self.device_code(visible_to))
             ok &= shared | own
         return ok
