@@ -207,6 +207,7 @@ class SyncServer:
     async def stop(self) -> None:
         """Close every device with 1001 (going away), then flush and close sync.db."""
         self._stopping = True
+        online = list(self._conns)  # closing empties _conns; they are marked offline below, in one write
         if self._docs is not None:
             self._docs.flush()
         conns = list(self._all_conns)
@@ -219,7 +220,7 @@ class SyncServer:
         if self._docs is not None:
             self._docs.flush()
         if self._writer is not None:
-            ids = [(now, d) for d in self._conns]
+            ids = [(now, d) for d in online]
             self._writer.submit_nowait(lambda c: c.executemany(
                 "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
             self._writer.kick()

@@ -104,6 +104,9 @@ def test_hub_shutdown_closes_devices_with_1001(hub):
         except ConnectionClosed:
             pass
         assert ws.protocol.close_rcvd.code == 1001
+    # the hub is down: the registry must not claim the device is still online
+    listed = qira("devices", "list", "--json", data_dir=hub.data_dir)
+    assert [json.loads(line)["online"] for line in listed.stdout.splitlines()] == [False]
 
 
 def test_pair_token_works_at_once_on_a_running_hub(hub):
