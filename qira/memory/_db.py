@@ -137,6 +137,12 @@ def _row(values: Sequence[Any]) -> Row:
     return Row(vid=vid, memory=memory, text_hash=hash_, parent=parent)
 
 
+def _parts(items: Sequence[Any], size: int = 500) -> Iterator[list[Any]]:
+    """``items`` in slices small enough to stay under SQLite's bound-variable limit."""
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
 def _vectors(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     vids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
@@ -246,10 +252,8 @@ class Database:
         }
 
     def by_vids(self, vids: Iterable[int]) -> dict[int, Row]:
-        vids = list(vids)
         out: dict[int, Row] = {}
-        for start in range(0, len(vids), 500):  # stay under SQLite's variable limit
-            part = vids[start:start + 500]
+        for part in _parts(list(vids)):
             marks = ",".join("?" * len(part))
             for values in self._all(f"SELECT {_COLUMNS} FROM memories WHERE vid IN ({marks})", part):
                 row = _row(values)
@@ -266,8 +270,7 @@ class Database:
 
     def embeddings(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}
-        for start in range(0, len(vids), 500):
-            part = list(vids[start:start + 500])
+        for part in _parts(vids):
             marks = ",".join("?" * len(part))
             for vid, blob in self._all(f"SELECT vid, embedding FROM memories WHERE vid IN ({marks})", part):
                 out[vid] = np.frombuffer(blob, dtype=np.float32)
@@ -378,8 +381,7 @@ class Database:
         )
 
     def delete(self, vids: Sequence[int], *, seq: int) -> None:
-        for start in range(0, len(vids), 500):
-            part = list(vids[start:start + 500])
+        for part in _parts(vids):
             marks = ",".join("?" * len(part))
             self.conn.execute(f"DELETE FROM memories WHERE vid IN ({marks})", part)
             self.conn.executemany("INSERT OR REPLACE INTO tombstones (vid, seq) VALUES (?, ?)", [(v, seq) for v in part])
