@@ -16,7 +16,6 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Protocol, TypedDict
 
-
 from ..devices import DeviceInfo, DeviceKind
 from ..errors import InferenceError, MemoryStoreError, QiraError
 from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
@@ -24,8 +23,8 @@ from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
 from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
-from ._registry import SkillRegistry
 from ._host import visible_hits
+from ._registry import SkillRegistry
 from ._runner import SkillRunner
 
 __all__ = ["Planner", "TurnSink", "TurnState"]
@@ -283,15 +282,15 @@ class Planner:
         return {"approvals": decisions}
 
     async def act(self, state: TurnState) -> dict[str, Any]:
-        sink, device, results = self._sink(state), self._device(state), []
+        sink, results = self._sink(state), []
+        common = {"device": self._device(state), "thread": state.get("thread", ""), "turn": state["turn"]}
+        history = tuple({"role": m["role"], "content": m["content"]} for m in state.get("messages", [])[-HISTORY:-1])
         for call in state.get("calls", []):
             approval = state.get("approvals", {}).get(call["id"], "not needed")
-            common = {"device": device, "thread": state.get("thread", ""), "turn": state["turn"]}
             if approval in ("denied", "expired"):
                 why = "you declined" if approval == "denied" else "nobody approved it in time"
                 result = await self.runner.refuse(call, approval=approval, message=f"Not done ({why}): {call['summary']}.", **common)
             else:
-                history = tuple({"role": m["role"], "content": m["content"]} for m in state.get("messages", [])[-HISTORY:-1])
                 result = await self.runner.run(call, text=state["text"], approval=approval, on_chunk=sink.delta,
                                                history=history, **common)
             results.append(result.as_state())

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..devices import DeviceInfo
 from ..errors import PermissionDenied, QiraError
 from ..sdk import InvalidArguments, Permission, SkillContext
-from ..sdk._invoke import invoke
+from ..sdk._invoke import Chunk, invoke
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._host import HostServices, HubSkillHost
 from ._registry import SkillRegistry
@@ -21,8 +21,6 @@ from ._registry import SkillRegistry
 __all__ = ["SkillRunner", "StepResult"]
 
 log = logging.getLogger("qira.agent.runner")
-
-Chunk = Callable[[str], Awaitable[None]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,10 +31,6 @@ class StepResult:
     text: str
     data: Mapping[str, Any] = field(default_factory=dict)
     streamed: bool = False  # the text already went to the device chunk by chunk
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome is Outcome.OK
 
     def as_state(self) -> dict[str, Any]:
         return {"call_id": self.call_id, "skill": self.skill, "outcome": self.outcome.value, "text": self.text,
