@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from ..config import Config, ensure_data_dir, load_config
 from ..sync import SyncStore
 
-SYNC_DB = "sync.db"  # inside the data directory, as the hub's SyncServer keeps it
-
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML config file (default: $QIRA_CONFIG, else <data dir>/config.toml)")
@@ -55,4 +53,4 @@ def progress(label: str, *, stream=sys.stderr) -> Iterator[None]:
 
 def open_sync_store(config: Config) -> SyncStore:
     """The hub's device registry, opened from another process (pair, devices)."""
-    return SyncStore(ensure_data_dir(config) / SYNC_DB)
+    return SyncStore.in_data_dir(ensure_data_dir(config))

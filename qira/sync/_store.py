@@ -86,12 +86,19 @@ def _row(r: tuple[Any, ...]) -> DeviceRow:
 _DEVICE_COLS = "id, name, kind, token_hash, created, revoked, last_seen, last_active, online, capabilities, acked_seq"
 
 
+DB_NAME = "sync.db"  # in the data directory
+
+
 class SyncStore:
     """Plain, synchronous access; safe to use from the CLI while a hub runs."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.conn = open_db(self.path)
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> SyncStore:
+        return cls(Path(data_dir) / DB_NAME)
 
     def close(self) -> None:
         self.conn.close()

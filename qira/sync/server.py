@@ -34,7 +34,7 @@ from ._docs import HubDocs
 from ._shared import SharedDocs
 from ._ops import OpState, run_handler, with_id
 from ._pairing import PairingGuard, hash_secret, new_token
-from ._store import DeviceRow, SyncStore, Writer
+from ._store import DB_NAME, DeviceRow, SyncStore, Writer
 from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_audio
 from .protocol import (
     Ack,
@@ -62,7 +62,7 @@ _REVOCATION_POLL_S = 0.5
 class SyncServer:
     def __init__(self, config: SyncConfig, data_dir: Path) -> None:
         self.config = config
-        self.path = Path(data_dir) / "sync.db"
+        self.path = Path(data_dir) / DB_NAME
         self.limits = Limits(max_frame_bytes=config.max_frame_bytes, messages_per_second=config.messages_per_second,
                              burst=config.burst, auth_timeout_s=config.auth_timeout_s,
                              idle_timeout_s=config.idle_timeout_s)
