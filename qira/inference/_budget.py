@@ -49,7 +49,7 @@ class TokenLedger:
             raise InferenceError(f"cannot open the usage ledger {path}: {exc}") from exc
 
     def _today(self) -> str:
-        return time.strftime("%Y-%m-%d", time.localtime(self.clock()))
+        return _day(self.clock())
 
     def _sum(self, day: str, target: Target) -> int:
         row = self._db.execute(
@@ -60,8 +60,9 @@ class TokenLedger:
 
     @property
     def cloud_used_today(self) -> int:
-        if self._today() != self._day:  # midnight passed: a new day's budget
-            self._day, self._cloud_today = self._today(), 0
+        today = self._today()
+        if today != self._day:  # midnight passed: a new day's budget
+            self._day, self._cloud_today = today, 0
         return self._cloud_today
 
     def cloud_tokens_left(self) -> int | None:
@@ -73,7 +74,7 @@ class TokenLedger:
     def record(self, target: Target, prompt_tokens: int, completion_tokens: int) -> None:
         """Record one turn's usage (blocking: run it in a thread)."""
         now = self.clock()
-        day = time.strftime("%Y-%m-%d", time.localtime(now))
+        day = _day(now)
         with self._lock:
             try:
                 self._db.execute(
@@ -90,3 +91,8 @@ class TokenLedger:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _day(t: float) -> str:
+    """The person's local calendar day of unix time ``t``: budgets reset at their midnight."""
+    return time.strftime("%Y-%m-%d", time.localtime(t))
