@@ -39,7 +39,7 @@ from pycrdt import Array, Doc, create_update_message  # noqa: E402
 
 from device_adapters import DeviceSession  # noqa: E402
 from qira.sync import SyncStore  # noqa: E402
-from qira.sync import _ymsg as ymsg  # noqa: E402
+from qira.sync import ymsg  # noqa: E402
 from qira.sync._wire import encode_doc  # noqa: E402
 from tests._hub import HubProcess  # noqa: E402
 

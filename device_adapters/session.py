@@ -25,7 +25,7 @@ from pycrdt import Doc
 
 from qira.errors import AuthError, ConnectionClosed, ProtocolError
 from qira.sync import DOC_NAMES, CloseCode
-from qira.sync import _ymsg as ymsg
+from qira.sync import ymsg
 from qira.sync.protocol import AudioChunk, ClientProtocol, Close, DocMessage, HubEvent, Malformed, Reply
 
 from ._state import DeviceState

@@ -14,7 +14,7 @@ from typing import Any
 
 from pycrdt import Array
 
-from . import _ymsg
+from . import ymsg
 from ._conn import Connection
 from ._docs import CorruptUpdate, HubDocs, get_update_safely
 from ._ops import error_body, result_body
@@ -36,12 +36,12 @@ class SharedDocs:
     def handle(self, conn: Connection, event: DocMessage) -> None:
         name, message = event.doc, event.message
         try:
-            if message.kind is _ymsg.YKind.AWARENESS:
+            if message.kind is ymsg.YKind.AWARENESS:
                 frame = encode_doc(name, event.raw)
                 for other in self._conns.values():
                     if other is not conn and name in other.docs:
                         other.enqueue(frame)
-            elif message.step is _ymsg.SyncStep.STEP1:
+            elif message.step is ymsg.SyncStep.STEP1:
                 if self.docs.unpublished(name):
                     self._spawn(self._step1_after_commit(conn, name, message.payload))
                 else:
@@ -53,10 +53,10 @@ class SharedDocs:
 
     def _answer_step1(self, conn: Connection, name: str, state_vector: bytes) -> None:
         doc = self.docs.docs[name]
-        conn.protocol.send_doc(name, _ymsg.step2(get_update_safely(doc, state_vector)))
+        conn.protocol.send_doc(name, ymsg.step2(get_update_safely(doc, state_vector)))
         if name not in conn.docs:
             conn.docs.add(name)
-            conn.protocol.send_doc(name, _ymsg.step1(doc.get_state()))
+            conn.protocol.send_doc(name, ymsg.step1(doc.get_state()))
 
     async def _step1_after_commit(self, conn: Connection, name: str, state_vector: bytes) -> None:
         # An operation's change is in the hub's document but not yet on disk: answer
@@ -72,7 +72,7 @@ class SharedDocs:
             conn.flush()
 
     def _fanout(self, name: str, update: bytes, origin: object) -> None:
-        frame = encode_doc(name, _ymsg.update(update))
+        frame = encode_doc(name, ymsg.update(update))
         for conn in self._conns.values():
             if conn is not origin and name in conn.docs:
                 conn.enqueue(frame)

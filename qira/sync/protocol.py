@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _ymsg
+from . import ymsg
 from ._wire import (
     CONTROL_TYPES,
     DOC_NAMES,
@@ -111,7 +111,7 @@ class Ack:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DocMessage:
     doc: str
-    message: _ymsg.YMessage
+    message: ymsg.YMessage
     raw: bytes  # the y-protocols message as received, for relaying unchanged
 
 
@@ -383,9 +383,9 @@ class ServerProtocol(_Protocol):
         if frame.doc not in DOC_NAMES:
             return self._bad_input(None, ErrorCode.UNKNOWN_DOC, f"no document named {frame.doc!r}", doc=frame.doc[:64])
         try:
-            message = _ymsg.parse(frame.message)
-            if message.kind is _ymsg.YKind.AWARENESS:
-                _ymsg.check_awareness(message.payload)
+            message = ymsg.parse(frame.message)
+            if message.kind is ymsg.YKind.AWARENESS:
+                ymsg.check_awareness(message.payload)
         except WireError as exc:
             return self._bad_input(None, ErrorCode.BAD_FRAME, str(exc), doc=frame.doc)
         self._bad = 0
@@ -477,6 +477,6 @@ class ClientProtocol(_Protocol):
             if isinstance(frame, AudioFrame):
                 self._events.append(AudioChunk(frame=frame))
                 return
-            self._events.append(DocMessage(doc=frame.doc, message=_ymsg.parse(frame.message), raw=frame.message))
+            self._events.append(DocMessage(doc=frame.doc, message=ymsg.parse(frame.message), raw=frame.message))
         except WireError as exc:
             self._events.append(Malformed(reason=str(exc)))

@@ -237,7 +237,7 @@ async def test_many_updates_are_compacted_and_still_fan_out(tmp_path):
 
 
 async def test_audio_frames_both_ways_and_awareness_relay(tmp_path):
-    from qira.sync import _ymsg
+    from qira.sync import ymsg
     from qira.sync._wire import encode_audio, encode_doc
 
     chunks = []
@@ -259,10 +259,10 @@ async def test_audio_frames_both_ways_and_awareness_relay(tmp_path):
             assert frame == encode_audio("tts-1", 0, b"hello")
             # Awareness goes to the other devices subscribed to the document, unchanged.
             for c in (watch, pc):
-                await c.ws.send(encode_doc("threads", _ymsg.step1(b"\x00")))
-                assert await c.recv() == encode_doc("threads", _ymsg.step2(b"\x00\x00"))  # subscribed
+                await c.ws.send(encode_doc("threads", ymsg.step1(b"\x00")))
+                assert await c.recv() == encode_doc("threads", ymsg.step2(b"\x00\x00"))  # subscribed
             state = b'{"typing":true}'
-            awareness = _ymsg.awareness(b"\x01\x05\x01" + bytes([len(state)]) + state)
+            awareness = ymsg.awareness(b"\x01\x05\x01" + bytes([len(state)]) + state)
             await watch.ws.send(encode_doc("threads", awareness))
             for _ in range(10):
                 frame = await pc.recv()

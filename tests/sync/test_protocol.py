@@ -7,7 +7,7 @@ import json
 import pytest
 from pycrdt import Array, Doc
 
-from qira.sync import _ymsg
+from qira.sync import ymsg
 from qira.sync._wire import CloseCode, decode_binary, encode_audio, encode_doc, read_var_uint, write_var_uint
 from qira.sync.protocol import (
     Ack,
@@ -46,7 +46,7 @@ def replies(proto: ServerProtocol) -> list[dict]:
 def test_hello_is_the_only_thing_accepted_before_auth():
     proto = server()
     proto.receive_text(json.dumps({"v": 1, "id": 1, "type": "chat.send", "seq": 1, "text": "hi"}), 0.0)
-    proto.receive_bytes(encode_doc("context", _ymsg.step1(b"\x00")), 0.0)
+    proto.receive_bytes(encode_doc("context", ymsg.step1(b"\x00")), 0.0)
     assert proto.events_received() == []
     assert [r["code"] for r in replies(proto)] == ["not_authenticated", "not_authenticated"]
     proto.receive_text(json.dumps({"v": 1, "id": 2, "type": "hello", "pair": {"code": "ABCD-EFGH"},
@@ -120,15 +120,15 @@ def test_binary_frames_docs_audio_and_garbage():
     proto = authed()
     doc = Doc()
     doc.get("items", type=Array).append("x")
-    proto.receive_bytes(encode_doc("reminders", _ymsg.update(doc.get_update())), 1.0)
+    proto.receive_bytes(encode_doc("reminders", ymsg.update(doc.get_update())), 1.0)
     proto.receive_bytes(encode_audio("mic-1", 3, b"\x01\x02"), 1.0)
     events = proto.events_received()
     assert isinstance(events[0], DocMessage) and events[0].doc == "reminders"
-    assert events[0].message.step is _ymsg.SyncStep.UPDATE
+    assert events[0].message.step is ymsg.SyncStep.UPDATE
     assert isinstance(events[1], AudioChunk) and events[1].frame.stream == "mic-1" and events[1].frame.seq == 3
-    for bad, code in [(b"", "bad_frame"), (b"\x07junk", "bad_frame"), (encode_doc("nope", _ymsg.step1(b"\x00")), "unknown_doc"),
+    for bad, code in [(b"", "bad_frame"), (b"\x07junk", "bad_frame"), (encode_doc("nope", ymsg.step1(b"\x00")), "unknown_doc"),
                       (encode_doc("context", b"\x00\x09\x01"), "bad_frame"), (encode_doc("context", b"\x00\x00\x05ab"), "bad_frame"),
-                      (encode_doc("context", _ymsg.awareness(b"\x01\x01\x01\x03{x}")), "bad_frame"),
+                      (encode_doc("context", ymsg.awareness(b"\x01\x01\x01\x03{x}")), "bad_frame"),
                       (encode_audio("", 0, b"") , "bad_frame")]:
         proto.receive_bytes(bad, 1.0)
         assert proto.events_received() == []
@@ -191,7 +191,7 @@ def test_client_and_server_speak_the_same_frames():
     assert hello.token == "tok" and hello.resume_hub_seq == 3
     srv.accept(hello.id, {"device_id": "d1"})
     srv.send_event("notification", {"text": "hi"}, hub_seq=9)
-    srv.send_doc("context", _ymsg.step1(b"\x00"))
+    srv.send_doc("context", ymsg.step1(b"\x00"))
     for frame in srv.data_to_send():
         if isinstance(frame, str):
             client.receive_text(frame)
@@ -200,7 +200,7 @@ def test_client_and_server_speak_the_same_frames():
     reply, event, doc = client.events_received()
     assert reply == Reply(id=1, ok=True, result={"device_id": "d1"})
     assert event == HubEvent(type="notification", hub_seq=9, payload={"text": "hi"})
-    assert isinstance(doc, DocMessage) and doc.message.step is _ymsg.SyncStep.STEP1
+    assert isinstance(doc, DocMessage) and doc.message.step is ymsg.SyncStep.STEP1
     assert client.phase is Phase.OPEN
     client.operation(1, "memory.add", {"text": "x"})
     srv.receive_text(client.data_to_send()[0], 1.0)
@@ -223,7 +223,7 @@ def test_y_messages_match_pycrdt():
 
     doc = Doc()
     doc.get("a", type=Array).append(1)
-    assert _ymsg.step1(doc.get_state()) == pycrdt.create_sync_message(doc)
-    assert _ymsg.update(doc.get_update()) == pycrdt.create_update_message(doc.get_update())
-    parsed = _ymsg.parse(pycrdt.create_sync_message(doc))
-    assert parsed.step is _ymsg.SyncStep.STEP1 and parsed.payload == doc.get_state()
+    assert ymsg.step1(doc.get_state()) == pycrdt.create_sync_message(doc)
+    assert ymsg.update(doc.get_update()) == pycrdt.create_update_message(doc.get_update())
+    parsed = ymsg.parse(pycrdt.create_sync_message(doc))
+    assert parsed.step is ymsg.SyncStep.STEP1 and parsed.payload == doc.get_state()
