@@ -14,14 +14,14 @@ Blocking; called from the store's worker thread.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -202,6 +202,13 @@ class VectorIndex:
         except RuntimeError as exc:
             raise MemoryStoreError(f"cannot update the memory index: {exc}") from exc
         self.seq = seq
+
+    def add_written(self, written: Mapping[int, np.ndarray], *, seq: int) -> None:
+        """Index the vectors (by vid) that the transaction at ``seq`` wrote, if it wrote any."""
+        if written:
+            self.add(np.fromiter(written, dtype=np.int64, count=len(written)), np.stack(list(written.values())), seq=seq)
+        else:
+            self.seq = seq
 
     def remove(self, vids: list[int], *, seq: int) -> None:
         try:

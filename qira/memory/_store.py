@@ -364,10 +364,7 @@ class MemoryStore:
             index_vector = vector if "text" in changes else None
             db.update(row.vid, seq=seq, memory=new, hash_=text_hash(new.text), vector=index_vector)
             db.record(m.id, seq=seq, op="update", actor=actor, text=new.text, changes=changes, at=now)
-        if index_vector is not None:
-            self._index.add(np.array([row.vid], dtype=np.int64), index_vector[None, :], seq=seq)
-        else:
-            self._index.seq = seq
+        self._index.add_written({} if index_vector is None else {row.vid: index_vector}, seq=seq)
         return new
 
     async def forget(self, memory_id: str, *, actor: str | None = None) -> None:
@@ -459,10 +456,7 @@ class MemoryStore:
                 vid = db.insert(memory=memory, hash_=text_hash(memory.text), parent=parent, seq=seq, vector=vector)
                 db.record(memory.id, seq=seq, op="import", actor=actor, text=memory.text)
                 fresh[vid] = vector
-        if fresh:
-            self._index.add(np.fromiter(fresh, dtype=np.int64, count=len(fresh)), np.stack(list(fresh.values())), seq=seq)
-        else:
-            self._index.seq = seq
+        self._index.add_written(fresh, seq=seq)
         self._maybe_rebuild()
         return {"imported": len(fresh), "skipped": skipped}
 

@@ -101,10 +101,7 @@ class BatchWriter:
                     stored.append((memory, action, note))
                 at += len(request.texts)
                 results.append(self._result(request, stored))
-        if fresh:
-            index.add(np.fromiter(fresh, dtype=np.int64, count=len(fresh)), np.stack(list(fresh.values())), seq=seq)
-        else:
-            index.seq = seq
+        index.add_written(fresh, seq=seq)
         return results
 
     @staticmethod
