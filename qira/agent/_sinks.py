@@ -39,13 +39,11 @@ class DeviceSink:
             return
         payload = {"thread": self.thread, "turn": self.turn, "text": text, "index": self.index}
         self.index += 1
-        online = {d.id for d in self.gateway.devices() if d.online}
-        for device_id in self.targets:
-            if device_id in online:
-                try:
-                    await self.gateway.send(device_id, "chat.delta", payload)
-                except Exception:  # a device that just dropped misses a delta; chat.done carries the whole text
-                    log.debug("chat.delta to %s failed", device_id, exc_info=True)
+        for device_id in self.targets:  # send() skips offline devices itself (deltas are ephemeral)
+            try:
+                await self.gateway.send(device_id, "chat.delta", payload)
+            except Exception:  # a device that just dropped misses a delta; chat.done carries the whole text
+                log.debug("chat.delta to %s failed", device_id, exc_info=True)
 
     async def done(self, text: str, *, route: str, degraded: bool) -> None:
         if self.gateway is None:
