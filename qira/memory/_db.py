@@ -28,7 +28,7 @@ import numpy as np
 import sqlite_utils
 
 from ..errors import MemoryNotFound, MemoryStoreError
-from ._types import HistoryEntry, Memory, MemoryKind, Scope
+from ._types import HistoryEntry, Memory, MemoryKind, Scope, memory_json
 
 __all__ = ["Database", "Row", "text_hash"]
 
@@ -244,12 +244,7 @@ class Database:
 
     @staticmethod
     def export_record(row: Row) -> dict[str, Any]:
-        m, parent = row.memory, row.parent
-        return {
-            "id": m.id, "text": m.text, "kind": m.kind.value, "scope": m.scope.value, "device": m.device,
-            "importance": m.importance, "created_at": m.created_at, "updated_at": m.updated_at,
-            "expires_at": m.expires_at, "parent": parent,
-        }
+        return {**memory_json(row.memory), "parent": row.parent}
 
     def by_vids(self, vids: Iterable[int]) -> dict[int, Row]:
         out: dict[int, Row] = {}

@@ -16,19 +16,11 @@ from typing import Any
 from ..devices import DeviceInfo, MessageHandler
 from ..errors import InvalidMemory, MemoryNotFound, MemoryStoreError, ProtocolError
 from ._store import MemoryStore
-from ._types import Memory, Scope, SearchHit
+from ._types import Memory, Scope, SearchHit, memory_json
 
 __all__ = ["memory_handlers", "memory_json"]
 
 _Impl = Callable[[MemoryStore, DeviceInfo, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
-
-
-def memory_json(memory: Memory) -> dict[str, Any]:
-    return {
-        "id": memory.id, "text": memory.text, "kind": memory.kind.value, "scope": memory.scope.value,
-        "device": memory.device, "importance": memory.importance, "created_at": memory.created_at,
-        "updated_at": memory.updated_at, "expires_at": memory.expires_at,
-    }
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
