@@ -109,9 +109,9 @@ async def timer(ctx: SkillContext, duration: Annotated[str, "how long, e.g. '5 m
     seconds = parse_delay(duration.replace("-", " "))
     if seconds is None:
         return f"I couldn't read '{duration}' as a duration."
-    await ctx.schedule(f"Your {_in_words(seconds).removeprefix('in ')} timer is done.", delay_s=seconds,
-                       title="Timer", kind="timer")
-    return f"Timer set for {_in_words(seconds).removeprefix('in ')}."
+    length = _in_words(seconds).removeprefix("in ")
+    await ctx.schedule(f"Your {length} timer is done.", delay_s=seconds, title="Timer", kind="timer")
+    return f"Timer set for {length}."
 
 
 @skill(
