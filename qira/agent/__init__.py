@@ -3,6 +3,7 @@ approvals, the proactive loop and the audit log."""
 
 from ._agent import Agent
 from ._audit import AuditEntry, Outcome, read_audit
+from ._db import agent_db_path
 from ._graph import TurnSink
 from ._intent import IntentMatch, IntentMatcher, normalize
 from ._registry import ENTRY_POINT_GROUP, Grant, LoadProblem, SkillRegistry, discover
@@ -21,6 +22,7 @@ __all__ = [
     "SkillRegistry",
     "TurnEvent",
     "TurnSink",
+    "agent_db_path",
     "discover",
     "normalize",
     "pick_device",

@@ -18,7 +18,7 @@ from ..devices import DeviceGateway, DeviceInfo
 from ..errors import ProtocolError, SkillError
 from ..sdk import Scheduled
 from ._audit import AuditEntry, AuditLog, Outcome
-from ._db import AgentDB
+from ._db import AgentDB, agent_db_path
 from ._graph import Planner, TurnSink
 from ._host import HostServices
 from ._intent import IntentMatcher
@@ -45,8 +45,8 @@ class Agent:
                  extract_facts: Callable[[str], list[Any]] | None = None) -> None:
         self.config = config
         self.gateway = gateway
-        self.dir = data_dir / "agent"
-        self.db = AgentDB(self.dir / "agent.sqlite")
+        self.db = AgentDB(agent_db_path(data_dir))
+        self.dir = self.db.path.parent
         self.audit = AuditLog(self.db)
         self.registry = registry if registry is not None else SkillRegistry.from_entry_points(skills)
         self.scheduler = Scheduler(self.db, self._deliver_scheduled)

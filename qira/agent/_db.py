@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS skill_store (
 """
 
 
+def agent_db_path(data_dir: Path) -> Path:
+    """Where the hub keeps this file; ``qira audit`` reads it from another process."""
+    return Path(data_dir) / "agent" / "agent.sqlite"
+
+
 class AgentDB:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import re
 import time
 from datetime import datetime
 
-from ..agent import read_audit
+from ..agent import agent_db_path, read_audit
 from ..errors import QiraError
 from ._common import add_config_options, config_from_args
 
@@ -41,7 +41,7 @@ def _since(text: str | None) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    path = config.data_dir / "agent" / "agent.sqlite"
+    path = agent_db_path(config.data_dir)
     entries = read_audit(path, skill=args.skill, device=args.device, outcome=args.outcome, since=_since(args.since),
                          limit=max(1, args.limit))
     if args.json:
