@@ -43,10 +43,10 @@ _STREET_MARKERS = tuple(" " + s.capitalize() for s in _STREET_SUFFIXES)
 _STREET_LATIN_MARKERS = ("Rua ", "Avenida ", "Av. ", "Travessa ", "Alameda ", "Calle ", "Via ", "Rue ")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
 _ACCOUNT_WORDS = ("account", "acct", "routing", "sort code", "iban", "agência", "agencia", "conta")
-_ACCOUNT = re.compile(r"\b(?:account|acct|routing|sort code|iban|agência|agencia|conta)\b\W{0,3}(?:n(?:o|umber|º)\.?\W{0,3}|#\s?)?[\w:# -]{0,6}\d{4,}", re.I)
+_ACCOUNT = re.compile(r"\b(?:" + "|".join(_ACCOUNT_WORDS) + r")\b\W{0,3}(?:n(?:o|umber|º)\.?\W{0,3}|#\s?)?[\w:# -]{0,6}\d{4,}", re.I)
 _ID_NUMBER = re.compile(r"\d{3}(?:-\d{2}-\d{4}|\.\d{3}\.\d{3}-\d{2})\b")  # US SSN, Brazilian CPF
 _ID_WORDS = ("ssn", "social security", "passport", "cpf")
-_ID_NAMED = re.compile(r"\b(?:ssn|social security|passport|cpf)\b\D{0,20}\d{4,}", re.I)
+_ID_NAMED = re.compile(r"\b(?:" + "|".join(_ID_WORDS) + r")\b\D{0,20}\d{4,}", re.I)
 # Stems and phrases; a cheap substring test finds candidates, a word-boundary regex confirms them.
 _HEALTH_TERMS = (
     "diagnos", "prescri", "medication", "medicine", "dosage", "symptom", "therapy", "therapist", "psychiatr",
