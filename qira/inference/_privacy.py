@@ -36,11 +36,11 @@ _STREET_SUFFIXES = (
 _STREET = re.compile(
     r"\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:" + "|".join(s.capitalize() for s in _STREET_SUFFIXES) + r")\b"
 )
-_STREET_LATIN = re.compile(r"(?:Rua|Avenida|Av\.|Travessa|Alameda|Calle|Via|Rue)\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b")
+_STREET_LATIN_MARKERS = ("Rua ", "Avenida ", "Av. ", "Travessa ", "Alameda ", "Calle ", "Via ", "Rue ")
+_STREET_LATIN = re.compile("(?:" + "|".join(re.escape(m.strip()) for m in _STREET_LATIN_MARKERS) + r")\s+[A-Z][\w' -]{2,40},?\s*(?:n[ºo°.]?\s*)?\d{1,5}\b")
 # Typed in lower case: only the unambiguous suffixes ("road" or "drive" would catch "10 miles of road").
 _STREET_LOWER = re.compile(r"\d{1,5}[a-z]?,?\s+(?:[a-z][\w'.-]*\s+){1,3}(?:street|avenue|boulevard)\b")
 _STREET_MARKERS = tuple(" " + s.capitalize() for s in _STREET_SUFFIXES)
-_STREET_LATIN_MARKERS = ("Rua ", "Avenida ", "Av. ", "Travessa ", "Alameda ", "Calle ", "Via ", "Rue ")
 _IBAN = re.compile(r"[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
 _ACCOUNT_WORDS = ("account", "acct", "routing", "sort code", "iban", "agência", "agencia", "conta")
 _ACCOUNT = re.compile(r"\b(?:" + "|".join(_ACCOUNT_WORDS) + r")\b\W{0,3}(?:n(?:o|umber|º)\.?\W{0,3}|#\s?)?[\w:# -]{0,6}\d{4,}", re.I)
