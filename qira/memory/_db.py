@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlite_utils
 
 from ..errors import MemoryNotFound, MemoryStoreError
 from ._types import HistoryEntry, Memory, MemoryKind, Scope, memory_json
@@ -155,7 +156,8 @@ class Database:
             # The store serialises every call through one worker thread; the flag only
             # lets close() run from whichever thread shuts the store down.
             conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite_utils.Database(conn)
+            self.db.enable_wal()
             # FULL: a commit is on disk before add() returns, so an acknowledged
             # write survives power loss as well as kill -9.
             conn.execute("PRAGMA synchronous=FULL")
