@@ -58,6 +58,10 @@ def _kind(state: Mapping[str, Any]) -> DeviceKind:
     return DeviceKind(state["device"].get("kind", "pc"))
 
 
+def _intent_names(state: Mapping[str, Any]) -> list[str]:
+    return [i["skill"] for i in state.get("intents") or []]
+
+
 def _served(stream: Any, default: str) -> tuple[str, bool]:
     """Where a model stream really ran, and whether it fell back (InferenceService's Turn says)."""
     answered_by = getattr(stream, "answered_by", None)
@@ -175,7 +179,7 @@ class Planner:
             return {"route": {"target": "local", "reasons": ["no inference service on this hub"]}}
         # A confident local match needs no tool planning: asking the router with the tool
         # schemas would send every skill call to the cloud.
-        tools = () if self._confident(state) else self.registry.tools()
+        tools = () if self._confident(state) else self.registry.tools(relevant=_intent_names(state))
         decision = self.model.route(self._request(state, tools=tools), device_kind=_kind(state))
         return {"route": {"target": decision.target.value, "reasons": list(decision.reasons)}}
 
@@ -246,7 +250,7 @@ class Planner:
 
     async def _plan_with_tools(self, state: TurnState) -> dict[str, Any]:
         sink = self._sink(state)
-        request = self._request(state, tools=self.registry.tools())
+        request = self._request(state, tools=self.registry.tools(relevant=_intent_names(state)))
         text, calls, degraded = [], [], False
         stream = self.model.chat(request, device_kind=_kind(state))
         async for delta in stream:
