@@ -178,9 +178,8 @@ class Hub:
 
         def server_status(status: ServerStatus) -> None:  # /health and `qira skill list` show each server
             self.health.set(f"mcp.{status.name}", states[status.state], status.reason)
-            risks = {n: s.risk.value for n in status.tools if (s := self.agent.registry.get(n)) is not None}
             try:
-                write_status(self.data_dir, self.mcp_servers.statuses(), risks)
+                write_status(self.data_dir, self.mcp_servers.statuses(), self.mcp_servers.known())
             except OSError:
                 log.warning("could not write the MCP status file", exc_info=True)
 

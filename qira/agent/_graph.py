@@ -217,7 +217,12 @@ class Planner:
         skill = self.registry.get(name)
         risk = skill.risk.value if skill else "low"
         summary = skill.describe(arguments) if skill else name
-        return {"id": call_id, "skill": name, "arguments": dict(arguments), "risk": risk, "summary": summary}
+        # a model calls a tool by its function name ("srv__tool" for srv.tool): record the skill's own
+        return {"id": call_id, "skill": skill.name if skill else name, "arguments": dict(arguments), "risk": risk, "summary": summary}
+
+    def _tool_name(self, name: str) -> str:
+        skill = self.registry.get(name)
+        return skill.tool_schema()["function"]["name"] if skill else name
 
     async def _extract_with_model(self, skill: Any, state: TurnState) -> dict[str, Any] | None:
         """Grammar-constrained JSON from the model (valid only when it finished with ``stop``)."""
@@ -332,7 +337,7 @@ class Planner:
         """The conversation plus the cloud model's tool calls and their results, for it to phrase the answer."""
         messages = self._messages(state)
         messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
-            ToolCall(id=c["id"], name=c["skill"], arguments=json.dumps(c["arguments"])) for c in state["calls"]]))
+            ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"])) for c in state["calls"]]))
         for r in state["results"]:
             messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
         return messages

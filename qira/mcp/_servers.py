@@ -71,6 +71,10 @@ class McpServers:
         self._clients: dict[str, Any] = {}
         self._kick: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._known: dict[str, Skill] = {}  # every tool skill seen, kept while its server is down (for reports)
+
+    def known(self) -> dict[str, Skill]:
+        return dict(self._known)
 
     def statuses(self) -> list[ServerStatus]:
         return [self._status[n] for n in sorted(self._status)]
@@ -164,6 +168,7 @@ class McpServers:
                       attached: list[str]) -> None:
         self._clients[name] = client
         skills, skipped = self._skills(name, cfg, listing)
+        self._known.update({s.name: s for s in skills})
         try:
             added = await self.sink.add_skills(skills, source=f"mcp:{name}", grants=cfg.grants)
         except ValueError as exc:

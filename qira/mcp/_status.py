@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,16 +14,20 @@ from ..config import Config
 from ..sdk import Skill
 from ._servers import McpServers, ServerStatus
 
-__all__ = ["read_status", "server_report", "write_status"]
+__all__ = ["read_status", "server_report", "tool_info", "write_status"]
 
 STATUS_FILE = "mcp/status.json"
 
 
-def write_status(data_dir: Path, statuses: Sequence[ServerStatus], risks: dict[str, str]) -> None:
+def tool_info(s: Skill) -> dict[str, Any]:
+    return {"risk": s.risk.value, "declares": sorted(p.value for p in s.permissions), "description": s.description}
+
+
+def write_status(data_dir: Path, statuses: Sequence[ServerStatus], skills: Mapping[str, Skill]) -> None:
     path = data_dir / STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"pid": os.getpid(), "servers": [{**s.as_json(), "risks": {t: risks.get(t, "") for t in s.tools}}
-                                            for s in statuses]}
+    body = {"pid": os.getpid(), "servers": [{**s.as_json(), "info": {t: tool_info(skills[t]) for t in s.tools
+                                                                     if t in skills}} for s in statuses]}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(body))
     tmp.replace(path)  # readers never see half a file
@@ -70,7 +74,8 @@ async def _probe(config: Config, data_dir: Path) -> list[dict[str, Any]]:
     await servers.start()
     try:
         await servers.wait_settled(max(s.start_timeout_s for s in config.mcp.servers.values()) + 1)
-        return [{**s.as_json(), "risks": {t: sink.skills[t].risk.value for t in s.tools if t in sink.skills}}
+        known = servers.known()
+        return [{**s.as_json(), "info": {t: tool_info(known[t]) for t in s.tools if t in known}}
                 for s in servers.statuses()]
     finally:
         await servers.stop()

@@ -26,6 +26,7 @@ __all__ = ["RemoteTools", "device_token", "hub_url", "serve_stdio"]
 log = logging.getLogger("qira.mcp.stdio")
 
 TOKEN_DIR = "mcp"
+ATTEMPTS = 6
 
 
 def device_token(data_dir: Path, name: str) -> str:
@@ -78,11 +79,17 @@ class RemoteTools:
 
         http = await stack.enter_async_context(httpx2.AsyncClient(
             headers={"Authorization": f"Bearer {self.token}"}, timeout=httpx2.Timeout(30.0, read=600.0)))
-        try:
-            self._client = await stack.enter_async_context(Client(streamable_http_client(self.url, http_client=http)))
-        except Exception as exc:  # the SDK wraps an HTTP 401 in its task groups
-            raise QiraError(f"the hub at {self.url} refused this MCP client (token unknown or revoked?): "
-                            f"{_first(exc)}") from exc
+        for attempt in range(ATTEMPTS):
+            try:
+                self._client = await stack.enter_async_context(
+                    Client(streamable_http_client(self.url, http_client=http)))
+                return
+            except Exception as exc:  # the SDK wraps an HTTP 401 in its task groups
+                if attempt == ATTEMPTS - 1:
+                    raise QiraError(f"the hub at {self.url} refused this MCP client (token unknown or revoked?): "
+                                    f"{_first(exc)}") from exc
+                # a token issued a moment ago reaches the running hub within its next poll (0.5 s)
+                await asyncio.sleep(0.5)
 
     async def list_tools(self, device: DeviceInfo) -> list[dict[str, Any]]:
         result = await self._client.list_tools()
