@@ -22,7 +22,7 @@ SERVER_NAME = "qira"
 _MEMORY = {Permission.MEMORY_READ, Permission.MEMORY_WRITE}
 
 
-@skill(name=MEMORY_SEARCH, permissions=[Permission.MEMORY_READ],
+@skill(name=MEMORY_SEARCH, permissions=[Permission.MEMORY_READ], timeout_s=60.0,  # the first call may load the model
        description="Search the person's memories (facts, preferences, recent context) by meaning and words. "
                    "Read-only; private memories are never returned.")
 async def memory_search(ctx: SkillContext, query: Annotated[str, "what to look for"],

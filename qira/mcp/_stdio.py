@@ -133,7 +133,9 @@ async def _serve(config: Config, *, name: str, token: str | None, local: bool) -
         else:
             device, host = await _in_process(config, data_dir, token, stack)
             log.info("no hub running: serving in-process as %s", device.name)
-        server = build_server(host, lambda _ctx: device)
+        from .. import __version__
+
+        server = build_server(host, lambda _ctx: device, version=__version__)
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
     return 0
@@ -159,6 +161,8 @@ async def _in_process(config: Config, data_dir: Path, token: str,
     memory = MemoryStore(data_dir / "memory", config.memory, embedder)
     await memory.open()
     stack.push_async_callback(memory.close)
+    warming = asyncio.ensure_future(asyncio.to_thread(embedder.load))  # memory_search needs it; start now
+    stack.callback(warming.cancel)
     agent = Agent(config=config.agent, skills=config.skills, data_dir=data_dir, embedder=embedder, memory=memory)
     stack.push_async_callback(agent.stop)
     await agent.add_skills([memory_search], source="qira.mcp")
