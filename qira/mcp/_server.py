@@ -40,6 +40,7 @@ class ToolHost(Protocol):
 
     async def list_tools(self, device: DeviceInfo) -> list[dict[str, Any]]: ...
     async def call_tool(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]: ...
+    def input_schema(self, name: str) -> Mapping[str, Any] | None: ...
 
 
 class _Agent(Protocol):  # the parts of qira.agent.Agent used here
@@ -71,6 +72,10 @@ class AgentTools:
 
     async def list_tools(self, device: DeviceInfo) -> list[dict[str, Any]]:
         return [tool_json(s) for s in sorted(self.agent.registry, key=lambda s: s.name) if exposed(s)]
+
+    def input_schema(self, name: str) -> Mapping[str, Any] | None:
+        s = self.agent.registry.get(name)
+        return s.params_schema() if s is not None and exposed(s) else None
 
     async def call_tool(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         s = self.agent.registry.get(name)
@@ -113,4 +118,7 @@ def build_server(host: ToolHost, device_of: Callable[[Any], DeviceInfo | None], 
     return Server(SERVER_NAME, version=version, title="Qira",
                   instructions="The person's Qira skills. High-risk tools wait for the person's approval on "
                                "one of their devices; memory is read-only and never includes private memories.",
-                  on_list_tools=list_tools, on_call_tool=call_tool)
+                  on_list_tools=list_tools, on_call_tool=call_tool,
+                  # the 2026-07-28 HTTP entry checks Mcp-Param headers against this; without it
+                  # the SDK would list every tool on every call
+                  get_tool_input_schema=host.input_schema)

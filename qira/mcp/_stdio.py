@@ -71,6 +71,7 @@ class RemoteTools:
         self.url = url
         self.token = token
         self._client: Any = None
+        self._schemas: dict[str, Mapping[str, Any]] = {}
 
     async def open(self, stack: contextlib.AsyncExitStack) -> None:
         import httpx2
@@ -93,7 +94,12 @@ class RemoteTools:
 
     async def list_tools(self, device: DeviceInfo) -> list[dict[str, Any]]:
         result = await self._client.list_tools()
-        return [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in result.tools]
+        tools = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in result.tools]
+        self._schemas = {t["name"]: t.get("inputSchema") or {} for t in tools}
+        return tools
+
+    def input_schema(self, name: str) -> Mapping[str, Any] | None:
+        return self._schemas.get(name)
 
     async def call_tool(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         from mcp.shared.exceptions import MCPError

@@ -1,0 +1,181 @@
+"""MCP both ways, measured side by side in one run.
+
+    python bench/mcp.py --out bench/results/mcp.json [--calls 300] [--quick]
+
+1. Qira as an MCP server: a tool call from the official ``mcp`` client through
+   Streamable HTTP at ``/mcp`` (served by uvicorn on 127.0.0.1, the hub's route and
+   bearer check) vs the same skill called in-process through the agent
+   (``Agent.call_skill``: the same grants, runner and audit). Skill: ``time_now``.
+2. An MCP server's tool through Qira: ``mcp-server-time``'s ``get_current_time``
+   called as the skill ``time.get_current_time`` (grants, timeout, audit) vs the
+   ``mcp`` client calling the same server directly (its own process, same tool).
+
+Calls alternate between the two paths so machine load hits both alike. Overhead is
+reported as p50/p99 differences; the target is <= 2 ms or <= 10%, whichever larger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+# This file is named like the SDK: keep bench/ off the path so `import mcp` finds the SDK.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
+from bench._report import emit  # noqa: E402
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50_ms": round(statistics.median(values), 3), "p99_ms": round(pct(values, 0.99), 3)}
+
+
+def compare(name: str, base: list[float], via: list[float]) -> dict[str, Any]:
+    b, v = summary(base), summary(via)
+    over50, over99 = v["p50_ms"] - b["p50_ms"], v["p99_ms"] - b["p99_ms"]
+    allowed = max(2.0, 0.10 * b["p50_ms"])
+    return {"what": name, "baseline": b, "through": v, "overhead_p50_ms": round(over50, 3),
+            "overhead_p99_ms": round(over99, 3), "ratio_p50": round(v["p50_ms"] / b["p50_ms"], 3),
+            "target_p50_overhead_ms": round(allowed, 3), "meets_target": over50 <= allowed}
+
+
+async def timed(fn: Any) -> float:
+    started = time.perf_counter()
+    await fn()
+    return (time.perf_counter() - started) * 1000
+
+
+async def bench_server(calls: int, data: Path) -> dict[str, Any]:
+    """Qira's /mcp vs Agent.call_skill in-process, one agent behind both."""
+    import httpx2
+    import uvicorn
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from starlette.applications import Starlette
+
+    from qira.agent import Agent
+    from qira.config import AgentConfig, SkillsConfig
+    from qira.devices import DeviceInfo, DeviceKind
+    from qira.hub import bind_socket
+    from qira.mcp import AgentTools, McpHttp
+
+    agent = Agent(config=AgentConfig(), skills=SkillsConfig(), data_dir=data, embedder=None)
+    device = DeviceInfo(id="dev_bench", name="bench", kind=DeviceKind.PC)
+    token = "bench-token"
+    http = McpHttp(AgentTools(agent), lambda t: device if t == token else None)
+    sock = bind_socket("127.0.0.1", 0)  # the hub's own listener (TCP_NODELAY: no delayed-ACK stalls)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=http.routes), lifespan="off", log_config=None,
+                                           access_log=False))
+    manager = asyncio.ensure_future(http.run())
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+    await http.wait_started()
+    while not server.started:
+        await asyncio.sleep(0.01)
+    in_process, over_mcp = [], []
+    try:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client_http:
+            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client_http)) as c:
+                async def direct() -> None:
+                    step = await agent.call_skill(device, "time_now", {}, via="bench")
+                    assert step.outcome.value == "ok", step.text
+
+                async def via_mcp() -> None:
+                    result = await c.call_tool("time_now", {})
+                    assert not result.is_error
+
+                for _ in range(10):  # warm both paths
+                    await direct()
+                    await via_mcp()
+                for _ in range(calls):
+                    in_process.append(await timed(direct))
+                    over_mcp.append(await timed(via_mcp))
+    finally:
+        server.should_exit = True
+        await serving
+        manager.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await manager
+        await agent.stop()
+    return compare("tool call through Qira's MCP server (/mcp, official client) vs the same skill in-process",
+                   in_process, over_mcp)
+
+
+async def bench_client(calls: int, data: Path) -> dict[str, Any]:
+    """mcp-server-time's tool as a Qira skill vs the mcp client calling the server directly."""
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from qira.agent import Agent
+    from qira.config import AgentConfig, McpServerConfig, SkillsConfig
+    from qira.devices import DeviceInfo, DeviceKind
+    from qira.mcp import McpServers
+
+    args = ["-m", "mcp_server_time", "--local-timezone", "UTC"]
+    agent = Agent(config=AgentConfig(), skills=SkillsConfig(), data_dir=data, embedder=None)
+    device = DeviceInfo(id="dev_bench", name="bench", kind=DeviceKind.PC)
+    servers = McpServers({"time": McpServerConfig(command=sys.executable, args=args)}, agent, log_dir=data / "logs")
+    await servers.start()
+    await servers.wait_settled(60)
+    assert "time.get_current_time" in agent.registry, servers.statuses()
+    through, direct_ms = [], []
+    arguments = {"timezone": "Europe/Lisbon"}
+    try:
+        with open(os.devnull, "w") as quiet:
+            from mcp.client.stdio import stdio_client
+
+            async with Client(stdio_client(StdioServerParameters(command=sys.executable, args=args),
+                                           errlog=quiet)) as client:
+                async def direct() -> None:
+                    result = await client.call_tool("get_current_time", arguments)
+                    assert not result.is_error
+
+                async def via_qira() -> None:
+                    step = await agent.call_skill(device, "time.get_current_time", arguments, via="bench")
+                    assert step.outcome.value == "ok", step.text
+
+                for _ in range(10):
+                    await direct()
+                    await via_qira()
+                for _ in range(calls):
+                    direct_ms.append(await timed(direct))
+                    through.append(await timed(via_qira))
+    finally:
+        await servers.stop()
+        await agent.stop()
+    return compare("mcp-server-time's tool as the skill time.get_current_time (grants, timeout, audit) "
+                   "vs the mcp client calling the server directly", direct_ms, through)
+
+
+async def main(calls: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = await bench_server(calls, Path(tmp) / "server")
+        client = await bench_client(calls, Path(tmp) / "client")
+    return {"benchmark": "mcp", "calls_per_path": calls, "qira_as_mcp_server": server,
+            "mcp_server_as_skill": client, "cpu_count": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2)}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="write the JSON figures here")
+    parser.add_argument("--calls", type=int, default=300, help="calls per path (default 300)")
+    parser.add_argument("--quick", action="store_true", help="30 calls per path")
+    opts = parser.parse_args()
+    emit(asyncio.run(main(30 if opts.quick else opts.calls)), opts.out)
