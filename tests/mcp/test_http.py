@@ -39,11 +39,12 @@ def world(tmp_path_factory):
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:  # the MCP servers settle in the background
         components = hub.health()["components"]
-        if all(components.get(f"mcp.{n}", {}).get("state") in ("ready", "error") for n in ("time", "dead", "hung")):
+        states = {components.get(f"mcp.{n}", {}).get("state") for n in ("time", "dead", "hung")}
+        if states <= {"ready", "error"}:
             break
         time.sleep(0.2)
-    yield {"hub": hub, "data": data, "tmp": tmp, "token": tokens["claude"], "tokens": tokens, "url": hub.http_url + "/mcp", "endpoint": endpoint,
-           "site": site}
+    yield {"hub": hub, "data": data, "tmp": tmp, "token": tokens["claude"], "tokens": tokens,
+           "url": hub.http_url + "/mcp", "endpoint": endpoint, "site": site}
     hub.stop()
     endpoint.stop()
 
