@@ -38,6 +38,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "QIRA_"
+_PERMISSIONS = {"memory.read", "memory.write", "notify", "network", "system"}  # qira.sdk.Permission's values
 _MCP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # the prefix of its tools' skill names
 
 
@@ -145,6 +146,9 @@ class McpServerConfig(_Section):
     def _one_transport(self) -> McpServerConfig:
         if bool(self.command) == bool(self.url):
             raise ValueError("give either command (a stdio server) or url (Streamable HTTP), not both or neither")
+        unknown = sorted(set(self.permissions) - _PERMISSIONS)
+        if unknown:
+            raise ValueError(f"unknown permissions {unknown}: use {', '.join(sorted(_PERMISSIONS))}")
         return self
 
 

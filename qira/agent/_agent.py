@@ -324,7 +324,7 @@ class Agent:
         person's approval on their devices."""
         thread, turn = f"{DIRECT_THREAD}{device.id}", uuid.uuid4().hex[:12]
         call = {"id": f"{via}-1", "skill": name, "arguments": dict(arguments)}
-        common = {"device": device, "thread": thread, "turn": turn}
+        common: dict[str, Any] = {"device": device, "thread": thread, "turn": turn}
         skill = self.registry.get(name)
         if skill is None or not skill.risk.needs_approval:
             return await self.runner.run(call, text=f"({via}) {name}", **common)

@@ -192,7 +192,8 @@ class McpServers:
     def _skills(self, name: str, cfg: McpServerConfig, listing: list[dict[str, Any]]) -> tuple[list[Skill], list[str]]:
         perms = cfg.permissions or (["network"] if cfg.url else ["system"])
         declared = frozenset(Permission(p) for p in perms)
-        skills, skipped = [], []
+        skills: list[Skill] = []
+        skipped: list[str] = []
         for tool in listing:
             try:
                 skills.append(tool_skill(server=name, tool=tool, call=self._caller(name), permissions=declared,

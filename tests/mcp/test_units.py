@@ -138,11 +138,18 @@ def test_memory_search_never_returns_private_memories():
     assert [m["scope"] for m in reply.data["memories"]] == ["shared"]
 
 
+def test_config_permissions_mirror_the_sdk():
+    from qira.config import _PERMISSIONS
+
+    assert _PERMISSIONS == {p.value for p in Permission}
+
+
 @pytest.mark.parametrize(("toml", "message"), [
     ('[mcp.servers.x]\nargs = ["a"]\n', "either command"),
     ('[mcp.servers.x]\ncommand = "a"\nurl = "http://127.0.0.1:1/mcp"\n', "either command"),
     ('[mcp.servers.Bad-Name]\ncommand = "a"\n', "server name"),
     ('[mcp.servers.x]\ncommand = "a"\nrisk = "extreme"\n', "risk"),
+    ('[mcp.servers.x]\ncommand = "a"\npermissions = ["root"]\n', "unknown permissions"),
 ])
 def test_bad_server_config_is_a_clear_error(tmp_path, toml, message):
     file = tmp_path / "q.toml"
