@@ -6,6 +6,9 @@
    Streamable HTTP at ``/mcp`` (served by uvicorn on 127.0.0.1, the hub's route and
    bearer check) vs the same skill called in-process through the agent
    (``Agent.call_skill``: the same grants, runner and audit). Skill: ``time_now``.
+   For scale, the same client against a bare SDK server with a no-op tool on the
+   same HTTP stack: what any MCP server costs here (client and server SDK, HTTP,
+   JSON-RPC; client and server share this process), and what is left for Qira.
 2. An MCP server's tool through Qira: ``mcp-server-time``'s ``get_current_time``
    called as the skill ``time.get_current_time`` (grants, timeout, audit) vs the
    ``mcp`` client calling the same server directly (its own process, same tool).
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import statistics
 import sys
@@ -61,13 +63,32 @@ async def timed(fn: Any) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def bare_sdk_server() -> Any:
+    """The SDK's floor: a bare low-level server whose one tool answers at once."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+    async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[types.Tool(name="noop", input_schema={"type": "object"})])
+
+    async def call_tool(ctx: Any, params: Any) -> types.CallToolResult:
+        return types.CallToolResult(content=[types.TextContent(text="ok")])
+
+    server = Server("bare", on_list_tools=list_tools, on_call_tool=call_tool,
+                    get_tool_input_schema=lambda name: {"type": "object"})
+    return StreamableHTTPSessionManager(app=server, stateless=True, json_response=True)
+
+
 async def bench_server(calls: int, data: Path) -> dict[str, Any]:
-    """Qira's /mcp vs Agent.call_skill in-process, one agent behind both."""
+    """Qira's /mcp vs Agent.call_skill in-process, one agent behind both; and the same
+    client against a bare SDK server on the same HTTP stack (the MCP floor)."""
     import httpx2
     import uvicorn
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
     from starlette.applications import Starlette
+    from starlette.routing import Route
 
     from qira.agent import Agent
     from qira.config import AgentConfig, SkillsConfig
@@ -79,42 +100,61 @@ async def bench_server(calls: int, data: Path) -> dict[str, Any]:
     device = DeviceInfo(id="dev_bench", name="bench", kind=DeviceKind.PC)
     token = "bench-token"
     http = McpHttp(AgentTools(agent), lambda t: device if t == token else None)
+    bare = bare_sdk_server()
     sock = bind_socket("127.0.0.1", 0)  # the hub's own listener (TCP_NODELAY: no delayed-ACK stalls)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=http.routes), lifespan="off", log_config=None,
-                                           access_log=False))
-    manager = asyncio.ensure_future(http.run())
+    app = Starlette(routes=[*http.routes, Route("/bare", endpoint=bare.asgi_app)])
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False))
+
+    async def run_bare() -> None:
+        async with bare.run():
+            await asyncio.Event().wait()
+
+    managers = [asyncio.ensure_future(http.run()), asyncio.ensure_future(run_bare())]
     serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     await http.wait_started()
     while not server.started:
         await asyncio.sleep(0.01)
-    in_process, over_mcp = [], []
+    in_process, over_mcp, floor = [], [], []
+    base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client_http:
-            async with Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=client_http)) as c:
-                async def direct() -> None:
-                    step = await agent.call_skill(device, "time_now", {}, via="bench")
-                    assert step.outcome.value == "ok", step.text
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client_http, \
+                Client(streamable_http_client(base + "/mcp", http_client=client_http)) as c, \
+                Client(streamable_http_client(base + "/bare", http_client=client_http)) as b:
+            async def direct() -> None:
+                step = await agent.call_skill(device, "time_now", {}, via="bench")
+                assert step.outcome.value == "ok", step.text
 
-                async def via_mcp() -> None:
-                    result = await c.call_tool("time_now", {})
-                    assert not result.is_error
+            async def via_mcp() -> None:
+                result = await c.call_tool("time_now", {})
+                assert not result.is_error
 
-                for _ in range(10):  # warm both paths
-                    await direct()
-                    await via_mcp()
-                for _ in range(calls):
-                    in_process.append(await timed(direct))
-                    over_mcp.append(await timed(via_mcp))
+            async def bare_call() -> None:
+                result = await b.call_tool("noop", {})
+                assert not result.is_error
+
+            for _ in range(10):  # warm every path
+                await direct()
+                await via_mcp()
+                await bare_call()
+            for _ in range(calls):
+                in_process.append(await timed(direct))
+                over_mcp.append(await timed(via_mcp))
+                floor.append(await timed(bare_call))
     finally:
         server.should_exit = True
         await serving
-        manager.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await manager
+        for task in managers:
+            task.cancel()
+        await asyncio.gather(*managers, return_exceptions=True)
         await agent.stop()
-    return compare("tool call through Qira's MCP server (/mcp, official client) vs the same skill in-process",
-                   in_process, over_mcp)
+    out = compare("tool call through Qira's MCP server (/mcp, official client) vs the same skill in-process",
+                  in_process, over_mcp)
+    # What any MCP server costs on this stack (client and server SDK, HTTP, JSON-RPC, in this one
+    # process), and what is left for Qira's own layer (bearer check, tool lookup, result shaping).
+    out["sdk_floor_bare_server"] = summary(floor)
+    out["qira_layer_p50_ms"] = round(out["overhead_p50_ms"] - summary(floor)["p50_ms"], 3)
+    return out
 
 
 async def bench_client(calls: int, data: Path) -> dict[str, Any]:

@@ -211,8 +211,9 @@ class McpServers:
                 raise SkillError(f"the MCP server {name!r} is not running: {self._status[name].reason}")
             try:
                 result = await client.call_tool(tool, arguments)
-            except MCPError as exc:  # a protocol-level refusal (unknown tool, bad arguments)
-                raise SkillError(f"the MCP server {name!r} refused {tool}: {exc.error.message}") from exc
+            except MCPError as exc:  # a refusal (unknown tool, bad arguments), or the connection closed
+                self._kick[name].set()  # either way a cheap look: is the server still there?
+                raise SkillError(f"the MCP server {name!r} failed on {tool}: {exc.error.message}") from exc
             except (TimeoutError, asyncio.CancelledError):
                 raise
             except Exception as exc:  # the connection broke: have the supervisor look at once
