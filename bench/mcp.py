@@ -110,7 +110,7 @@ async def bench_server(calls: int, data: Path) -> dict[str, Any]:
         async with bare.run():
             await asyncio.Event().wait()
 
-    managers = [asyncio.ensure_future(http.run()), asyncio.ensure_future(run_bare())]
+    managers = [asyncio.ensure_future(http.run(lazy=False)), asyncio.ensure_future(run_bare())]
     serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     await http.wait_started()
     while not server.started:

@@ -168,9 +168,9 @@ class Hub:
             self.routes.extend(self.mcp_http.routes)
 
             async def start_http() -> None:
-                self.spawn(self.mcp_http.run(), "mcp-http")
-                await self.mcp_http.wait_started()
-                self.health.set("mcp", ComponentState.READY, "serving /mcp (a device token as the bearer)")
+                self.health.set("mcp", ComponentState.READY, "/mcp: a device token as the bearer (loads on first use)")
+                self.spawn(self.mcp_http.run(on_ready=lambda: self.health.set(
+                    "mcp", ComponentState.READY, "serving /mcp (a device token as the bearer)")), "mcp-http")
 
             self.on_startup(start_http)
         states = {ServerState.READY: ComponentState.READY, ServerState.STARTING: ComponentState.WARMING,

@@ -15,13 +15,14 @@ from typing import Any
 from starlette.routing import BaseRoute, Route
 
 from ..devices import DeviceInfo
-from ._server import ToolHost, build_server
+from ._server import ToolHost, build_server, import_sdk
 
 __all__ = ["McpHttp"]
 
 log = logging.getLogger("qira.mcp.http")
 
 PATH = "/mcp"
+START_WAIT_S = 30.0
 _STATE_KEY = "qira_device"
 
 Authenticate = Callable[[str], DeviceInfo | None | Awaitable[DeviceInfo | None]]
@@ -29,30 +30,58 @@ Authenticate = Callable[[str], DeviceInfo | None | Awaitable[DeviceInfo | None]]
 
 class McpHttp:
     """The route and the SDK's session manager behind it; :meth:`run` owns the manager's
-    task group for the hub's lifetime."""
+    task group for the hub's lifetime. The SDK takes seconds to import, so it is loaded
+    in a thread on the first request, never on the hub's start-up path (where it would
+    slow the models warming up beside it); that request waits for it."""
 
     def __init__(self, host: ToolHost, authenticate: Authenticate, *, version: str = "") -> None:
-        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-
+        self._host = host
+        self._version = version
         self._authenticate = authenticate
-        self.server = build_server(host, _device_of_request, version=version)
-        # Stateless (the 2026-07-28 revision's model): no session to hijack or leak, each
-        # request authenticates on its own. No Host/Origin allow-list: the hub may serve
-        # a LAN, and a browser cannot guess the bearer token.
-        self.manager = StreamableHTTPSessionManager(app=self.server, stateless=True, json_response=True)
+        self.manager: Any = None
         self._started = asyncio.Event()
+        self._wanted = asyncio.Event()
 
     @property
     def routes(self) -> list[BaseRoute]:
-        return [Route(PATH, endpoint=_Authenticated(self.manager.asgi_app, self._authenticate))]
+        return [Route(PATH, endpoint=_Authenticated(self._dispatch, self._authenticate))]
 
-    async def run(self) -> None:
+    async def run(self, on_ready: Callable[[], None] | None = None, *, lazy: bool = True) -> None:
+        if lazy:
+            await self._wanted.wait()
+        await asyncio.to_thread(import_sdk)
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+        server = build_server(self._host, _device_of_request, version=self._version)
+        # Stateless (the 2026-07-28 revision's model): no session to hijack or leak, each
+        # request authenticates on its own. No Host/Origin allow-list: the hub may serve
+        # a LAN, and a browser cannot guess the bearer token.
+        self.manager = StreamableHTTPSessionManager(app=server, stateless=True, json_response=True)
         async with self.manager.run():
             self._started.set()
+            if on_ready is not None:
+                on_ready()
             await asyncio.Event().wait()  # until the hub cancels it at shutdown
 
     async def wait_started(self) -> None:
         await self._started.wait()
+
+    async def _dispatch(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self._started.is_set():
+            self._wanted.set()
+            try:
+                await asyncio.wait_for(self._started.wait(), START_WAIT_S)
+            except TimeoutError:
+                await _refuse(send, 503, "unavailable", "the MCP endpoint is still starting: try again")
+                return
+        await self.manager.asgi_app(scope, receive, send)
+
+
+async def _refuse(send: Any, status: int, error: str, message: str) -> None:
+    body = json.dumps({"error": error, "message": message}).encode()
+    headers = [(b"content-type", b"application/json")] + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _device_of_request(ctx: Any) -> DeviceInfo | None:
@@ -72,12 +101,8 @@ class _Authenticated:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         device = await self._device(scope)
         if device is None:
-            body = json.dumps({"error": "unauthorized",
-                               "message": "a device token is required as the bearer (qira pair --token); "
-                                          "this one is unknown or revoked"}).encode()
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, 401, "unauthorized", "a device token is required as the bearer (qira pair --token); "
+                                                     "this one is unknown or revoked")
             return
         scope.setdefault("state", {})[_STATE_KEY] = device
         await self.app(scope, receive, send)

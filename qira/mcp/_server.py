@@ -15,7 +15,7 @@ from typing import Annotated, Any, Protocol
 from ..devices import DeviceInfo
 from ..sdk import Permission, Reply, Risk, Scope, Skill, SkillContext, skill
 
-__all__ = ["MEMORY_SEARCH", "AgentTools", "ToolHost", "build_server", "memory_search"]
+__all__ = ["MEMORY_SEARCH", "AgentTools", "ToolHost", "build_server", "import_sdk", "memory_search"]
 
 MEMORY_SEARCH = "memory_search"
 SERVER_NAME = "qira"
@@ -33,6 +33,15 @@ async def memory_search(ctx: SkillContext, query: Annotated[str, "what to look f
               "score": round(h.score, 4)} for h in hits]
     text = "\n".join(f"- {m['text']}" for m in found) or f"No memories about {query!r}."
     return Reply(text=text, data={"memories": found})
+
+
+def import_sdk() -> None:
+    """Import the ``mcp`` SDK (seconds on a busy machine): callers run this in a thread."""
+    import mcp  # noqa: F401
+    import mcp.client.stdio  # noqa: F401
+    import mcp.client.streamable_http  # noqa: F401
+    import mcp.server.lowlevel  # noqa: F401
+    import mcp.server.streamable_http_manager  # noqa: F401
 
 
 class ToolHost(Protocol):

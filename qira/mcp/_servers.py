@@ -115,6 +115,9 @@ class McpServers:
                 log.exception("MCP status listener failed")
 
     async def _supervise(self, name: str, cfg: McpServerConfig) -> None:
+        from ._server import import_sdk
+
+        await asyncio.to_thread(import_sdk)  # seconds: not on the event loop
         while True:
             attached: list[str] = []
             try:
