@@ -218,7 +218,8 @@ class Planner:
         risk = skill.risk.value if skill else "low"
         summary = skill.describe(arguments) if skill else name
         # a model calls a tool by its function name ("srv__tool" for srv.tool): record the skill's own
-        return {"id": call_id, "skill": skill.name if skill else name, "arguments": dict(arguments), "risk": risk, "summary": summary}
+        return {"id": call_id, "skill": skill.name if skill else name, "arguments": dict(arguments), "risk": risk,
+                "summary": summary}
 
     def _tool_name(self, name: str) -> str:
         skill = self.registry.get(name)
@@ -337,7 +338,8 @@ class Planner:
         """The conversation plus the cloud model's tool calls and their results, for it to phrase the answer."""
         messages = self._messages(state)
         messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
-            ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"])) for c in state["calls"]]))
+            ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"]))
+            for c in state["calls"]]))
         for r in state["results"]:
             messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
         return messages

@@ -90,6 +90,7 @@ class SkillRegistry:
         self._skills = {name: s for name, (s, _) in entries.items() if name not in config.disabled}
         self._runtime: set[str] = set()  # added while running (MCP tools): offered to a model only when relevant
         self._aliases: dict[str, str] = {}  # tool-call name -> skill name, where they differ ("srv__tool")
+        self._added_grants: dict[str, list[Grant]] = {}  # rules given with add(), before the config's own
         self._grants: dict[str, list[Grant]] = {}
         for name, texts in config.grants.items():
             try:
@@ -123,8 +124,7 @@ class SkillRegistry:
         self._skills[skill.name] = skill
         self.sources[skill.name] = source
         self._runtime.add(skill.name)
-        if rules:
-            self._grants[skill.name] = rules + self._grants.get(skill.name, [])
+        self._added_grants[skill.name] = rules
         tool_name = skill.tool_schema()["function"]["name"]
         if tool_name != skill.name:
             self._aliases[tool_name] = skill.name
@@ -135,13 +135,14 @@ class SkillRegistry:
         if name in self._runtime:
             self._runtime.discard(name)
             self._skills.pop(name, None)
+            self._added_grants.pop(name, None)
             self._aliases = {k: v for k, v in self._aliases.items() if v != name}
 
     def granted(self, skill: Skill, device: DeviceInfo | None = None) -> frozenset[Permission]:
         """What the skill may use when asked from ``device``: what it declares, plus
         config grants, minus config withholdings (later entries win)."""
         perms = set(skill.permissions)
-        for grant in self._grants.get(skill.name, []):
+        for grant in [*self._added_grants.get(skill.name, []), *self._grants.get(skill.name, [])]:
             if grant.applies(device):
                 (perms.add if grant.allow else perms.discard)(grant.permission)
         return frozenset(perms)
