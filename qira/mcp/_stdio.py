@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = ["RemoteTools", "device_token", "hub_url", "serve_stdio"]
 log = logging.getLogger("qira.mcp.stdio")
 
 TOKEN_DIR = "mcp"
+_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$")
 ATTEMPTS = 6
 
 
@@ -33,6 +35,8 @@ def device_token(data_dir: Path, name: str) -> str:
     """This MCP client's device token: made (and the device paired) on first use, then read back."""
     from ..sync import SyncStore
 
+    if not _NAME.match(name):  # it names a file too
+        raise QiraError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (up to 64), not starting with '.'")
     path = data_dir / TOKEN_DIR / f"{name}.token"
     if path.is_file():
         return path.read_text().strip()
