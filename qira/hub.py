@@ -53,6 +53,7 @@ class Hub:
         self._build_memory()
         self._build_inference()
         self._build_agent()
+        self._build_device_ops()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -156,6 +157,15 @@ class Hub:
             return result
 
         self.sync.register_handler("context.event", context_event)
+
+    def _build_device_ops(self) -> None:
+        from .api.device_ops import DeviceOps
+
+        # hub.status, settings.set, devices.list, approval.list: the hub as a whole, for the faces
+        self.device_ops = DeviceOps(health=self.health, inference=self.inference, sync=self.sync, agent=self.agent)
+        for type_, handler in self.device_ops.handlers().items():
+            self.sync.register_handler(type_, handler)
+        self.on_startup(self.device_ops.start)
 
     # -- lifecycle ---------------------------------------------------------
 
