@@ -63,18 +63,22 @@ class HubStatus:
     cloud: str = "unknown"  # off | unknown | ready | error
     version: str = ""
     failing: tuple[str, ...] = ()  # "component: reason" for every component in error
+    warming: tuple[str, ...] = ()  # the components still warming up
 
     @classmethod
     def from_wire(cls, payload: Mapping[str, Any]) -> HubStatus:
         components = payload.get("components")
         failing: list[str] = []
+        warming: list[str] = []
         if isinstance(components, Mapping):
             for name, comp in sorted(components.items()):
                 if isinstance(comp, Mapping) and comp.get("state") == "error":
                     failing.append(f"{name}: {comp.get('reason') or 'failing'}")
+                elif isinstance(comp, Mapping) and comp.get("state") == "warming":
+                    warming.append(str(name).replace("_", " "))
         return cls(state=str(payload.get("state") or "unknown"), policy=str(payload.get("policy") or "unknown"),
                    cloud=str(payload.get("cloud") or "unknown"), version=str(payload.get("version") or ""),
-                   failing=tuple(failing))
+                   failing=tuple(failing), warming=tuple(warming))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +246,8 @@ def tooltip_for(state: TrayState) -> str:
             policy += ", failing"
         lines.append(f"Cloud: {policy}")
         lines.extend(f"Problem: {f}" for f in status.failing if not f.startswith("cloud:"))
+        if status.warming:
+            lines.append("Warming up: " + ", ".join(status.warming))
     elif state.link is Link.UNREACHABLE:
         lines.append(f"No answer from {state.companion_url}: reconnecting")
     if state.link is Link.ONLINE:

@@ -29,11 +29,16 @@ systray_icon_size = 40
 ICON_XY = (24, 24)
 TRAY_BOX = (0, 0, 200, 48)
 
+# dunst shows a notification's actions through a "dmenu" program: this one picks Approve.
 DUNSTRC = """\
 [global]
     timeout = 0
     history_length = 100
     sticky_history = yes
+    dmenu = {picker}
+"""
+PICKER = """#!/bin/sh
+tee -a {log} | grep -m1 '^#Approve'
 """
 
 GRAB = """
@@ -94,7 +99,10 @@ class Desktop:
         self.env = {"DISPLAY": f":{number}", "DBUS_SESSION_BUS_ADDRESS": address,
                     "XDG_CONFIG_HOME": str(home / ".config"), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(home)}
         (self.root / "tint2rc").write_text(TINT2RC)
-        (self.root / "dunstrc").write_text(DUNSTRC)
+        picker = self.root / "pick-approve.sh"
+        picker.write_text(PICKER.format(log=self.root / "picker.log"))
+        picker.chmod(0o755)
+        (self.root / "dunstrc").write_text(DUNSTRC.format(picker=picker))
         self._spawn(["dunst", "-config", str(self.root / "dunstrc")], "dunst.log")
         _wait(lambda: self.run(["dunstctl", "is-paused"]).returncode == 0, 20, "dunst on the session bus")
         self._spawn(["tint2", "-c", str(self.root / "tint2rc")], "tint2.log")
@@ -138,6 +146,10 @@ class Desktop:
         for key in keys:
             self.run(["xdotool", "key", "--delay", "50", key])
             time.sleep(0.3)  # a submenu opens on a timer
+
+    def displayed(self) -> int:
+        out = self.run(["dunstctl", "count", "displayed"])
+        return int(out.stdout.strip() or 0) if out.returncode == 0 else 0
 
     def notifications(self) -> list[dict[str, str]]:
         """Every notification dunst has shown (closed ones are in its history)."""

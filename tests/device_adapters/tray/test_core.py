@@ -44,7 +44,8 @@ def find(items, command_action):
 
 @pytest.mark.parametrize(("kw", "icon", "words"), [
     ({}, Icon.READY, "Qira is ready"),
-    ({"state": "warming"}, Icon.WARMING, "warming up"),
+    ({"state": "warming", "components": {"embeddings": {"state": "warming"}}}, Icon.WARMING,
+     "Warming up: embeddings"),
     ({"policy": "local-only"}, Icon.CLOUD_PAUSED, "cloud paused"),
     ({"cloud": "error", "state": "error", "components": {"cloud": {"state": "error", "reason": "503"}}},
      Icon.CLOUD_FAILING, "cloud is failing"),

@@ -74,7 +74,7 @@ class TrayProcess:
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tray-desktop")
     desktop = Desktop(tmp / "desktop").start()
-    hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false"})
+    hub = HubProcess(tmp / "hub")  # warming up for real: the icon shows it, then turns green
     hub.start(timeout=60)
     tray = TrayProcess(desktop, hub, tmp / "tray", tmp / "browser.log")
     from qira.sync import SyncStore
@@ -102,8 +102,8 @@ def shot(desktop: Desktop, name: str) -> dict:
 
 def test_the_icon_appears_and_turns_grey_while_the_hub_is_down_then_back(world):
     desktop, hub, tray, _, _ = world
-    ready = eventually(lambda: (c := shot(desktop, "1-ready")) and pixels_like(c, GREEN) > 200 and c, 60,
-                       "a green (ready) icon in the tray")
+    ready = eventually(lambda: (c := shot(desktop, "1-ready")) and pixels_like(c, GREEN) > 200 and c, 240,
+                       "a green (ready) icon in the tray, once the hub has warmed up")
     assert pixels_like(ready, GREY) < 50
     pid = tray.proc.pid
     mark = len(tray.lines)
@@ -113,7 +113,7 @@ def test_the_icon_appears_and_turns_grey_while_the_hub_is_down_then_back(world):
     assert pixels_like(down, GREEN) < 50
     assert tray.saw("hub unreachable", mark)
     hub.start(timeout=60)
-    eventually(lambda: pixels_like(shot(desktop, "3-hub-back"), GREEN) > 200, 90, "green again once the hub is back")
+    eventually(lambda: pixels_like(shot(desktop, "3-hub-back"), GREEN) > 200, 240, "green again once the hub is back")
     assert tray.proc.poll() is None and tray.proc.pid == pid  # reconnected, not restarted
     assert tray.saw("connected to", mark)
 
@@ -132,7 +132,10 @@ def test_a_reminder_raises_a_desktop_notification(world):
         done = tablet.ask("remind me in 20 seconds to stretch", timeout=180)
         assert done["text"].startswith("OK, I'll remind you to stretch")
     finally:
-        tablet.close()  # the person left the tablet: the PC's tray is where the reminder goes
+        tablet.close()  # the person left the tablet...
+    desktop.click_icon()  # ...and is at the PC: opening the tray's menu tells the hub (presence active)
+    time.sleep(1.0)
+    desktop.keys("Escape")
     note = eventually(lambda: [n for n in desktop.notifications() if n["body"] == "stretch"], 90,
                       "the reminder as a desktop notification")
     assert note[0]["summary"] == "Reminder" and note[0]["app"] == "Qira"
@@ -174,3 +177,45 @@ def test_open_the_companion_opens_the_hubs_address_in_the_browser(world):
     log = tmp / "browser.log"
     eventually(lambda: log.exists() and log.read_text().strip(), 30, "the browser is asked to open the companion")
     assert log.read_text().split() == [hub.http_url + "/"]
+
+
+def test_pause_and_resume_the_cloud_from_the_menu_changes_the_policy_the_hub_reports(world):
+    desktop, hub, _, phone, _ = world
+
+    def policy() -> str:
+        mark = phone.mark()
+        phone.say("/send hub.status {}")
+        reply = phone.wait(lambda e: e.get("type") == "reply" and "policy" in (e.get("result") or {}), after=mark)
+        return reply["result"]["policy"]
+
+    assert policy() == "prefer-local"
+    desktop.click_icon()
+    time.sleep(1.0)
+    desktop.keys("c")  # Pause the cloud (local only)
+    eventually(lambda: policy() == "local-only", 30, "the hub reports local-only")
+    eventually(lambda: pixels_like(shot(desktop, "7-cloud-paused"), BLUE) > 200, 30, "the icon turns blue")
+    desktop.click_icon()
+    time.sleep(1.0)
+    desktop.keys("c")  # Resume the cloud
+    eventually(lambda: policy() == "prefer-local", 30, "the hub reports the policy from before the pause")
+    audit = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json",
+                            "--skill", "settings"], capture_output=True, text=True, timeout=60)
+    assert audit.returncode == 0, audit.stderr
+    assert audit.stdout.count('"device_name": "tray"') >= 2
+
+
+def test_approve_from_the_desktop_notification(world):
+    desktop, _, _, phone, _ = world
+    assert "remember" in phone.ask("remember that my bike lock code is 4512", timeout=120)["text"]
+    desktop.notifications()  # clear what is on screen
+    mark = phone.mark()
+    phone.say("forget my bike lock code")
+    request = phone.wait(lambda e: e.get("type") == "approval.request", after=mark, timeout=60)
+    eventually(lambda: desktop.displayed() >= 1, 60, "the approval notification on screen")
+    desktop.run(["dunstctl", "action", "0"])  # its actions menu; the picker chooses Approve
+    done = phone.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark,
+                      timeout=120)
+    assert done["text"].startswith("Forgotten (1)")
+    resolved = phone.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
+                          after=mark, timeout=30)
+    assert resolved["status"] == "approved" and resolved["by"] != phone_id(phone)
