@@ -92,6 +92,7 @@ class _PairWindow(QDialog):
         bridge.pairing.connect(self._show)
 
     def _create(self) -> None:
+        self.setWindowTitle("Qira: pair a new device")
         name = self.name.text().strip()
         if not name:
             self.hint.setText("Give the device a name first.")
@@ -113,10 +114,12 @@ class _PairWindow(QDialog):
         font.setBold(True)
         self.code.setFont(font)
         self.code.setText(code.code)
+        self.setWindowTitle(f"Qira: pairing code {code.code} for {code.name}")
         url = f"{self.controller.settings.companion_url}?pair={code.code}"
         self.qr.setPixmap(_qr_pixmap(url))
         self.hint.setText(f"Valid {code.ttl_s / 60:g} minutes, single use. Type it into the {code.kind}, or scan "
                           f"the QR code ({url}); the device connects to {self.controller.settings.hub_url}.")
+        self.adjustSize()  # grow to show the code and the whole QR code
 
 
 def _qr_pixmap(text: str) -> QPixmap:

@@ -219,3 +219,25 @@ def test_approve_from_the_desktop_notification(world):
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
                           after=mark, timeout=30)
     assert resolved["status"] == "approved" and resolved["by"] != phone_id(phone)
+
+
+def test_pair_a_new_device_shows_a_code_and_its_qr_code_that_pair_a_real_device(world):
+    desktop, hub, _, _, tmp = world
+    desktop.click_icon()
+    time.sleep(1.0)
+    desktop.keys("p")  # Pair a new device…
+    window = eventually(lambda: desktop.run(["xdotool", "search", "--name", "Qira: pair"]).stdout.split(), 30,
+                        "the pairing window")[0]
+    desktop.run(["xdotool", "windowfocus", "--sync", window])
+    desktop.run(["xdotool", "type", "--delay", "30", "kitchen-tablet"])
+    desktop.keys("Return")
+    title = eventually(lambda: "pairing code" in (t := desktop.run(["xdotool", "getwindowname", window]).stdout)
+                       and t, 60, "a pairing code in the window")
+    code = title.split("pairing code ")[1].split()[0]
+    desktop.screenshot(ARTIFACTS / "8-pairing.png", (0, 0, 800, 600))
+    device = DeviceProcess(hub.ws_url, name="kitchen-tablet", kind="phone", state=tmp / "kitchen", code=code)
+    try:
+        ready = device.wait(lambda e: e.get("type") == "session.ready", timeout=60)
+        assert ready["name"] == "kitchen-tablet"
+    finally:
+        device.close()
