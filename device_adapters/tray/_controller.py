@@ -279,12 +279,17 @@ class TrayController:
         self._set(replace(self.state, autostart=autostart_enabled(directory)))
 
     def _notice_action(self, notice: Notice, action_id: str) -> None:
-        try:
-            action = Action(action_id)
-        except ValueError:
-            action = Action.OPEN_COMPANION if action_id == "default" else None  # a click on the bubble
-        if action is not None:
-            self._spawn(self.execute(Command(action=action, arg=notice.arg)))
+        # Only what this notification offered: any program on the session bus can send ActionInvoked.
+        offered = {a for a, _label in notice.actions}
+        if action_id in offered:
+            command = Command(action=Action(action_id), arg=notice.arg)
+        elif action_id == "default":  # a click on the bubble itself
+            arg = notice.arg if Action.OPEN_COMPANION.value in offered else ""
+            command = Command(action=Action.OPEN_COMPANION, arg=arg)
+        else:
+            log.warning("ignored notification action %r: not one this notification offered", action_id)
+            return
+        self._spawn(self.execute(command))
 
     async def pairing_code(self, name: str, kind: str) -> PairingCode:
         return await asyncio.to_thread(create_pairing_code, name, kind, self.settings.config_args)

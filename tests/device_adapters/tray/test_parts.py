@@ -143,3 +143,28 @@ def test_a_hub_started_elsewhere_is_never_stopped_by_the_tray(tmp_path):
     assert child.pid() is None and child.stop() is False
     Path(tmp_path / "hub.pid").write_text("not a pid")
     assert child.pid() is None
+
+
+def test_notification_actions_do_only_what_the_notification_offered(tmp_path):
+    from device_adapters.tray import notice_for
+
+    opened: list[str] = []
+    settings = TraySettings(hub_url="ws://127.0.0.1:9/ws", companion_url="http://127.0.0.1:9/", name="tray",
+                            state_dir=tmp_path, notifications=False)
+
+    async def scenario() -> TrayController:
+        controller = TrayController(settings, publish=lambda s: None, open_url=opened.append)
+        handoff = notice_for({"type": "notify", "hub_seq": 3, "title": "Continue", "text": "x", "kind": "handoff",
+                              "data": {"thread": "th9"}})
+        approval = notice_for({"type": "approval.request", "approval": "ap1", "skill": "forget", "summary": "s"})
+        assert handoff is not None and approval is not None
+        controller._notice_action(handoff, "open-companion")
+        controller._notice_action(approval, "default")  # a click on the bubble: the companion, no thread
+        controller._notice_action(approval, "quit")  # forged by another program on the bus
+        controller._notice_action(handoff, "stop-hub")
+        await asyncio.sleep(0.5)
+        return controller
+
+    controller = asyncio.run(scenario())
+    assert opened == ["http://127.0.0.1:9/#thread=th9", "http://127.0.0.1:9/"]
+    assert not controller.stopped.is_set()
