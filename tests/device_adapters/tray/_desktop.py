@@ -142,6 +142,32 @@ class Desktop:
         x, y = ICON_XY
         self.run(["xdotool", "mousemove", str(x), str(y), "click", str(button)])
 
+    def menus(self) -> list[str]:
+        """The tray's popup menus on screen (its icon is a 40x40 window of the same class)."""
+        ids = self.run(["xdotool", "search", "--onlyvisible", "--class", "qira-tray"]).stdout.split()
+        return [i for i in ids if "40x40" not in self.run(["xdotool", "getwindowgeometry", i]).stdout
+                and not self.run(["xdotool", "getwindowname", i]).stdout.startswith("Qira: pair")]
+
+    def open_menu(self, timeout: float = 30) -> None:
+        """Right-click the icon and wait for the menu (a slow machine can take a while to draw it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.click_icon()
+            try:
+                _wait(lambda: bool(self.menus()), 5, "the tray menu")
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+
+    def menu_keys(self, *keys: str) -> None:
+        """Type keys into the open menu; a key that opens a submenu waits for it to show."""
+        for key in keys:
+            before = len(self.menus())
+            self.run(["xdotool", "key", key])
+            _wait(lambda: len(self.menus()) != before or key not in "a1", 10, f"the menu to react to {key!r}")
+            time.sleep(0.2)
+
     def keys(self, *keys: str) -> None:
         for key in keys:
             self.run(["xdotool", "key", "--delay", "50", key])

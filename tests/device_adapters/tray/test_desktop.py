@@ -133,8 +133,7 @@ def test_a_reminder_raises_a_desktop_notification(world):
         assert done["text"].startswith("OK, I'll remind you to stretch")
     finally:
         tablet.close()  # the person left the tablet...
-    desktop.click_icon()  # ...and is at the PC: opening the tray's menu tells the hub (presence active)
-    time.sleep(1.0)
+    desktop.open_menu()  # ...and is at the PC: opening the tray's menu tells the hub (presence active)
     desktop.keys("Escape")
     note = eventually(lambda: [n for n in desktop.notifications() if n["body"] == "stretch"], 90,
                       "the reminder as a desktop notification")
@@ -153,10 +152,11 @@ def test_an_approval_approved_from_the_tray_menu_runs_the_skill_and_clears_on_th
     asked = eventually(lambda: [n for n in desktop.notifications() if n["summary"].startswith("Approve?")], 60,
                        "the approval as a desktop notification")
     assert "wifi password" in asked[0]["body"]
-    desktop.click_icon()
-    time.sleep(1.0)
+    desktop.open_menu()
     desktop.screenshot(ARTIFACTS / "5-menu.png", (0, 0, 500, 400))
-    desktop.keys("a", "1", "a")  # Approvals waiting → the first one → Approve
+    desktop.menu_keys("a", "1")  # Approvals waiting → the first one
+    desktop.screenshot(ARTIFACTS / "5b-approval-submenu.png", (0, 0, 800, 400))
+    desktop.keys("a")  # → Approve
     done = phone.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark,
                       timeout=120)
     assert done["text"].startswith("Forgotten (1)")
@@ -171,8 +171,7 @@ def phone_id(device: DeviceProcess) -> str:
 
 def test_open_the_companion_opens_the_hubs_address_in_the_browser(world):
     desktop, hub, _, _, tmp = world
-    desktop.click_icon()
-    time.sleep(1.0)
+    desktop.open_menu()
     desktop.keys("o")
     log = tmp / "browser.log"
     eventually(lambda: log.exists() and log.read_text().strip(), 30, "the browser is asked to open the companion")
@@ -189,13 +188,11 @@ def test_pause_and_resume_the_cloud_from_the_menu_changes_the_policy_the_hub_rep
         return reply["result"]["policy"]
 
     assert policy() == "prefer-local"
-    desktop.click_icon()
-    time.sleep(1.0)
+    desktop.open_menu()
     desktop.keys("c")  # Pause the cloud (local only)
     eventually(lambda: policy() == "local-only", 30, "the hub reports local-only")
     eventually(lambda: pixels_like(shot(desktop, "7-cloud-paused"), BLUE) > 200, 30, "the icon turns blue")
-    desktop.click_icon()
-    time.sleep(1.0)
+    desktop.open_menu()
     desktop.keys("c")  # Resume the cloud
     eventually(lambda: policy() == "prefer-local", 30, "the hub reports the policy from before the pause")
     audit = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json",
@@ -223,8 +220,7 @@ def test_approve_from_the_desktop_notification(world):
 
 def test_pair_a_new_device_shows_a_code_and_its_qr_code_that_pair_a_real_device(world):
     desktop, hub, _, _, tmp = world
-    desktop.click_icon()
-    time.sleep(1.0)
+    desktop.open_menu()
     desktop.keys("p")  # Pair a new device…
     window = eventually(lambda: desktop.run(["xdotool", "search", "--name", "Qira: pair"]).stdout.split(), 30,
                         "the pairing window")[0]
@@ -241,3 +237,5 @@ def test_pair_a_new_device_shows_a_code_and_its_qr_code_that_pair_a_real_device(
         assert ready["name"] == "kitchen-tablet"
     finally:
         device.close()
+        desktop.run(["xdotool", "windowfocus", "--sync", window])
+        desktop.keys("Escape")  # close the pairing window
