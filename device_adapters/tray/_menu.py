@@ -94,7 +94,8 @@ def _approvals(state: TrayState) -> MenuItem:
     for i, approval in enumerate(state.approvals):
         mnemonic = f"&{i + 1} " if i < 9 else ""
         left = expires_in(approval)
-        rows.append(MenuItem(label=f"{mnemonic}{_esc(approval.skill)}: {_esc(approval.summary)}"
+        summary = approval.summary if len(approval.summary) <= 90 else approval.summary[:89] + "…"
+        rows.append(MenuItem(label=f"{mnemonic}{_esc(approval.skill)}: {_esc(summary)}"
                              + (f" ({left})" if left else ""),
                              children=(
             MenuItem(label="&Approve", command=Command(action=Action.APPROVE, arg=approval.id)),

@@ -269,9 +269,10 @@ def describe_device(device: DeviceRow) -> str:
 
 
 def expires_in(approval: Approval, *, now: float | None = None) -> str:
+    """When an unanswered approval counts as denied, as a clock time: a menu stays open for a
+    while, so a countdown drawn once would be wrong by the time it is read."""
     if approval.expires_at is None:
         return ""
-    left = approval.expires_at - (time.time() if now is None else now)
-    if left <= 0:
+    if approval.expires_at <= (time.time() if now is None else now):
         return "expiring"
-    return f"{int(left // 60)} min {int(left % 60)} s left" if left >= 60 else f"{int(left)} s left"
+    return "until " + time.strftime("%H:%M", time.localtime(approval.expires_at))

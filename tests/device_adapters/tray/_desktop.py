@@ -161,11 +161,11 @@ class Desktop:
                     raise
 
     def menu_keys(self, *keys: str) -> None:
-        """Type keys into the open menu; a key that opens a submenu waits for it to show."""
+        """Type keys into the open menu, each one opening a submenu: wait for it to show."""
         for key in keys:
             before = len(self.menus())
             self.run(["xdotool", "key", key])
-            _wait(lambda: len(self.menus()) != before or key not in "a1", 10, f"the menu to react to {key!r}")
+            _wait(lambda n=before: len(self.menus()) > n, 10, f"a submenu after {key!r}")
             time.sleep(0.2)
 
     def keys(self, *keys: str) -> None:

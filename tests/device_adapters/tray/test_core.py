@@ -174,3 +174,11 @@ def test_notices_for_reminders_timers_handoffs_and_approvals():
     assert "tray menu" in approval.fallback
     assert notice_for({"type": "presence"}) is None
     assert notice_for({"type": "approval.request", "approval": 3}) is None
+
+
+def test_long_summaries_and_ampersands_in_the_menu():
+    state = apply_event(online(), request("ap1", "Delete notes about Tom & Jerry " + "x" * 200))
+    approvals = next(i for i in menu_for(state) if i.label.startswith("&Approvals"))
+    label = approvals.children[0].label
+    assert "Tom && Jerry" in label and "…" in label and len(label) < 130
+    assert "(until " in label
