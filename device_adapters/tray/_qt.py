@@ -16,8 +16,18 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QCursor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFormLayout, QLabel, QLineEdit, QMenu, QPushButton,
-                               QSystemTrayIcon, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSystemTrayIcon,
+    QVBoxLayout,
+)
 
 from ._controller import TrayController
 from ._menu import Action, Command, MenuItem, menu_for

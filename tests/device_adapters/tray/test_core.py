@@ -6,8 +6,18 @@ from dataclasses import replace
 
 import pytest
 
-from device_adapters.tray import (Action, Command, Icon, Link, TrayState, apply_event, icon_for, menu_for, notice_for,
-                                  tooltip_for)
+from device_adapters.tray import (
+    Action,
+    Command,
+    Icon,
+    Link,
+    TrayState,
+    apply_event,
+    icon_for,
+    menu_for,
+    notice_for,
+    tooltip_for,
+)
 from device_adapters.tray._model import with_approvals, with_devices
 
 URL = "http://127.0.0.1:8765/"

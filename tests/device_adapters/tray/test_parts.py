@@ -12,14 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from qira.errors import QiraError
-
 from device_adapters.tray import Action, Command, Icon, Link, TraySettings, icon_for
-from device_adapters.tray._autostart import (ENTRY_NAME, autostart_enabled, desktop_entry, disable_autostart,
-                                             enable_autostart)
+from device_adapters.tray._autostart import (
+    ENTRY_NAME,
+    autostart_enabled,
+    desktop_entry,
+    disable_autostart,
+    enable_autostart,
+)
 from device_adapters.tray._controller import TrayController
 from device_adapters.tray._display import display_problem
 from device_adapters.tray._processes import create_pairing_code
+from qira.errors import QiraError
 
 
 def qira(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
