@@ -37,7 +37,7 @@ _DATEISH = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?
 _THOUSANDS = re.compile(r"^\d{1,3}(?:[,.]\d{3}){2,}$|^\d{1,3}(?: \d{3}){2,}$")
 _PHONE_SHAPED = re.compile(
     r"^(?:\+|00)\d|^\(\d{2,4}\)\s?\d|^\d{2,4}[ .-]\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?$|^0\d{9,10}$|"
-    r"^\d{2}\s?9?\d{4}-\d{4}$")
+    r"^\d{2}\s?9?\d{4}-\d{4}$|^0\d{3,4}[ .-]?\d{5,7}$|^\d{2,4}(?:[ .-]\d{2,4}){2,4}$")
 _PHONE_CUES = ("phone", "call", "ring me", "text me", "whatsapp", "mobile", "cell", "tel", "number is", "my number",
                "contact", "reach me", "fax", "telefone", "telemóvel", "celular", "ligue", "ligar", "liga", "número",
                "contato", "contacto", "teléfono", "móvil", "llama", "llámame", "handy", "telefon", "nummer", "anrufen",
@@ -57,6 +57,10 @@ _ID_CUES = ("ssn", "social security", "passport", "passaporte", "pasaporte", "re
             "número de identidade", "documento", "cédula", "cedula", "identidade", "carte vitale", "numéro fiscal")
 _VEHICLE_CUES = ("license plate", "licence plate", "number plate", "plate number", "registration", "car reg",
                  "matrícula", "matricula", "placa", "kennzeichen", "nummernschild", "immatriculation", "plaque")
+_PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "tracking", "invoice", "flight")
+_NUMBER_CUES = ((PersonalData.ID_NUMBER, _ID_CUES, 40), (PersonalData.CARD, _CARD_CUES, 60),
+                (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40), (PersonalData.PHONE, _PHONE_CUES, 50))
+_CLAUSE_END = re.compile(r"(?<=\w)[,;\n]|\.\s")
 _CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{3,16}[A-Za-z0-9]")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.I)
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
@@ -102,7 +106,7 @@ _FAMOUS = ("1600 pennsylvania avenue", "10 downing street", "221b baker street",
 
 _CREDENTIAL_NAMED = re.compile(
     r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token|senha|palavra-passe|"
-    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código)\b\s*(?:is|was|:|=|é|era|es|ist|war|est|"
+    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código)\b(?:\s+[\w-]+){0,3}?\s*(?:is|was|:|=|é|era|es|ist|war|est|"
     r"était)\s*[\"'`]?([^\s\"'`]{2,})", re.I)
 _CREDENTIAL_ASSIGN = re.compile(
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
@@ -238,14 +242,15 @@ def _identifiers(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
     out: list[Span] = []
     for m in _IBAN.finditer(text):
         compact = m.group().replace(" ", "").upper()
-        if std_iban.is_valid(compact) or _cue_near(lower, m.start(), _ACCOUNT_CUES):
+        if std_iban.is_valid(compact) or _cue_distance(lower, m.start(), _ACCOUNT_CUES, 48) is not None:
             out.append((PersonalData.ACCOUNT, *m.span()))
     for m in _SSN.finditer(text):
         out.append((PersonalData.ID_NUMBER, *m.span()))  # the 3-2-4 shape is a US SSN (stdnum rejects famous test ones)
     for m in _CPF.finditer(text):
         out.append((PersonalData.ID_NUMBER, *m.span()))  # the punctuation alone says CPF/CNPJ
     for m in _DNI.finditer(text):
-        if std_dni.is_valid(m.group()) or std_nie.is_valid(m.group()) or _cue_near(lower, m.start(), _ID_CUES):
+        if std_dni.is_valid(m.group()) or std_nie.is_valid(m.group()) or _cue_distance(lower, m.start(), _ID_CUES,
+                                                                                         48) is not None:
             out.append((PersonalData.ID_NUMBER, *m.span()))
     for m in _NINO.finditer(text):
         out.append((PersonalData.ID_NUMBER, *m.span()))
@@ -263,7 +268,7 @@ def _cued_tokens(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
             while start >= 0:
                 if (start == 0 or not lower[start - 1].isalnum()):
                     tail = start + len(cue)
-                    window = text[tail:tail + 40]
+                    window = _CLAUSE_END.split(text[tail:tail + 40], maxsplit=1)[0]  # "CPF ..., telefone ..."
                     for m in _CUE_TOKEN.finditer(window):
                         token = m.group().strip()
                         for part in _id_parts(token):
@@ -286,9 +291,21 @@ def _id_parts(token: str) -> list[str]:
             if len(w) >= 5 and sum(c.isdigit() for c in w) >= 2 and not _DATEISH.fullmatch(w)]
 
 
-def _cue_near(lower: str, pos: int, cues: tuple[str, ...], before: int = 48, after: int = 0) -> bool:
-    window = lower[max(0, pos - before):pos + after]
-    return any(c in window for c in cues)
+def _cue_distance(lower: str, pos: int, cues: tuple[str, ...], before: int) -> int | None:
+    """How far before ``pos`` the nearest of ``cues`` ends (as a whole word), or None."""
+    lo = max(0, pos - before)
+    best: int | None = None
+    for cue in cues:
+        at = lower.rfind(cue, lo, pos)
+        while at >= 0:
+            end = at + len(cue)
+            if (at == 0 or not lower[at - 1].isalnum()) and (len(cue) > 5 or end >= len(lower)
+                                                             or not lower[end].isalnum()):
+                if best is None or pos - end < best:
+                    best = pos - end
+                break
+            at = lower.rfind(cue, lo, at)
+    return best
 
 
 def _numbers(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Span]:
@@ -311,21 +328,21 @@ def _classify(raw: str, text: str, lower: str, start: int, end: int) -> Personal
     n = len(digits)
     if n < 7:
         return None
-    if _cue_near(lower, start, ("isbn", "issn", "ean", "doi")) or (n in (10, 13) and std_isbn.is_valid(digits)
-                                                                   and digits.startswith(("978", "979"))):
+    if _cue_distance(lower, start, _PRODUCT_CUES, 30) is not None or (
+            n in (10, 13) and std_isbn.is_valid(digits) and digits.startswith(("978", "979"))):
         return None
-    if _cue_near(lower, start, _ID_CUES, before=40):
-        return PersonalData.ID_NUMBER
-    card_cue = _cue_near(lower, start, _CARD_CUES, before=60)
-    if 13 <= n <= 19 and (card_cue or (luhn.is_valid(digits) and _CARD_PREFIX.match(digits))):
+    # the nearest word that says what the number is wins ("CPF ..., telefone +351 ...")
+    cued = [(d, kind) for kind, cues, before in _NUMBER_CUES
+            if (d := _cue_distance(lower, start, cues, before)) is not None]
+    kind = min(cued, key=lambda c: c[0])[1] if cued else None
+    if kind is PersonalData.CARD and not 13 <= n <= 19:
+        kind = None
+    if kind is not None and not (kind is PersonalData.PHONE and n > 15):
+        return kind
+    if 13 <= n <= 19 and luhn.is_valid(digits) and _CARD_PREFIX.match(digits):
         return PersonalData.CARD
-    if _cue_near(lower, start, _ACCOUNT_CUES, before=40):
-        return PersonalData.ACCOUNT
     if n > 15:
         return None
-    phone_cue = _cue_near(lower, start, _PHONE_CUES, before=50)
-    if phone_cue:
-        return PersonalData.PHONE
     # no word says what it is: decide from its shape, its surroundings and libphonenumber
     if _THOUSANDS.match(raw) or _DATEISH.fullmatch(raw) or _UNIT_AFTER.match(text, end) \
             or _MATH_AROUND.search(text[max(0, start - 3):start]) or text[end:end + 1] in "*×^=+":
@@ -371,7 +388,8 @@ def _addresses(text: str, lower: str, words: dict[str, list[int]]) -> list[Span]
     return out
 
 
-_BIRTH_GATE = ("born", "birth", "nasc", "naci", "geb", "anniv", "né", "d.o.b", "dob", "cumple", "aniver")
+_BIRTH_GATE = ("born", "birth", "nasc", "naci", "nací", "nació", "naiss", "geb", "anniv", "né", "d.o.b", "dob",
+               "cumple", "aniver")
 _BIRTH_FIRSTS = frozenset("date d dob birth birthdate data fecha geburtsdatum geb né née nascido nascida nacido nacida "
                           "born birthday nasci nasceu aniversário cumpleaños nací nació geboren geburtstag "
                           "anniversaire".split())

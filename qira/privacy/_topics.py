@@ -91,7 +91,11 @@ _ELIDED = ("j'", "m'", "j’", "m’")  # French j'ai, m'appelle
 # "tell me about diabetes" asks about the world, not about the person
 _IMPERSONAL_BEFORE_ME = frozenset("tell help show give explain teach let to".split())
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_BOUNDARY = re.compile(r"[.!?\n]")
+_BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")  # not the point in "20.000" or "3.5"
+# "ich nehme 75 mg ...": taking a dose is medication whatever the drug is called
+_TAKES_DOSE = re.compile(r"\b(?:take|taking|took|tomo|toma|tomando|tomar|tomei|nehme|nimmt|genommen|prends|prend|pris)\b"
+                         r"[^.!?\n]{0,30}?\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|iu|ui|comprimidos?|tablets?|pills?|tabletten|"
+                         r"cachets?|gotas|drops|tropfen|gouttes)\b", re.I)
 _DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|iu|ui|units|unidades|einheiten|unités|comprimidos?|"
                    r"tablets?|pills?|gotas|drops|tropfen|gouttes)\b", re.I)
 _DRUGS = frozenset("""
@@ -105,7 +109,8 @@ _DRUGS = frozenset("""
     ritalin ritalina adderall prozac zoloft xanax valium rivotril sildenafil viagra truvada dipirona novalgin
     doliprane efferalgan quetiapine quetiapina olanzapine olanzapina risperidone risperidona lamotrigine lamotrigina
     pregabalin pregabalina mounjaro ozempic semaglutide semaglutida tirzepatide methotrexate metotrexato
-    hydroxychloroquine hidroxicloroquina valproate valproato
+    hydroxychloroquine hidroxicloroquina valproate valproato venlafaxin sertralin fluoxetin paroxetin citalopram
+    metformin amlodipin atorvastatin simvastatin levothyroxin omeprazol ramipril bisoprolol pantoprazol
 """.split())
 
 
@@ -184,6 +189,9 @@ def find_topics(text: str) -> list[tuple[PersonalData, int, int]]:
                 hits.append((phrase_kind, a, following[-1][2]))
         if word in _DRUGS:
             hits.append((PersonalData.HEALTH, a, b))
+    if any(u in text for u in ("mg", "mcg", "µg", "IU", "UI", "comprim", "tablet", "Tablet", "pill", "cachet",
+                               "gotas", "drops", "ropfen", "gouttes")):
+        hits.extend((PersonalData.HEALTH, *m.span()) for m in _TAKES_DOSE.finditer(text))
     if not hits:
         return []
     personal = _personal_sentences(text, tokens)
