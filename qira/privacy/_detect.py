@@ -61,7 +61,7 @@ _PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "t
 _NUMBER_CUES = ((PersonalData.ID_NUMBER, _ID_CUES, 40), (PersonalData.CARD, _CARD_CUES, 60),
                 (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40), (PersonalData.PHONE, _PHONE_CUES, 50))
 _CLAUSE_END = re.compile(r"(?<=\w)[,;\n]|\.\s")
-_CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{3,16}[A-Za-z0-9]")
+_CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{3,26}[A-Za-z0-9]")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.I)
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _CPF = re.compile(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b|\b\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}\b")
@@ -284,6 +284,8 @@ def _cued_tokens(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
 def _id_parts(token: str) -> list[str]:
     """The pieces of a cue's window that look like an identifier: 5+ characters with 2+ digits."""
     whole = token.replace(" ", "").replace("-", "")
+    if whole.isdigit() and len(whole) >= 5:
+        return [token]  # "1 85 05 78 006 084 36": one number in groups
     if len(whole) <= 14 and sum(c.isdigit() for c in whole) >= 2 and len(whole) >= 5 and " " in token:
         if all(len(w) <= 6 for w in token.split()):  # "C01X 00T47", "AB12 CDE": one identifier in groups
             return [token]
@@ -345,7 +347,7 @@ def _classify(raw: str, text: str, lower: str, start: int, end: int) -> Personal
         return None
     # no word says what it is: decide from its shape, its surroundings and libphonenumber
     if _THOUSANDS.match(raw) or _DATEISH.fullmatch(raw) or _UNIT_AFTER.match(text, end) \
-            or _MATH_AROUND.search(text[max(0, start - 3):start]) or text[end:end + 1] in "*×^=+":
+            or _MATH_AROUND.search(text[max(0, start - 3):start]) or text[end:end + 1] in ("*", "×", "^", "=", "+"):
         return None
     if not _PHONE_SHAPED.match(raw):
         return None

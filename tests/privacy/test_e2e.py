@@ -1,0 +1,105 @@
+"""The privacy corpus end to end: a live hub (``qira serve``) under ``prefer-cloud``, the
+OpenAI-compatible API as the client, and a recording endpoint as the gigafactory. Every
+recorded request body is scanned for every case's secrets.
+
+The local model is left out on purpose (its path points nowhere): a turn kept local
+ends at once with an apology instead of a generated answer, which keeps 400+ turns
+within a couple of minutes; what is measured is what left the hub, not the answer.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests._hub import HubProcess
+from tests.privacy.corpus import CASES, ORDINARY, PERSONAL, Case
+from tests.privacy.recording import EchoServer
+
+LEFTOVER = re.compile(r"<[A-Z_]+_\d+>|\[[A-Z_]+_\d+\]|\b(?:PERSON|PHONE|EMAIL|CARD|ACCOUNT|ID|ADDRESS|SECRET|VEHICLE"
+                      r"|DATE_OF_BIRTH)_\d+\b", re.I)
+
+
+def _hub(tmp_path, echo: EchoServer, mode: str) -> tuple[HubProcess, str]:
+    data = tmp_path / f"hub-{mode}"
+    data.mkdir()
+    (data / "config.toml").write_text(
+        '[hub]\nwarm_up = false\n'
+        f'[inference]\npolicy = "prefer-cloud"\nprivacy_mode = "{mode}"\ndaily_token_budget = 0\n'
+        f'[inference.local]\nmodel_path = "{data / "no-local-model.gguf"}"\n'
+        f'[inference.cloud]\nbase_url = "{echo.base_url}"\nmodel = "echo"\nmax_retries = 0\n')
+    hub = HubProcess(data).start(timeout=120)
+    out = subprocess.run([sys.executable, "-m", "qira.cli", "pair", "--data-dir", str(data), "--name", "corpus",
+                          "--kind", "pc", "--token", "--json"], capture_output=True, text=True, check=True)
+    return hub, json.loads(out.stdout)["token"]
+
+
+def _ask(client: httpx.Client, token: str, case: Case) -> str:
+    messages = []
+    for i, turn in enumerate(case.turns):
+        if i:
+            messages.append({"role": "assistant", "content": "OK."})
+        messages.append({"role": "user", "content": turn})
+    r = client.post("/v1/chat/completions", json={"model": "qira", "messages": messages},
+                    headers={"Authorization": f"Bearer {token}"}, timeout=180)
+    assert r.status_code == 200, r.text
+    return r.json()["choices"][0]["message"]["content"]
+
+
+def _run(hub: HubProcess, token: str, cases: list[Case]) -> dict[str, str]:
+    with httpx.Client(base_url=hub.http_url) as client:
+        _ask(client, token, Case(id="warm", turns=("hello",)))  # loads the embedding model once
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = pool.map(lambda c: (c.id, _ask(client, token, c)), cases)
+            return dict(answers)
+
+
+def _leaks(echo: EchoServer, cases: list[Case]) -> list[tuple[str, str]]:
+    bodies = echo.bodies()
+    return [(c.id, s) for c in cases for s in c.secrets if any(s in b for b in bodies)]
+
+
+def _kept_local(echo: EchoServer, cases: list[Case]) -> list[str]:
+    bodies = echo.bodies()
+    return [c.id for c in cases if not any(c.turns[-1] in b for b in bodies)]
+
+
+@pytest.fixture
+def echo():
+    with EchoServer() as server:
+        yield server
+
+
+def test_corpus_is_large_and_mixed():
+    assert len(CASES) >= 400
+    assert len({c.id for c in CASES}) == len(CASES)
+    assert {c.kind for c in PERSONAL} >= {"EMAIL", "PHONE", "CARD", "ACCOUNT", "ID_NUMBER", "ADDRESS", "PERSON",
+                                         "BIRTH_DATE", "CREDENTIAL", "HEALTH", "FINANCES", "SEXUALITY", "RELIGION",
+                                         "LEGAL", "VEHICLE"}
+
+
+@pytest.mark.parametrize("mode", ["keep-local", "redact"])
+def test_nothing_personal_reaches_the_endpoint(tmp_path, echo, mode, request):
+    cases = CASES[::int(request.config.getoption("--privacy-stride", 1) or 1)] if False else CASES
+    hub, token = _hub(tmp_path, echo, mode)
+    try:
+        answers = _run(hub, token, cases)
+    finally:
+        hub.stop()
+    assert _leaks(echo, PERSONAL) == []
+    kept = _kept_local(echo, ORDINARY)
+    assert len(kept) <= 0.05 * len(ORDINARY), kept
+    if mode == "keep-local":
+        assert not any("<" in b and re.search(r"<[A-Z_]+_\d+>", b) for b in echo.bodies())
+        return
+    # redact: every redactable case went out with placeholders and came back whole
+    redactable = [c for c in PERSONAL if c.redactable]
+    unrestored = [(c.id, answers[c.id]) for c in redactable
+                  if LEFTOVER.search(answers[c.id]) or not all(s in answers[c.id] for s in c.secrets)]
+    assert unrestored == []
