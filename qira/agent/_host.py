@@ -64,7 +64,8 @@ class HubSkillHost:
         memories = await self._memory().list(limit=limit)
         return list(memories)[:limit]
 
-    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float) -> Memory:
+    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None,
+                         importance: float) -> Memory:
         if scope is Scope.SHARED and detect_personal_data(text):
             scope = Scope.PRIVATE  # whichever skill writes it: personal data is never a shared memory
         result = await self._memory().add(text, kind=kind, scope=scope, device=device, importance=importance,

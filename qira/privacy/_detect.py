@@ -19,6 +19,7 @@ from stdnum.es import dni as std_dni
 from stdnum.es import nie as std_nie
 
 from ._kinds import PersonalData
+from ._topics import TOKEN as _TOKEN
 from ._topics import find_topics
 
 __all__ = ["find_all"]
@@ -61,7 +62,7 @@ _PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "t
 _NUMBER_CUES = ((PersonalData.ID_NUMBER, _ID_CUES, 40), (PersonalData.CARD, _CARD_CUES, 60),
                 (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40), (PersonalData.PHONE, _PHONE_CUES, 50))
 _CLAUSE_END = re.compile(r"(?<=\w)[,;\n]|\.\s")
-_CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{3,26}[A-Za-z0-9]")
+_CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,26}[A-Za-z0-9]")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.I)
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _CPF = re.compile(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b|\b\d{2}\.\d{3}\.\d{3}/\d{4}-\d{2}\b")
@@ -84,8 +85,8 @@ _STREET_LATIN = re.compile(
     re.I)
 _STREET_FRENCH = re.compile(r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|"
                             r"place|quai|route)\s+(?:d[eu']\s?|de la\s|des\s)?[\w'-]+(?:\s[\w'-]+){0,3}", re.I)
-_LATIN_FIRSTS = frozenset("rua r avenida av travessa alameda largo praça estrada calle c paseo plaza carrer camino ronda "
-                          "via viale piazza rue boulevard bd chemin allée impasse quai route".split())
+_LATIN_FIRSTS = frozenset("rua r avenida av travessa alameda largo praça estrada calle c paseo plaza carrer camino "
+                          "ronda via viale piazza rue boulevard bd chemin allée impasse quai route".split())
 _GERMAN_SUFFIXES = ("straße", "strasse", "str", "weg", "gasse", "platz", "allee", "ring", "damm")
 _STREET_GERMAN = re.compile(r"[\wäöüß-]*?(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}\s?[a-z]?\b",
                             re.I)
@@ -106,15 +107,16 @@ _FAMOUS = ("1600 pennsylvania avenue", "10 downing street", "221b baker street",
 
 _CREDENTIAL_NAMED = re.compile(
     r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token|senha|palavra-passe|"
-    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código)\b(?:\s+[\w-]+){0,3}?\s*(?:is|was|:|=|é|era|es|ist|war|est|"
-    r"était)\s*[\"'`]?([^\s\"'`]{2,})", re.I)
+    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código)\b(?:\s+[\w-]+){0,3}?\s*"
+    r"(?:is|was|:|=|é|era|es|ist|war|est|était)\s*[\"'`]?([^\s\"'`]{2,})", re.I)
 _CREDENTIAL_ASSIGN = re.compile(
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
     r"client[_-]?secret|auth[_-]?key|accountkey|credentials?)[\w.-]*[\"']?\s*[:=]\s*[\"']?([^\s\"',;}]{6,})", re.I)
 _CREDENTIAL_SHAPED = re.compile(
     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}"
     r"|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{30,}"
-    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?|\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*",
     re.I)
 _URL_USERINFO = re.compile(r"://[^\s:/@]+:([^\s@/]+)@")
@@ -158,9 +160,9 @@ _MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|februar
            "novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|januar|"
            "februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|"
            "octobre|novembre|décembre")
-_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{1,2}(?:st|nd|rd|th|º)?\.?\s+(?:de\s+)?(?:" + _MONTHS
-                   + r")\.?(?:\s+(?:de\s+)?\d{4})?\b|\b(?:" + _MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b",
-                   re.I)
+_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"
+                   r"|\b\d{1,2}(?:st|nd|rd|th|º)?\.?\s+(?:de\s+)?(?:" + _MONTHS + r")\.?(?:\s+(?:de\s+)?\d{4})?\b"
+                   r"|\b(?:" + _MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b", re.I)
 _NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}")
 _FIRST_PERSON_BIRTH = re.compile(r"\b(?:i was|i'm|my|our|eu|meu|minha|yo|mi|ich|mein|meine|je|mon|ma|nasci|nací)\b",
                                  re.I)
@@ -176,9 +178,12 @@ def find_all(text: str) -> list[Span]:
     costs milliseconds, a few anchored matches cost microseconds."""
     found: list[Span] = []
     lower = text.lower()
+    if len(lower) != len(text):  # "İ" lowers to two characters: keep offsets aligned
+        lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lower)]
     words: dict[str, list[int]] = {}
-    for m in _WORD_RE.finditer(lower):
-        words.setdefault(m.group(), []).append(m.start())
+    for word, start, _ in tokens:
+        words.setdefault(word, []).append(start)
     taken: list[tuple[int, int]] = []  # spans claimed by a precise detector: the number pass skips them
     if "@" in text:
         for m in _EMAIL.finditer(text):
@@ -192,11 +197,8 @@ def find_all(text: str) -> list[Span]:
         found.extend(_addresses(text, lower, words))
         found.extend(_birth_dates(text, lower, words))
     found.extend(_names(text, words))
-    found.extend(find_topics(text))
+    found.extend(find_topics(text, tokens))
     return found
-
-
-_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _matches_at(pattern: re.Pattern[str], text: str, words: dict[str, list[int]],
@@ -229,7 +231,7 @@ def _credentials(text: str, words: dict[str, list[int]], taken: list[tuple[int, 
             out.append((PersonalData.CREDENTIAL, *m.span(1)))
     for pattern, firsts in ((_CREDENTIAL_NAMED, _CREDENTIAL_FIRSTS), (_CREDENTIAL_ASSIGN, _ASSIGN_FIRSTS)):
         for m in _matches_at(pattern, text, words, firsts):
-            value = m.group(1).rstrip(".,;:!?)")
+            value = m.group(1).rstrip(".,;:)")  # a "!" or "?" may be part of a password: keep it
             if value.lower() in _NOT_SECRETS:
                 continue
             out.append((PersonalData.CREDENTIAL, m.start(1), m.start(1) + len(value)))
@@ -283,7 +285,7 @@ def _cued_tokens(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
 
 def _id_parts(token: str) -> list[str]:
     """The pieces of a cue's window that look like an identifier: 5+ characters with 2+ digits."""
-    whole = token.replace(" ", "").replace("-", "")
+    whole = token.replace(" ", "").replace("-", "").replace(".", "").replace("/", "")
     if whole.isdigit() and len(whole) >= 5:
         return [token]  # "1 85 05 78 006 084 36": one number in groups
     if len(whole) <= 14 and sum(c.isdigit() for c in whole) >= 2 and len(whole) >= 5 and " " in token:
@@ -425,7 +427,7 @@ _NOT_NAMES = frozenset("The A An I It This That My Our Your Please Thanks Hi Hel
                        "But So Then Today Tomorrow Here There What When Where Who How Why".split())
 
 
-_NAME_FIRSTS = frozenset("my i call name full meu me mi mein ich je mon nome nombre nom minha meine ma".split())
+_NAME_FIRSTS = frozenset("my i i'm call name full meu me mi mein ich je mon nome nombre nom minha meine ma".split())
 
 
 def _names(text: str, words: dict[str, list[int]]) -> list[Span]:

@@ -29,11 +29,13 @@ _CONFUSABLES = str.maketrans({
     "Τ": "T", "Υ": "Y", "Χ": "X", "ℓ": "l", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-",
     "﹫": "@", "＠": "@", "․": ".", "。": ".", "｡": ".",
 })
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x([0-9a-fA-F]{2,6});|&(commat|period|plus);")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x([0-9a-fA-F]{2,6});"
+                     r"|&(commat|period|plus);")
 _ENTITIES = {"commat": "@", "period": ".", "plus": "+"}
 # The words stand alone (" at ", "(at)"), so "station" or "dotted" never read as symbols.
 _AT = r"(?:\s+(?:at|arroba|arobase|chez)\s+|\s*[(\[{<]\s*(?:at|arroba|arobase|chez|@)\s*[)\]}>]\s*|\s*@\s*)"
-_DOT = r"(?:\s+(?:dot|ponto|punto|punkt|point)\s+|\s*[(\[{<]\s*(?:dot|ponto|punto|punkt|point|\.)\s*[)\]}>]\s*|\s*\.\s*)"
+_DOT = (r"(?:\s+(?:dot|ponto|punto|punkt|point)\s+|\s*[(\[{<]\s*(?:dot|ponto|punto|punkt|point|\.)\s*[)\]}>]\s*"
+        r"|\s*\.\s*)")
 _TLDS = ("com|org|net|edu|gov|mil|int|io|co|br|pt|es|de|fr|uk|us|eu|it|nl|ch|at|be|ca|au|mx|ar|cl|jp|in|ru|info|me|ai|"
          "app|dev|biz|online|email|mail|tech|xyz|name|pro|cat|gal|lu|ie|se|no|dk|fi|pl|cz|ao|mz")
 _SPELLED_EMAIL = re.compile(
@@ -178,8 +180,8 @@ def _unescape(m: re.Match[str]) -> str | None:
 
 
 # "look at example dot com" is a sentence, not an address
-_NOT_LOCAL_PARTS = frozenset("look looking looked stay staying meet meeting arrive arrived be is are am was were me us you "
-                             "him her them it this that here there home work not him see visit visiting".split())
+_NOT_LOCAL_PARTS = frozenset("look looking looked stay staying meet meeting arrive arrived be is are am was were me us "
+                             "you him her them it this that here there home work not him see visit visiting".split())
 
 
 def _email(m: re.Match[str]) -> str | None:

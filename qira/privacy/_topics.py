@@ -13,7 +13,7 @@ import re
 
 from ._kinds import PersonalData
 
-__all__ = ["find_topics"]
+__all__ = ["TOKEN", "find_topics"]
 
 # Stems end with "*": the word may continue ("diagnos*" finds "diagnosed", "diagnóstico").
 _LEXICON: dict[PersonalData, str] = {
@@ -90,10 +90,11 @@ _FIRST_PERSON = frozenset("""
 _ELIDED = ("j'", "m'", "j’", "m’")  # French j'ai, m'appelle
 # "tell me about diabetes" asks about the world, not about the person
 _IMPERSONAL_BEFORE_ME = frozenset("tell help show give explain teach let to".split())
-_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")  # a word (letters, one apostrophe)
 _BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")  # not the point in "20.000" or "3.5"
 # "ich nehme 75 mg ...": taking a dose is medication whatever the drug is called
-_TAKES_DOSE = re.compile(r"\b(?:take|taking|took|tomo|toma|tomando|tomar|tomei|nehme|nimmt|genommen|prends|prend|pris)\b"
+_TAKES_DOSE = re.compile(r"\b(?:take|taking|took|tomo|toma|tomando|tomar|tomei|nehme|nimmt|genommen|prends|prend"
+                         r"|pris)\b"
                          r"[^.!?\n]{0,30}?\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|iu|ui|comprimidos?|tablets?|pills?|tabletten|"
                          r"cachets?|gotas|drops|tropfen|gouttes)\b", re.I)
 _DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|iu|ui|units|unidades|einheiten|unités|comprimidos?|"
@@ -114,11 +115,14 @@ _DRUGS = frozenset("""
 """.split())
 
 
-def _lexicon() -> tuple[dict[str, PersonalData], dict[str, PersonalData], dict[str, list[tuple[tuple[str, ...], PersonalData]]]]:
+_Phrases = dict[str, list[tuple[tuple[str, ...], PersonalData]]]
+
+
+def _lexicon() -> tuple[dict[str, PersonalData], dict[str, PersonalData], _Phrases]:
     """Exact words, stems (by prefix) and phrases (by first word) of every topic."""
     exact: dict[str, PersonalData] = {}
     stems: dict[str, PersonalData] = {}
-    phrases: dict[str, list[tuple[tuple[str, ...], PersonalData]]] = {}
+    phrases: _Phrases = {}
     for kind, words in _LEXICON.items():
         for term in _phrases(words):
             parts = tuple(term.split())
@@ -168,9 +172,11 @@ for _stem, _kind in _STEMS.items():  # every stem has 4+ letters: index them by 
     _STEMS_BY_PREFIX.setdefault(_stem[:4], []).append((_stem, _kind))
 
 
-def find_topics(text: str) -> list[tuple[PersonalData, int, int]]:
-    """(kind, start, end) of each sensitive topic that is about someone, in ``text``'s offsets."""
-    tokens = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+def find_topics(text: str, tokens: list[tuple[str, int, int]] | None = None) -> list[tuple[PersonalData, int, int]]:
+    """(kind, start, end) of each sensitive topic that is about someone, in ``text``'s offsets.
+    ``tokens``: the lower-case words of ``text`` with their offsets, when the caller has them."""
+    if tokens is None:
+        tokens = [(m.group().lower(), m.start(), m.end()) for m in TOKEN.finditer(text)]
     hits: list[tuple[PersonalData, int, int]] = []
     for i, (word, a, b) in enumerate(tokens):
         kind = _EXACT.get(word)

@@ -61,8 +61,11 @@ def _run(hub: HubProcess, token: str, cases: list[Case]) -> dict[str, str]:
 
 
 def _leaks(echo: EchoServer, cases: list[Case]) -> list[tuple[str, str]]:
+    """Secrets found in any recorded body. A string that an ordinary question also says
+    ("221B Baker Street") is public there, so it only counts when no ordinary case has it."""
     bodies = echo.bodies()
-    return [(c.id, s) for c in cases for s in c.secrets if any(s in b for b in bodies)]
+    public = "\n".join(t for c in ORDINARY for t in c.turns)
+    return [(c.id, s) for c in cases for s in c.secrets if s not in public and any(s in b for b in bodies)]
 
 
 def _kept_local(echo: EchoServer, cases: list[Case]) -> list[str]:
