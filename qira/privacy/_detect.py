@@ -436,12 +436,11 @@ def _names(text: str, words: dict[str, list[int]]) -> list[Span]:
     starts = [pos for word in _NAME_FIRSTS for pos in words.get(word, ()) if lower.startswith(_NAME_PREFIXES, pos)]
     for m in filter(None, (_NAME_CUE.match(text, pos) for pos in starts)):
         name = m.group(1)
-        words = name.split()
-        while words and words[-1] in _NOT_NAMES:
-            words.pop()
-        if not words or words[0] in _NOT_NAMES:
+        parts = name.split()
+        while parts and parts[-1] in _NOT_NAMES:
+            parts.pop()
+        if not parts or parts[0] in _NOT_NAMES:
             continue
         start = m.start(1)
-        out.append((PersonalData.PERSON, start, start + len(" ".join(words)) if len(words) == len(name.split())
-                    else start + name.find(words[-1]) + len(words[-1])))
+        out.append((PersonalData.PERSON, start, start + name.rfind(parts[-1]) + len(parts[-1])))
     return out
