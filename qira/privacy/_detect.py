@@ -10,6 +10,7 @@ case (no digits, no cue words) well under a millisecond for a 4 KB conversation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import phonenumbers
 from stdnum import iban as std_iban
@@ -58,7 +59,8 @@ _ID_CUES = ("ssn", "social security", "passport", "passaporte", "pasaporte", "re
             "número de identidade", "documento", "cédula", "cedula", "identidade", "carte vitale", "numéro fiscal")
 _VEHICLE_CUES = ("license plate", "licence plate", "number plate", "plate number", "registration", "car reg",
                  "matrícula", "matricula", "placa", "kennzeichen", "nummernschild", "immatriculation", "plaque")
-_PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "tracking", "invoice", "flight")
+_PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "tracking", "invoice", "flight",
+                 "meeting", "zoom", "webex", "ticket", "booking", "confirmation", "reference", "ref")
 _NUMBER_CUES = ((PersonalData.ID_NUMBER, _ID_CUES, 40), (PersonalData.CARD, _CARD_CUES, 60),
                 (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40), (PersonalData.PHONE, _PHONE_CUES, 50))
 _CLAUSE_END = re.compile(r"(?<=\w)[,;\n]|\.\s")
@@ -96,6 +98,11 @@ _RESIDENCE = re.compile(r"\b(?:i live|we live|my address|my home|our address|shi
                         r"remember|profile|lembr|recuerd|merk|rappel|"
                         r"send (?:it )?to|moro|minha morada|meu endereço|vivo en|mi dirección|ich wohne|meine adresse|"
                         r"j'habite|mon adresse|address:|endereço:|dirección:|adresse:)", re.I)
+_RESIDENCE_SAID = re.compile(r"(?:my (?:home )?address(?: is|:)|i live (?:at|on)|we live (?:at|on)|moro (?:na|no|em)|"
+                             r"minha morada é|meu endereço é|vivo en|mi dirección es|ich wohne (?:in|im|an|am)|"
+                             r"meine (?:adresse|anschrift)(?: ist|:)|j'habite(?: au| à)?|mon adresse(?: est| :|:))\s*")
+_RESIDENCE_FIRSTS = frozenset("my i we moro minha meu vivo mi ich meine j'habite mon".split())
+_CLAUSE_STOP = re.compile(r"[;\n]|\.\s|,\s(?=(?:and|but|e|y|und|et|mas|pero|aber|mais)\b)")
 # Famous addresses people ask about; they are not anyone's own unless the person says they live there.
 _FAMOUS = ("1600 pennsylvania avenue", "10 downing street", "221b baker street", "350 fifth avenue", "1 infinite loop",
            "1600 amphitheatre parkway", "4 privet drive", "742 evergreen terrace", "11 wall street",
@@ -107,7 +114,8 @@ _FAMOUS = ("1600 pennsylvania avenue", "10 downing street", "221b baker street",
 
 _CREDENTIAL_NAMED = re.compile(
     r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token|senha|palavra-passe|"
-    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código)\b(?:\s+[\w-]+){0,3}?\s*"
+    r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código|"
+    r"(?:door|alarm|gate|access|security|safe|lock|entry|garage|building) code|pass|pw)\b(?:\s+[\w-]+){0,3}?\s*"
     r"(?:is|was|:|=|é|era|es|ist|war|est|était)\s*[\"'`]?([^\s\"'`]{2,})", re.I)
 _CREDENTIAL_ASSIGN = re.compile(
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
@@ -121,7 +129,8 @@ _CREDENTIAL_SHAPED = re.compile(
     re.I)
 _URL_USERINFO = re.compile(r"://[^\s:/@]+:([^\s@/]+)@")
 _CREDENTIAL_FIRSTS = frozenset("password passcode passphrase passwd pwd pin api secret token senha palavra contraseña "
-                               "clave passwort kennwort mot mdp code código".split())
+                               "clave passwort kennwort mot mdp code código door alarm gate access security safe lock "
+                               "entry garage building pass pw".split())
 _ASSIGN_FIRSTS = frozenset("password passwd pwd secret token api apikey access private client auth accountkey "
                            "credential credentials".split())
 _CREDENTIAL_MARKERS = ("sk-", "sk_", "rk_", "pk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA",
@@ -130,9 +139,9 @@ _NOT_SECRETS = frozenset("on in at the a an my your written stored saved same di
                          "somewhere under taped expired not too very what where which".split())
 
 _NAME = r"[A-ZÀ-Ý][a-zà-ÿ'-]+(?:\s+(?:de|da|do|dos|das|del|la|van|von|der|di|le)?\s*[A-ZÀ-Ý][a-zà-ÿ'-]+){0,3}"
-_NAME_INTROS = ("my name is", "i'm called", "i am called", "call me", "name:", "full name:", "full name", "meu nome é",
-                "me chamo", "mi nombre es", "me llamo", "mein name ist", "ich heiße", "ich heisse", "je m'appelle",
-                "mon nom est", "nome:", "nombre:", "nom:")
+_NAME_INTROS = ("my name is", "my name's", "i'm called", "i am called", "call me", "name:", "full name:", "full name",
+                "meu nome é", "me chamo", "mi nombre es", "me llamo", "mein name ist", "ich heiße", "ich heisse",
+                "je m'appelle", "mon nom est", "nome:", "nombre:", "nom:")
 _RELATIVES = {
     "my": "sister brother mother mom mum father dad wife husband son daughter friend boss partner girlfriend boyfriend "
           "colleague neighbour neighbor aunt uncle cousin grandmother grandfather grandma grandpa niece nephew child "
@@ -151,6 +160,8 @@ _NAME_CUE = re.compile(
     r"(?i:" + "|".join(re.escape(c) for c in _NAME_INTROS)
     + "|" + "|".join(f"{first} (?:{'|'.join(rels.split())})" for first, rels in _RELATIVES.items())
     + r")(?:'s name is|,| is called| named| called|)\s+(" + _NAME + r")")
+_FULL_NAME_INTRO = re.compile(r"(?i:i'm|i am|this is)\s+([A-ZÀ-Ý][a-zà-ÿ'-]+(?:\s+(?:de|da|do|dos|das|del|van|von)?\s*"
+                              r"[A-ZÀ-Ý][a-zà-ÿ'-]+){1,3})")
 _BIRTH_STRONG = re.compile(r"\b(?:date of birth|d\.?o\.?b\.?|birth ?date|data de nascimento|fecha de nacimiento"
                            r"|geburtsdatum|geb\.|date de naissance|né le|née le|nascid[oa] em|nacid[oa] el)\b", re.I)
 _BIRTH_WEAK = re.compile(r"\b(?:born|birthday|nasci|nasceu|aniversário|cumpleaños|nací|nació|geboren|geburtstag"
@@ -164,7 +175,8 @@ _DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"
                    r"|\b\d{1,2}(?:st|nd|rd|th|º)?\.?\s+(?:de\s+)?(?:" + _MONTHS + r")\.?(?:\s+(?:de\s+)?\d{4})?\b"
                    r"|\b(?:" + _MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b", re.I)
 _NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}")
-_FIRST_PERSON_BIRTH = re.compile(r"\b(?:i was|i'm|my|our|eu|meu|minha|yo|mi|ich|mein|meine|je|mon|ma|nasci|nací)\b",
+_FIRST_PERSON_BIRTH = re.compile(r"\b(?:i was|i'm|my|our|eu|meu|minha|yo|mi|ich|mein|meine|unser|unsere|je|mon|ma|"
+                                 r"nasci|nací)\b",
                                  re.I)
 _NAME_BEFORE = re.compile(r"(" + _NAME + r")\s*[,(]?\s*$")
 _DIGIT = re.compile(r"\d")
@@ -385,6 +397,11 @@ def _addresses(text: str, lower: str, words: dict[str, list[int]]) -> list[Span]
                     lower[max(0, start - 40):start]):
                 continue
             out.append((PersonalData.ADDRESS, start, end))
+    for m in _matches_at(_RESIDENCE_SAID, lower, words, _RESIDENCE_FIRSTS):
+        clause = _CLAUSE_STOP.split(text[m.end():m.end() + 70], maxsplit=1)[0]
+        digit = _DIGIT.search(clause)
+        if digit:  # "my address is 500 w madison st chicago il 60661"
+            out.append((PersonalData.ADDRESS, m.end() + digit.start(), m.end() + len(clause.rstrip())))
     if "live" in lower or "moro" in lower or "wohne" in lower or "habite" in lower or "vivo" in lower:
         for m in _UK_POSTCODE.finditer(text):  # "i live at flat 3, 12 high st, sw1a 2aa"
             if _RESIDENCE.search(lower[max(0, m.start() - 80):m.start()]):
@@ -407,12 +424,16 @@ def _birth_dates(text: str, lower: str, words: dict[str, list[int]]) -> list[Spa
     cues = [m for pattern in (_BIRTH_STRONG, _BIRTH_WEAK)
             for m in _matches_at(pattern, lower, words, _BIRTH_FIRSTS)]
     for cue in cues:
-        m = _DATE.search(text, cue.end(), cue.end() + 45)
-        if m is None or "." in text[cue.end():m.start()]:
-            continue
-        sentence_start = max(lower.rfind(c, 0, cue.start()) for c in ".?!\n") + 1
-        before = lower[sentence_start:cue.start() + len(cue.group())]
         strong = cue.re is _BIRTH_STRONG
+        m = _DATE.search(text, cue.end(), cue.end() + 45)
+        if m is None or ". " in text[cue.end():m.start()]:
+            # "meine Tochter hat am 14.02.2012 Geburtstag": the date may come first
+            m = None if strong else _last(_DATE.finditer(text, max(0, cue.start() - 30), cue.start()))
+            if m is None or ". " in text[m.end():cue.start()]:
+                continue
+        sentence_start = max(lower.rfind(c, 0, min(m.start(), cue.start())) for c in "?!\n") + 1
+        sentence_start = max(sentence_start, lower.rfind(". ", 0, min(m.start(), cue.start())) + 1)
+        before = lower[sentence_start:cue.start() + len(cue.group())]
         if strong or _FIRST_PERSON_BIRTH.search(before) or _NUMERIC_DATE.fullmatch(m.group()):
             out.append((PersonalData.BIRTH_DATE, *m.span()))
             # the person it belongs to: a capitalised name just before the cue ("Ana Lima, born 03/02/1990")
@@ -421,6 +442,13 @@ def _birth_dates(text: str, lower: str, words: dict[str, list[int]]) -> list[Spa
                 a = max(0, cue.start() - 60) + name.start(1)
                 out.append((PersonalData.PERSON, a, a + len(name.group(1))))
     return out
+
+
+def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
+    m = None
+    for m in matches:  # noqa: B007  (the last one is wanted)
+        pass
+    return m
 
 
 _NOT_NAMES = frozenset("The A An I It This That My Our Your Please Thanks Hi Hello Dear Sorry Yes No Ok Okay Also And "
@@ -435,12 +463,23 @@ def _names(text: str, words: dict[str, list[int]]) -> list[Span]:
     lower = text.lower()
     starts = [pos for word in _NAME_FIRSTS for pos in words.get(word, ()) if lower.startswith(_NAME_PREFIXES, pos)]
     for m in filter(None, (_NAME_CUE.match(text, pos) for pos in starts)):
-        name = m.group(1)
-        parts = name.split()
-        while parts and parts[-1] in _NOT_NAMES:
-            parts.pop()
-        if not parts or parts[0] in _NOT_NAMES:
-            continue
-        start = m.start(1)
-        out.append((PersonalData.PERSON, start, start + name.rfind(parts[-1]) + len(parts[-1])))
+        out.extend(_name_span(m))
+    # "I'm Tomasz Kowalski": a full name (two capitalised words or more), not "I'm Brazilian"
+    for word in ("i'm", "i", "this"):
+        for pos in words.get(word, ()):
+            m = _FULL_NAME_INTRO.match(text, pos)
+            if m:
+                out.extend(_name_span(m))
     return out
+
+
+def _name_span(m: re.Match[str]) -> list[Span]:
+    """The name a cue introduced, without trailing words that are no name ("Ana Then")."""
+    name = m.group(1)
+    parts = name.split()
+    while parts and parts[-1] in _NOT_NAMES:
+        parts.pop()
+    if not parts or parts[0] in _NOT_NAMES:
+        return []
+    start = m.start(1)
+    return [(PersonalData.PERSON, start, start + name.rfind(parts[-1]) + len(parts[-1]))]

@@ -24,7 +24,9 @@ _LEXICON: dict[PersonalData, str] = {
         mental health clinic hospital doctor antidepressant* adhd autism autistic epilep* seizure* rehab addict*
         heart rate heart condition migraine* infection* injur* illness sick biopsy mri x-ray chronic pain
         bipolar schizophren* ocd ptsd suicid* self-harm eating disorder anorexi* bulimi* dementia alzheimer*
-        parkinson* arthritis hypertension stroke overdose
+        parkinson* arthritis hypertension stroke overdose transplant* dialysis transplante* trasplante* diálise
+        diálisis dialyse greffe blood type vih sida esquizofren* schizophrén*
+        tipo sanguíneo grupo sanguíneo blutgruppe groupe sanguin
         diagnóstic* diagnosticad* remédio* medicament* receita médica sintoma* terapeut* psiquiatr* depressão
         ansiedade câncer cancro quimio* diabete* insulina grávida gravidez aborto pressão alta pressão arterial
         exame de sangue colesterol cirurgia alergi* asma doença* transtorno* saúde mental clínica hospital médic*
@@ -90,6 +92,8 @@ _FIRST_PERSON = frozenset("""
 _ELIDED = ("j'", "m'", "j’", "m’")  # French j'ai, m'appelle
 # "tell me about diabetes" asks about the world, not about the person
 _IMPERSONAL_BEFORE_ME = frozenset("tell help show give explain teach let to".split())
+# "how do I file for bankruptcy?" asks how a thing is done, not about the person
+_IMPERSONAL_BEFORE_I = frozenset("do can could should would shall might may".split())
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")  # a word (letters, one apostrophe)
 _BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")  # not the point in "20.000" or "3.5"
 # "ich nehme 75 mg ...": taking a dose is medication whatever the drug is called
@@ -151,7 +155,7 @@ def _phrases(words: str) -> list[str]:
         "salir del armario", "sexuelle orientierung", "orientation sexuelle", "charged with", "court date",
         "court case", "criminal record", "immigration status", "processo judicial", "antecedentes criminais",
         "liberdade condicional", "antecedentes penales", "libertad condicional", "casier judiciaire",
-        "liberté conditionnelle", "garde à vue",
+        "liberté conditionnelle", "garde à vue", "blood type", "tipo sanguíneo", "grupo sanguíneo", "groupe sanguin",
     }
     while i < len(tokens):
         for n in (3, 2):
@@ -218,7 +222,8 @@ def _personal_sentences(text: str, tokens: list[tuple[str, int, int]]) -> tuple[
     previous = ""
     for word, a, _ in tokens:
         first = word in _FIRST_PERSON or word.startswith(_ELIDED)
-        if first and word in ("me", "us") and previous in _IMPERSONAL_BEFORE_ME:
+        if first and ((word in ("me", "us") and previous in _IMPERSONAL_BEFORE_ME)
+                      or (word == "i" and previous in _IMPERSONAL_BEFORE_I)):
             first = False
         if first:
             personal[bisect.bisect_right(starts, a) - 1] = True

@@ -261,6 +261,36 @@ def _personal() -> list[Case]:
               (("my wifi password?", "it's password: Correct-Horse-9"), ("Correct-Horse-9",), "CREDENTIAL")]
     for i, (turns, secrets, kind) in enumerate(across):
         add(f"across-{i}", turns, secrets, kind)
+    # -- more phrasings --------------------------------------------------------------
+    more = [("reach me: j.silva [at] uol [dot] com [dot] br", "j.silva [at] uol", "EMAIL"),
+            ("o meu telemóvel é 936 123 456", "936 123 456", "PHONE"),
+            ("meu celular: (21) 99876-5432", "99876-5432", "PHONE"), ("Handy: 0171 1234567", "0171 1234567", "PHONE"),
+            ("mon portable : 07 81 23 45 67", "07 81 23 45 67", "PHONE"),
+            ("appelle-moi au zéro six douze trente-quatre cinquante-six soixante-dix-huit",
+             "zéro six douze trente-quatre cinquante-six soixante-dix-huit", "PHONE"),
+            ("moro em Rua Visconde de Pirajá, 330, Ipanema", "Pirajá, 330", "ADDRESS"),
+            ("c/ Gran Vía 28, 2ºB", "Gran Vía 28", "ADDRESS"),
+            ("my address is 500 w madison st chicago il 60661", "500 w madison st", "ADDRESS"),
+            ("Wohnung: Bergmannstr. 15, 10961 Berlin", "Bergmannstr. 15", "ADDRESS"),
+            ("RIB: FR76 3000 6000 0112 3456 7890 189", "FR76 3000 6000 0112 3456 7890 189", "ACCOUNT"),
+            ("DNI 12345678Z", "12345678Z", "ID_NUMBER"), ("mein Ausweis ist T22000129", "T22000129", "ID_NUMBER"),
+            ("the door code is 4512#", "4512#", "CREDENTIAL"),
+            ("login: admin / pass: Qwerty!2024", "Qwerty!2024", "CREDENTIAL"),
+            ("export OPENAI_API_KEY=sk-abc123def456ghi789jkl012mno345", "sk-abc123def456ghi789jkl012mno345",
+             "CREDENTIAL"),
+            ("My name's Daniel Craig Johnson", "Daniel Craig Johnson", "PERSON"),
+            ("I am Tomasz Kowalski and I need a visa letter", "Tomasz Kowalski", "PERSON"),
+            ("meine Tochter hat am 14.02.2012 Geburtstag", "14.02.2012", "BIRTH_DATE"),
+            ("Name: Maria Oliveira, DOB 1985-02-17", "1985-02-17", "BIRTH_DATE"),
+            ("my plate number is 7ABC123", "7ABC123", "VEHICLE")]
+    for i, (text, secret, kind) in enumerate(more):
+        add(f"more-{i}", text, (secret,), kind)
+    more_topics = [("tengo VIH", "HEALTH"), ("mi hermano tiene esquizofrenia", "HEALTH"),
+                   ("I'm on the waiting list for a kidney transplant", "HEALTH"), ("eu tomo rivotril", "HEALTH"),
+                   ("j'ai fait une fausse couche", "HEALTH"), ("ich war im Gefängnis", "LEGAL"),
+                   ("my credit score is 540", "FINANCES"), ("soy ateo y mi familia no lo sabe", "RELIGION")]
+    for i, (text, kind) in enumerate(more_topics):
+        add(f"more-topic-{i}", text, (text,), kind, redactable=False)
     return cases
 
 
@@ -355,6 +385,10 @@ def _ordinary() -> list[Case]:
         "What's the distance from Lisbon to Madrid in km?", "Explain the 4-7-8 breathing technique",
         "What is the atomic number of gold?", "How many calories are in 100 g of rice?",
         "Which year did the Titanic sink?", "What are the 7 wonders of the ancient world?",
+        "How do I file for bankruptcy in the US?", "The meeting ID is 845 2231 9087", "Is 1-800-273-8255 a hotline?",
+        "What's the area code 212?", "How many people live in 10115 Berlin?", "Calculate 4539 * 1488",
+        "I need a recipe with 200 ml of milk and 3 eggs", "My router IP is 192.168.1.1",
+        "What is the dose of paracetamol for adults?", "Is being gay legal in Portugal?",
     ]
     return [Case(id=f"ordinary-{i}", turns=(q,)) for i, q in enumerate(questions)]
 
