@@ -141,7 +141,8 @@ class Planner:
         top = state.get("intents") or [{}]
         # The recalled memories travel as data too: the router decides which may leave the hub
         # (never private or device scope, never below its relevance cutoff, never personal data).
-        memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score")) for r in state.get("recalled", [])]
+        memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score"))
+                    for r in state.get("recalled", [])]
         return ChatRequest(messages=self._messages(state) if messages is None else messages, memories=memories,
                            intent_confidence=top[0].get("score"), **kw)
 

@@ -147,7 +147,8 @@ class InferenceService:
                 async for delta in stream:
                     yield delta
 
-    def _cloud_stream(self, request: ChatRequest, completion: list[str], decision: RouteDecision) -> AsyncIterator[Delta]:
+    def _cloud_stream(self, request: ChatRequest, completion: list[str],
+                      decision: RouteDecision) -> AsyncIterator[Delta]:
         """The cloud answer, with redacted values put back; its text is collected in
         ``completion`` (the caller needs the partial answer if the stream breaks)."""
         assert self.cloud is not None
