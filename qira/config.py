@@ -114,6 +114,9 @@ class InferenceConfig(_Section):
     cloud_answer_tokens: int = Field(default=384, ge=1)  # asking for a longer answer than this
     local_intent_confidence: float = Field(default=0.55, ge=0, le=1)  # a weaker intent match than this
     wearable_max_tokens: int = Field(default=96, ge=1)  # answers to a wearable are kept short
+    # issue 10: what happens to personal data, and which recalled memories may leave the hub
+    privacy_mode: Literal["keep-local", "redact"] = "keep-local"  # redact: placeholders out, values back in
+    cloud_memory_min_score: float = Field(default=0.40, ge=0, le=1)  # a less relevant recalled memory never leaves
     local: LocalModelConfig = LocalModelConfig()
     cloud: CloudConfig = CloudConfig()
 

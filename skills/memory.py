@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from qira.privacy import detect_personal_data
 from qira.sdk import Permission, Risk, SkillContext, skill
 
 
@@ -23,8 +24,12 @@ from qira.sdk import Permission, Risk, SkillContext, skill
     risk=Risk.LOW,
 )
 async def remember(ctx: SkillContext, text: Annotated[str, "the fact to remember, in the person's words"]) -> str:
-    memory = await ctx.remember(text)
-    return f"Got it, I'll remember: {memory.text}"
+    # Judge the whole message, not only the slot: the slot may be a mangled copy that a
+    # detector misses ("my wifi password is hunter2" -> "wifi hunter2"). A memory written
+    # from words that held personal data is private: it never goes to the cloud.
+    private = bool(detect_personal_data(ctx.text) or detect_personal_data(text))
+    memory = await ctx.remember(text, scope="private" if private else "shared")
+    return f"Got it, I'll remember{' (privately: it stays on this hub)' if private else ''}: {memory.text}"
 
 
 @skill(

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Protocol, TypedDict
 
 from ..devices import DeviceInfo, DeviceKind
 from ..errors import InferenceError, MemoryStoreError, QiraError
-from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
+from ..inference import (ChatMessage, ChatRequest, Finish, MemoryRef, TextDelta, ToolCall, ToolCallDelta,
+                         detect_personal_data)
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
 from ._intent import IntentMatcher, confident
@@ -142,8 +143,12 @@ class Planner:
 
     def _request(self, state: TurnState, messages: list[ChatMessage] | None = None, **kw: Any) -> ChatRequest:
         top = state.get("intents") or [{}]
-        return ChatRequest(messages=self._messages(state) if messages is None else messages, private_context=any(r["scope"] == Scope.PRIVATE.value
-                           for r in state.get("recalled", [])), intent_confidence=top[0].get("score"), **kw)
+        # The recalled memories travel as data too: the router decides which may leave the hub
+        # (never private or device scope, never below its relevance cutoff, never personal data).
+        memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score"))
+                    for r in state.get("recalled", [])]
+        return ChatRequest(messages=self._messages(state) if messages is None else messages, memories=memories,
+                           intent_confidence=top[0].get("score"), **kw)
 
     # -- nodes -------------------------------------------------------------
 
@@ -229,12 +234,12 @@ class Planner:
         """Grammar-constrained JSON from the model (valid only when it finished with ``stop``)."""
         if self.model is None or not skill.params:
             return None
-        request = ChatRequest(
-            messages=[ChatMessage(role="system", content=f"Extract the arguments of '{skill.name}' "
-                                  f"({skill.description}) from the user's words. Answer with JSON only."),
-                      ChatMessage(role="user", content=state["text"])],
-            json_schema=skill.params_schema(), max_tokens=120, temperature=0.0,
-            intent_confidence=state["intents"][0]["score"])
+        # The same conversation and memories as the answer, so the router applies the same rule to it.
+        history = self._messages(state)
+        request = self._request(state, [
+            ChatMessage(role="system", content=f"{history[0].content}\n\nExtract the arguments of '{skill.name}' "
+                        f"({skill.description}) from the user's last words. Answer with JSON only."), *history[1:]],
+            json_schema=skill.params_schema(), max_tokens=120, temperature=0.0)
         parts, finish = [], None
         try:
             async for delta in self.model.chat(request, device_kind=_kind(state)):
@@ -378,8 +383,11 @@ class Planner:
                 return {}  # the person asked a memory skill directly: it already wrote what they meant
         try:
             facts = self.extract_facts(state["text"])
+            # a fact learnt from words that held personal data is the person's: it stays private
+            scope = Scope.PRIVATE if facts and detect_personal_data(state["text"]) else Scope.SHARED
             for fact in facts:
                 await self.memory.add(getattr(fact, "text", str(fact)), kind=getattr(fact, "kind", MemoryKind.FACT),
+                                      scope=scope,
                                       importance=getattr(fact, "importance", 0.5), device=state["device"]["id"],
                                       actor=f"device:{state['device']['id']}")
         except (MemoryStoreError, InferenceError) as exc:

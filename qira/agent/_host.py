@@ -15,7 +15,7 @@ from typing import Any
 
 from ..devices import DeviceGateway, DeviceInfo
 from ..errors import SkillError
-from ..inference import ChatMessage, ChatRequest, TextDelta
+from ..inference import ChatMessage, ChatRequest, MemoryRef, TextDelta, detect_personal_data
 from ..memory import Memory, MemoryKind, Scope, SearchHit
 from ..sdk import Scheduled
 from ._db import AgentDB
@@ -46,6 +46,7 @@ class HubSkillHost:
         self._ns = namespace or skill  # storage is shared by the skills of one module (notes: add + list)
         self._device = device
         self._network = network
+        self._recalled: list[MemoryRef] = []  # what this call saw: the router keeps it from leaving if it may not
 
     def _memory(self) -> MemoryPort:
         if self._s.memory is None:
@@ -55,13 +56,18 @@ class HubSkillHost:
     async def memory_search(self, query: str, *, k: int, device: str | None) -> list[SearchHit]:
         hits = await self._memory().search(query, k=k + 4)
         # a skill that may reach the network never sees private memories
-        return visible_hits(hits, device or self._device.id, private=not self._network)[:k]
+        visible = visible_hits(hits, device or self._device.id, private=not self._network)[:k]
+        self._recalled.extend(MemoryRef(text=h.memory.text, scope=h.memory.scope.value, score=None) for h in visible)
+        return visible
 
     async def memory_list(self, *, limit: int) -> list[Memory]:
         memories = await self._memory().list(limit=limit)
         return list(memories)[:limit]
 
-    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float) -> Memory:
+    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None,
+                         importance: float) -> Memory:
+        if scope is Scope.SHARED and detect_personal_data(text):
+            scope = Scope.PRIVATE  # whichever skill writes it: personal data is never a shared memory
         result = await self._memory().add(text, kind=kind, scope=scope, device=device, importance=importance,
                                           actor=f"skill:{self._skill}")
         return getattr(result, "memory", result)
@@ -98,7 +104,7 @@ class HubSkillHost:
         # match) is what it sends to the cloud, still weighed with privacy, health and budget.
         # Without ``cloud`` the skill already matched, so the local model answers.
         request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=0.3,
-                              intent_confidence=0.0 if cloud else 1.0)
+                              intent_confidence=0.0 if cloud else 1.0, memories=self._recalled)
         async for delta in self._s.model.chat(request, device_kind=self._device.kind):
             if isinstance(delta, TextDelta) and delta.text:
                 yield delta.text

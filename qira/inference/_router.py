@@ -6,7 +6,8 @@ rules, first match wins (docs/hybrid-routing.md is the person-facing version):
 
 1. no endpoint configured            -> local
 2. policy ``local-only``              -> local
-3. privacy: a private memory, or personal data in any message -> local
+3. privacy: a relevant private, device-scope or personal memory, or personal data in
+   any message -> local (``privacy_mode = "redact"``: redacted, and the rules go on)
 4. the breaker is open                -> local
 5. today's cloud token budget is spent -> local
 6. ``prefer-cloud``                   -> cloud
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from ..config import InferenceConfig, Policy
 from ..devices import DeviceKind
 from ._breaker import BreakerState
-from ._privacy import detect_personal_data
+from ._outgoing import Verdict, outgoing, outgoing_text
 from ._types import ChatRequest, RouteDecision, Target
 
 __all__ = ["CloudStatus", "Router"]
@@ -65,21 +66,23 @@ class Router:
         def local(*reasons: str, personal: tuple[str, ...] = ()) -> RouteDecision:
             return RouteDecision(target=Target.LOCAL, reasons=(*reasons, *notes), max_tokens=cap, personal_data=personal)
 
+        verdict = Verdict()
+
         def to_cloud(*reasons: str) -> RouteDecision:
-            return RouteDecision(target=Target.CLOUD, reasons=(*reasons, *notes), max_tokens=cap)
+            first = (verdict.note,) if verdict.note else ()
+            return RouteDecision(target=Target.CLOUD, reasons=(*first, *reasons, *notes), max_tokens=cap,
+                                 personal_data=verdict.personal, cloud_request=verdict.cloud_request,
+                                 redaction=verdict.redaction)
 
         if not cloud.configured:
             return local("no gigafactory endpoint is configured, so everything runs on this hub")
         if self.policy == "local-only":
             return local("your policy is local-only")
         if cfg.privacy_rule:
-            if request.private_context:
-                return local("a memory marked private is part of the conversation, and private memories never leave this hub")
-            text = _outgoing_text(request)
-            found = detect_personal_data(text)
-            if found:
-                kinds = [k.value for k in found]
-                return local(f"the conversation contains {_join(kinds)}, and personal data stays on this hub", personal=tuple(k.name.lower() for k in found))
+            verdict = outgoing(request, mode=cfg.privacy_mode, min_score=cfg.cloud_memory_min_score)
+            if verdict.keep_local is not None:
+                return local(verdict.keep_local, personal=verdict.personal)
+            text = outgoing_text(verdict.cloud_request or request)
         else:
             text = ""
         if not cloud.breaker_available:
@@ -100,7 +103,10 @@ class Router:
             why = f"matched a skill locally (confidence {request.intent_confidence:.2f})"
         else:
             why = "a short request the local model can answer"
-        return dataclasses.replace(local(why + ", and your policy prefers local"), cloud_allowed=True)
+        # the cloud may take over if the local model breaks: with what it may see
+        return dataclasses.replace(local(why + ", and your policy prefers local"), cloud_allowed=True,
+                                   cloud_request=verdict.cloud_request, redaction=verdict.redaction,
+                                   personal_data=verdict.personal)
 
     def _difficulty(self, request: ChatRequest, *, chars: int, prompt_tokens: int, answer_tokens: int, wearable: bool) -> list[str]:
         cfg = self.config
@@ -118,13 +124,6 @@ class Router:
         if request.intent_confidence is not None and request.intent_confidence < cfg.local_intent_confidence:
             hard.append(f"no skill matched confidently (best {request.intent_confidence:.2f}), so it is open-ended")
         return hard
-
-
-def _outgoing_text(request: ChatRequest) -> str:
-    """Everything of the conversation that would be sent: contents and tool-call arguments."""
-    parts = [m.content for m in request.messages if m.content]
-    parts.extend(c.arguments for m in request.messages for c in m.tool_calls)
-    return "\n".join(parts)
 
 
 def _join(items: list[str]) -> str:

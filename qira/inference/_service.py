@@ -15,13 +15,14 @@ import httpx
 from ..config import InferenceConfig
 from ..devices import DeviceKind
 from ..errors import CircuitOpen, EndpointError, LocalModelError
+from ..privacy import Restorer
 from ._breaker import BreakerState
 from ._budget import TokenLedger
 from ._cloud import CloudChatModel
 from ._local import LocalModel
 from ._local_chat import LocalChatModel
 from ._router import NO_CLOUD, CloudStatus, Router
-from ._types import ChatRequest, Delta, Finish, RouteDecision, Target, TextDelta, Usage
+from ._types import ChatRequest, Delta, Finish, RouteDecision, Target, TextDelta, ToolCall, ToolCallDelta, Usage
 from ._wire import estimate_tokens
 
 __all__ = ["InferenceService", "Turn"]
@@ -98,15 +99,19 @@ class InferenceService:
 
     def chat(self, request: ChatRequest, *, device_kind: DeviceKind | None = None) -> Turn:
         decision = self.route(request, device_kind=device_kind)
+        # What the endpoint may see: memories that may not leave taken out, personal data
+        # replaced by placeholders (redact mode); the local model always gets the request itself.
+        outgoing = decision.cloud_request or request
         if decision.max_tokens is not None:
             request = dataclasses.replace(request, max_tokens=decision.max_tokens)
-        return Turn(decision, lambda turn: self._run(turn, request))
+            outgoing = dataclasses.replace(outgoing, max_tokens=decision.max_tokens)
+        return Turn(decision, lambda turn: self._run(turn, request, outgoing))
 
-    async def _run(self, turn: Turn, request: ChatRequest) -> AsyncIterator[Delta]:
+    async def _run(self, turn: Turn, request: ChatRequest, outgoing: ChatRequest) -> AsyncIterator[Delta]:
         if turn.decision.target is Target.CLOUD and self.cloud is not None:
             partial: list[str] = []
             try:
-                async with contextlib.aclosing(self._cloud_stream(request, partial)) as stream:
+                async with contextlib.aclosing(self._cloud_stream(outgoing, partial, turn.decision)) as stream:
                     async for delta in stream:
                         yield delta
                 return
@@ -138,15 +143,19 @@ class InferenceService:
             turn.answered_by = Target.CLOUD
             turn.fallback = f"the local model failed ({exc}); the gigafactory endpoint answered"
             log.warning("local model failed, answering from the cloud: %s", exc)
-            async with contextlib.aclosing(self._cloud_stream(request, [])) as stream:
+            async with contextlib.aclosing(self._cloud_stream(outgoing, [], turn.decision)) as stream:
                 async for delta in stream:
                     yield delta
 
-    def _cloud_stream(self, request: ChatRequest, completion: list[str]) -> AsyncIterator[Delta]:
-        """The cloud answer; its text is collected in ``completion`` (the caller needs the
-        partial answer if the stream breaks)."""
+    def _cloud_stream(self, request: ChatRequest, completion: list[str],
+                      decision: RouteDecision) -> AsyncIterator[Delta]:
+        """The cloud answer, with redacted values put back; its text is collected in
+        ``completion`` (the caller needs the partial answer if the stream breaks)."""
         assert self.cloud is not None
-        return self._with_usage(Target.CLOUD, request, self.cloud.stream(request), completion)
+        stream = self.cloud.stream(request)
+        if decision.redaction is not None:
+            stream = _restored(stream, decision.redaction.restorer(), completion)
+        return self._with_usage(Target.CLOUD, request, stream, completion)
 
     def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
         return self._with_usage(Target.LOCAL, request, self.local.stream(request, continue_from=continue_from), [])
@@ -185,3 +194,28 @@ class InferenceService:
             await self.cloud.aclose()
         await asyncio.to_thread(self.ledger.close)
 
+
+async def _restored(stream: AsyncIterator[Delta], restorer: Restorer, completion: list[str]) -> AsyncIterator[Delta]:
+    """Put redacted values back into the cloud's answer before anything else sees it. Text
+    that may be the start of a placeholder waits for the next chunk; if the stream breaks,
+    what was held back is added to ``completion`` so the local model continues after it."""
+    async with contextlib.aclosing(stream):
+        try:
+            async for delta in stream:
+                if isinstance(delta, TextDelta):
+                    text = restorer.feed(delta.text)
+                    if text:
+                        yield TextDelta(text=text)
+                    continue
+                if isinstance(delta, Finish):
+                    rest = restorer.flush()
+                    if rest:
+                        yield TextDelta(text=rest)
+                elif isinstance(delta, ToolCallDelta):
+                    call = delta.call
+                    delta = ToolCallDelta(call=ToolCall(id=call.id, name=call.name,
+                                                        arguments=restorer.restore(call.arguments, json_string=True)))
+                yield delta
+        except BaseException:
+            completion.append(restorer.flush())
+            raise

@@ -13,6 +13,7 @@ __all__ = [
     "ChatRequest",
     "Delta",
     "Finish",
+    "MemoryRef",
     "RouteDecision",
     "Target",
     "TextDelta",
@@ -38,6 +39,17 @@ class ChatMessage:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MemoryRef:
+    """A recalled memory that is part of the request's context (rendered into its messages by
+    the caller). The router uses it to decide what may leave: never ``private`` or ``device``
+    scope, never one below the relevance cutoff, never one whose text holds personal data."""
+
+    text: str
+    scope: str = "shared"  # shared | device | private
+    score: float | None = None  # the memory search's score; None: chosen by the caller, count it relevant
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChatRequest:
     messages: Sequence[ChatMessage]
     tools: Sequence[Mapping[str, Any]] = ()  # OpenAI "function" tool schemas
@@ -45,7 +57,8 @@ class ChatRequest:
     temperature: float = 0.7
     json_schema: Mapping[str, Any] | None = None  # structured output (grammar-constrained locally)
     # what the router needs to know about the request beyond its text:
-    private_context: bool = False  # a private-scope memory is in the context
+    private_context: bool = False  # a private-scope memory is in the context (keeps the request local)
+    memories: Sequence[MemoryRef] = ()  # recalled memories in the context: the router filters what may leave
     intent_confidence: float | None = None  # from local intent matching, when there was one
 
 
@@ -86,6 +99,10 @@ class RouteDecision:
     max_tokens: int | None = None  # a cap the service applies (short answers for a wearable)
     personal_data: Sequence[str] = ()  # kinds of personal data found (never the data itself)
     cloud_allowed: bool = False  # a local answer the cloud may take over if the local model fails
+    # what goes to the cloud instead of the request itself: memories that may not leave
+    # taken out, personal data replaced by placeholders (None: the request as it is)
+    cloud_request: ChatRequest | None = field(default=None, compare=False, repr=False)
+    redaction: Any = field(default=None, compare=False, repr=False)  # qira.privacy.Redaction: values to put back
 
     def explain(self) -> str:
         return f"{self.target.value}: " + "; ".join(self.reasons)
@@ -95,6 +112,8 @@ class RouteDecision:
         out: dict[str, Any] = {"target": self.target.value, "reasons": list(self.reasons)}
         if self.personal_data:
             out["personal_data"] = list(self.personal_data)
+        if self.redaction is not None:
+            out["redacted"] = len(self.redaction.values)
         if self.max_tokens is not None:
             out["max_tokens"] = self.max_tokens
         return out
