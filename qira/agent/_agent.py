@@ -205,7 +205,7 @@ class Agent:
             except Exception as exc:  # one broken turn must not take the hub down
                 log.exception("turn %s in thread %s failed", turn, thread)
                 await sink.done(f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}", route="local",
-                                degraded=True)
+                                degraded=False, reason=f"the turn failed inside Qira ({type(exc).__name__})")
                 return
             finally:
                 self.planner.sinks.pop(turn, None)

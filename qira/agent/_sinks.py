@@ -19,7 +19,9 @@ class TurnEvent:
     kind: str  # delta | done
     text: str
     route: str = "local"
-    degraded: bool = False
+    degraded: bool = False  # the cloud failed mid-answer; the local model finished it
+    fallback: bool = False  # the cloud failed before its first token; the local model answered
+    reason: str = ""  # why, in words (empty when nothing failed)
 
 
 class DeviceSink:
@@ -45,10 +47,11 @@ class DeviceSink:
             except Exception:  # a device that just dropped misses a delta; chat.done carries the whole text
                 log.debug("chat.delta to %s failed", device_id, exc_info=True)
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
         if self.gateway is None:
             return
-        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded}
+        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded,
+                   "fallback": fallback, "reason": reason}
         for device_id in self.targets:
             try:
                 await self.gateway.push(device_id, "chat.done", payload)
@@ -64,8 +67,9 @@ class QueueSink:
         if text:
             await self._queue.put(TurnEvent(kind="delta", text=text))
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
-        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded))
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
+        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback,
+                                        reason=reason))
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         while True:

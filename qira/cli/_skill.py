@@ -8,7 +8,6 @@ import json
 import re
 from pathlib import Path
 
-from ..agent import SkillRegistry
 from ..errors import QiraError
 from ._common import add_config_options, config_from_args
 
@@ -27,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ..agent import SkillRegistry
+
     config = config_from_args(args)
     registry = SkillRegistry.from_entry_points(config.skills)
     rows = []

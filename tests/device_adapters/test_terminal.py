@@ -14,7 +14,7 @@ def test_plain_text_is_chat_send_in_the_current_thread():
     assert parse_command("/context place home", None) == ("op", ("context.event", {"kind": "place", "value": "home"}))
     assert parse_command("/send x.y {\"a\": 1}", None) == ("op", ("x.y", {"a": 1}))
     assert parse_command("/send x.y [1]", None)[0] == "error"
-    assert parse_command("/bogus", None) == ("error", "unknown command /bogus")
+    assert parse_command("/bogus", None) == ("error", "unknown command /bogus (type /help)")
     assert parse_command("   ", None) == ("noop", None)
 
 
