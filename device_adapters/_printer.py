@@ -66,6 +66,8 @@ class Printer:
         self.fatal: tuple[int, str] | None = None  # (exit code, the cause in words)
         self.fatal_event = asyncio.Event()
         self.last_failure = ""
+        self.silent: set[int] = set()  # seqs of the terminal's own requests: their replies are handled apart
+        self.kinds: dict[str, str] = {}  # device id -> kind
         self._mine: set[str] = set()  # turns asked from this terminal
         self._questions: dict[str, str] = {}
         self._streaming: str | None = None  # the turn whose deltas are being printed inline
@@ -117,7 +119,7 @@ class Printer:
             self._done(event)
             return
         self._end_stream()
-        if kind in _QUIET or (kind == "reply" and event.get("ok")):
+        if kind in _QUIET or (kind == "reply" and (event.get("ok") or event.get("seq") in self.silent)):
             return
         if kind == "presence":
             return  # _presence printed the change, if any
@@ -199,6 +201,8 @@ class Printer:
         self.device_id = str(event.get("device_id") or "") or None
         if self.device_id:
             self.names[self.device_id] = str(event.get("name") or self.name)
+            self.kinds[self.device_id] = str(event.get("kind") or self.kind)
+            self.online[self.device_id] = True
         was_down = self._retry_at is not None
         self._retry_at = None
         self._clear_status()
@@ -347,10 +351,13 @@ class Printer:
         device = str(event["device"])
         if event.get("name"):
             self.names[device] = str(event["name"])
+        if event.get("kind"):
+            self.kinds[device] = str(event["kind"])
         online = bool(event.get("online"))
         before = self.online.get(device)
         self.online[device] = online
-        if not self.json_lines and before is not None and before != online and device != self.device_id:
+        changed = before != online and (before is not None or online)  # quiet: only comings and goings
+        if not self.json_lines and changed and device != self.device_id:
             self.line(f"· {self._name(device)} ({event.get('kind')}) is {'online' if online else 'offline'} "
                       f"since {clock(time.time())}")
 
@@ -363,7 +370,8 @@ class Printer:
                 self.line(f"  {name}{me}: {d.get('kind')}, {seen}")
 
         def known() -> list[Mapping[str, Any]]:
-            return [{"device": i, "name": n, "online": self.online.get(i, False)} for i, n in self.names.items()]
+            return [{"device": i, "name": n, "kind": self.kinds.get(i, "?"), "online": self.online.get(i, False)}
+                    for i, n in self.names.items()]
 
         if future is None:
             self.line("not connected: these are the devices seen so far")

@@ -171,10 +171,12 @@ async def _command(line: str, session: DeviceSession, printer: Printer) -> bool:
     elif action == "thread":
         thread = printer.choose_thread(arg)
         if thread is not None and session.connected:
+            printer.silent.add(session.next_seq)  # the reply is shown by show_history
             printer.show_history(session.submit("chat.history", {"thread": thread}))
     elif action == "presence":
         session.presence(active=True)
         if session.connected:
+            printer.silent.add(session.next_seq)  # an older hub without devices.list: no error shown
             printer.show_devices(session.submit("devices.list", {}))
         else:
             printer.show_devices(None)

@@ -116,6 +116,11 @@ class DeviceSession:
         return self._hub_seq
 
     @property
+    def next_seq(self) -> int:
+        """The ``seq`` the next :meth:`submit` will use (to tell its reply event apart)."""
+        return self._next_seq
+
+    @property
     def pending(self) -> int:
         """Operations in the outbox, not yet acknowledged by the hub."""
         return len(self._unacked)

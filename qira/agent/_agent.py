@@ -130,7 +130,8 @@ class Agent:
         else:
             await self._check_not_paused(thread)
             participants = await self._thread_participants(thread, device.id)
-        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id)
+        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id,
+                          question=text)
         self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
         return {"thread": thread, "turn": turn}
 

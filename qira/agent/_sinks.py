@@ -29,8 +29,10 @@ class DeviceSink:
     the final answer (durable) to every device of the thread, online or not."""
 
     def __init__(self, gateway: DeviceGateway | None, *, thread: str, turn: str, participants: Sequence[str],
-                 asking: str | None) -> None:
+                 asking: str | None, question: str = "") -> None:
         self.gateway = gateway
+        self.asking = asking
+        self.question = question  # what was asked: devices show it with an answer to a turn asked elsewhere
         self.thread = thread
         self.turn = turn
         self.targets = list(dict.fromkeys([*([asking] if asking else []), *participants]))
@@ -51,7 +53,7 @@ class DeviceSink:
         if self.gateway is None:
             return
         payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded,
-                   "fallback": fallback, "reason": reason}
+                   "fallback": fallback, "reason": reason, "asked_by": self.asking, "question": self.question}
         for device_id in self.targets:
             try:
                 await self.gateway.push(device_id, "chat.done", payload)
