@@ -202,12 +202,20 @@ class Hub:
 
             return asyncio.to_thread(job)
 
+        async def reload_skills(_args: Any) -> dict[str, Any]:
+            result = await self.agent.reload_skills(self.config.skills)
+            problems = "; ".join(f"{p['entry_point']}: {p['error']}" for p in result["problems"])
+            self.health.set("agent", ComponentState.READY,
+                            f"{len(result['skills'])} skills" + (f" (not loaded: {problems})" if problems else ""))
+            return result
+
         ops: dict[str, Callable[[Any], Awaitable[Any]]] = {
             "devices.list": lambda a: asyncio.sleep(0, devices_op(None, live=self.sync.devices())),
             "devices.revoke": lambda a: with_store(revoke_op, str(a["name"])),
             "pair": lambda a: with_store(pair_op, str(a["name"]), str(a["kind"]), token=bool(a.get("token")),
                                          ttl_s=self.config.sync.pairing_code_ttl_s),
             "audit": lambda a: asyncio.to_thread(audit_op, agent_db_path(self.data_dir), a),
+            "skills.reload": reload_skills,
         }
         for verb in ("add", "search", "forget", "list", "history", "export", "import", "context"):
             ops[f"memory.{verb}"] = lambda a, verb=verb: memory_op(self.memory, verb, a)
