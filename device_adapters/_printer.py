@@ -147,7 +147,8 @@ class Printer:
                 self.line(f"      (/thread {number} continues that conversation here)")
         reason = event.get("reason") or ""
         if event.get("degraded"):
-            self.line("      (the cloud failed mid-answer; the local model finished it" + (f": {reason})" if reason else ")"))
+            self.line("      (the cloud failed mid-answer; the local model finished it"
+                      + (f": {reason})" if reason else ")"))
         elif event.get("fallback"):
             self.line(f"      (answered locally: {reason})" if reason else "      (answered locally: the cloud failed)")
 
@@ -158,7 +159,8 @@ class Printer:
         if kind == "error":
             return f"error {event.get('code')}: {event.get('message')}"
         if kind == "notify":
-            data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+            raw = event.get("data")
+            data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
             line = f"[{event.get('title') or event.get('kind') or 'notice'}] {event.get('text', '')}"
             if event.get("kind") == "handoff" and data.get("thread"):
                 self._remember_thread({"thread": data["thread"], "question": event.get("text", "")})
@@ -191,7 +193,8 @@ class Printer:
     def _value(self, key: str, value: Any) -> str:
         if key in ("device", "by", "asked_by") and isinstance(value, str):
             return repr(self._name(value) or value)
-        if (key == "ts" or key.endswith("_at") or key in ("last_seen", "last_active")) and isinstance(value, int | float):
+        timestamp = key == "ts" or key.endswith("_at") or key in ("last_seen", "last_active")
+        if timestamp and isinstance(value, int | float):
             return clock(value)
         return repr(value)
 
@@ -366,7 +369,8 @@ class Printer:
             for d in rows:
                 name = str(d.get("name") or d.get("device"))
                 me = " (this device)" if d.get("device") == self.device_id else ""
-                seen = "online" if d.get("online") else f"last seen {clock(d['last_seen'])}" if d.get("last_seen") else "never seen"
+                seen = ("online" if d.get("online") else f"last seen {clock(d['last_seen'])}" if d.get("last_seen")
+                        else "never seen")
                 self.line(f"  {name}{me}: {d.get('kind')}, {seen}")
 
         def known() -> list[Mapping[str, Any]]:
@@ -421,6 +425,7 @@ class Printer:
 
 
 def _close_reason(code: Any) -> str:
-    return {1001: "the hub is shutting down", 1006: "the connection broke", 1011: "the hub had an internal error",
-            4002: "pairing took too long", 4005: "too many messages", 4008: "idle too long",
-            4009: "reading too slowly"}.get(code, f"connection closed (code {code})" if code else "the connection broke")
+    known = {1001: "the hub is shutting down", 1006: "the connection broke", 1011: "the hub had an internal error",
+             4002: "pairing took too long", 4005: "too many messages", 4008: "idle too long",
+             4009: "reading too slowly"}
+    return known.get(code, f"connection closed (code {code})" if code else "the connection broke")

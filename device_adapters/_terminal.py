@@ -183,7 +183,8 @@ async def _command(line: str, session: DeviceSession, printer: Printer) -> bool:
     elif action == "help":
         printer.help()
     elif action == "audio":
-        _send_file(session, *arg, printer)
+        stream, path = arg
+        _send_file(session, stream, path, printer)
     elif action == "error":
         printer({"type": "session.error", "code": "invalid_command", "message": arg})
     elif action == "quit":

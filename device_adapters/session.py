@@ -267,7 +267,8 @@ class DeviceSession:
             base, cap = self._backoff
             delay = min(cap, base * 2 ** attempt) * random.uniform(0.5, 1.0)
             # why, for a person: the close code, or what stopped the connection (error/reason)
-            event: SessionEvent = {"type": "session.disconnected", "code": self.closed_code, "retry_in": round(delay, 2)}
+            event: SessionEvent = {"type": "session.disconnected", "code": self.closed_code,
+                                   "retry_in": round(delay, 2)}
             if failure is not None:
                 event["error"], event["reason"] = failure
             self._emit(event)

@@ -76,7 +76,8 @@ def _failover(stream: Any, mid_answer: bool) -> dict[str, Any]:
 
 def _worse(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return {"degraded": bool(a.get("degraded") or b.get("degraded")),
-            "fallback": bool(a.get("fallback") or b.get("fallback")), "reason": a.get("reason") or b.get("reason") or ""}
+            "fallback": bool(a.get("fallback") or b.get("fallback")),
+            "reason": a.get("reason") or b.get("reason") or ""}
 
 
 class TurnState(TypedDict, total=False):

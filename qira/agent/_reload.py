@@ -54,8 +54,10 @@ def forget_changed_skill_modules(since: float | None = None) -> list[str]:
         if name.partition(".")[0] not in roots or name.partition(".")[0] == "qira":  # never Qira itself
             continue
         path = getattr(module, "__file__", None)
+        if not path:
+            continue  # a namespace package: its modules carry the files
         try:
-            changed = bool(path) and os.stat(path).st_mtime > since
+            changed = os.stat(path).st_mtime > since
         except OSError:
             changed = True  # the file went away: import again, or report the failure
         if changed:

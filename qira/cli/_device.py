@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
     run_parser = actions.add_parser("run", help="connect to a hub: type text, see what arrives",
-                                    epilog=f"exit status:\n{codes}", formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    epilog=f"exit status:\n{codes}",
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_options(run_parser)
     run_parser.add_argument("--kind", required=True, choices=KINDS)
     run_parser.add_argument("--hub", help="the hub's WebSocket URL, e.g. ws://127.0.0.1:8765/ws "

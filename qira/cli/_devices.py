@@ -58,7 +58,8 @@ def run_list(args: argparse.Namespace) -> int:
     print(f"{'NAME':<{width}}  {'KIND':<8}  {'ONLINE':<6}  {'LAST SEEN':<19}  CAPABILITIES")
     for shown, d in zip(names, devices, strict=True):
         caps = ", ".join(f"{k}={v}" for k, v in sorted(d["capabilities"].items()) if v not in (None, False)) or "-"
-        print(f"{shown:<{width}}  {d['kind']:<8}  {'yes' if d['online'] else 'no':<6}  {_when(d['last_seen']):<19}  {caps}")
+        online = "yes" if d["online"] else "no"
+        print(f"{shown:<{width}}  {d['kind']:<8}  {online:<6}  {_when(d['last_seen']):<19}  {caps}")
     return 0
 
 
