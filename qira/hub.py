@@ -16,7 +16,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ class Hub:
         self._build_memory()
         self._build_inference()
         self._build_agent()
+        self._build_device_ops()
         self._build_admin()
         self.on_shutdown(self._close_models)
 
@@ -221,6 +222,15 @@ class Hub:
             ops[f"memory.{verb}"] = lambda a, verb=verb: memory_op(self.memory, verb, a)
         self.routes.extend(admin_routes(self.admin_secret, ops))
 
+    def _build_device_ops(self) -> None:
+        from .api.device_ops import DeviceOps
+
+        # hub.status, settings.set, devices.list, approval.list: the hub as a whole, for the faces
+        self.device_ops = DeviceOps(health=self.health, inference=self.inference, sync=self.sync, agent=self.agent)
+        for type_, handler in self.device_ops.handlers().items():
+            self.sync.register_handler(type_, handler)
+        self.on_startup(self.device_ops.start)
+
     # -- lifecycle ---------------------------------------------------------
 
     def on_startup(self, hook: Hook) -> None:
@@ -322,7 +332,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         # uvicorn re-raises the signal after a graceful shutdown, which turns a
         # clean stop into exit status 143; a clean stop here exits 0.
         if threading.current_thread() is not threading.main_thread():

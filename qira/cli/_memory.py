@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ..api.admin import memory_op
 from ..config import ensure_data_dir
@@ -207,7 +207,7 @@ def _history(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 def _export(args: argparse.Namespace, r: dict[str, Any]) -> None:
     records = r["records"]
-    out: TextIO = sys.stdout if args.file == "-" else _open(args.file, "w")
+    out: IO[str] = sys.stdout if args.file == "-" else _open(args.file, "w")
     try:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -218,7 +218,7 @@ def _export(args: argparse.Namespace, r: dict[str, Any]) -> None:
 
 
 def _read_records(file: str) -> list[Any]:
-    source: TextIO = sys.stdin if file == "-" else _open(file, "r")
+    source: IO[str] = sys.stdin if file == "-" else _open(file, "r")
     records = []
     try:
         for number, line in enumerate(source, 1):
@@ -242,7 +242,7 @@ def _context(args: argparse.Namespace, r: dict[str, Any]) -> None:
     _emit(args, r, f"{r['action']} {r['id']}: {r['text']} ({r['scope']})")
 
 
-def _open(path: str, mode: str) -> TextIO:
+def _open(path: str, mode: str) -> IO[str]:
     try:
         return Path(path).open(mode, encoding="utf-8")
     except OSError as exc:
