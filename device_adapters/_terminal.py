@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 from qira.errors import QiraError
 
-from ._profiles import PROFILES
 from ._printer import HELP, Printer
+from ._profiles import PROFILES
 from .session import DeviceSession
 
 __all__ = ["EXIT_CODES", "HELP", "check_hub_url", "parse_command", "run_terminal"]

@@ -23,9 +23,9 @@ from typing import Any
 import uvicorn
 from starlette.routing import BaseRoute
 
+from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
 from .api.http import build_app
 from .config import Config, ensure_data_dir
-from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
 from .errors import StartupError
 from .health import ComponentState, Health
 from .inference import LocalModel
@@ -218,8 +218,11 @@ class Hub:
             "audit": lambda a: asyncio.to_thread(audit_op, agent_db_path(self.data_dir), a),
             "skills.reload": reload_skills,
         }
+        def memory_verb(verb: str) -> Callable[[Any], Awaitable[Any]]:
+            return lambda a: memory_op(self.memory, verb, a)
+
         for verb in ("add", "search", "forget", "list", "history", "export", "import", "context"):
-            ops[f"memory.{verb}"] = lambda a, verb=verb: memory_op(self.memory, verb, a)
+            ops[f"memory.{verb}"] = memory_verb(verb)
         self.routes.extend(admin_routes(self.admin_secret, ops))
 
     def _build_device_ops(self) -> None:

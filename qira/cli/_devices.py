@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-
 from typing import Any
 
 from ..api.admin import devices_op, revoke_op

@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,7 +144,7 @@ class CloudChatModel:
         ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: clients that failed together spread out
 
-    async def _attempt(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+    async def _attempt(self, body: Mapping[str, Any]) -> AsyncGenerator[Delta, None]:
         answered = False
         try:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
