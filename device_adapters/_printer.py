@@ -193,7 +193,7 @@ class Printer:
     def _value(self, key: str, value: Any) -> str:
         if key in ("device", "by", "asked_by") and isinstance(value, str):
             return repr(self._name(value) or value)
-        timestamp = key == "ts" or key.endswith("_at") or key in ("last_seen", "last_active")
+        timestamp = key in ("ts", "at", "when", "last_seen", "last_active") or key.endswith("_at")
         if timestamp and isinstance(value, int | float):
             return clock(value)
         return repr(value)

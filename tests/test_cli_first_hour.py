@@ -150,3 +150,33 @@ def test_doctor_names_the_config_file_and_that_no_hub_runs(tmp_path):
     assert str(config) in lines["config"]
     assert f"not running on {data}" in lines["hub"]
     assert "does not exist yet" in doctor.stdout and not Path(data).exists()
+
+
+def test_doctor_names_a_model_the_endpoint_does_not_serve_and_an_unset_key(tmp_path):
+    from tests.inference.servers import FaultServer
+
+    with FaultServer() as endpoint:
+        endpoint.models = ("llama-3-8b",)
+        env = {"QIRA_INFERENCE_CLOUD__BASE_URL": endpoint.base_url, "QIRA_INFERENCE_CLOUD__MODEL": "gpt-7",
+               "QIRA_INFERENCE_CLOUD__API_KEY_ENV": "QIRA_TEST_KEY_NOBODY_SET"}
+        doctor = cli("doctor", "--data-dir", str(tmp_path / "data"), "--skip-models", env=env)
+        line = next(line for line in doctor.stdout.splitlines() if line.startswith("cloud endpoint"))
+        assert doctor.returncode == 1 and "FAIL" in line
+        assert "does not serve model 'gpt-7' (it serves: llama-3-8b)" in line
+        endpoint.models = ("gpt-7",)
+        doctor = cli("doctor", "--data-dir", str(tmp_path / "data"), "--skip-models", env=env)
+        line = next(line for line in doctor.stdout.splitlines() if line.startswith("cloud endpoint"))
+        assert doctor.returncode == 0 and "serves gpt-7" in line and "QIRA_TEST_KEY_NOBODY_SET is not set" in line
+
+
+def test_third_party_import_chatter_stays_out_of_the_log():
+    import logging
+
+    from qira._logging import setup_logging
+
+    setup_logging("info")
+    try:
+        assert not logging.getLogger("faiss.loader").isEnabledFor(logging.INFO)
+        assert logging.getLogger("qira.hub").isEnabledFor(logging.INFO)
+    finally:
+        logging.getLogger().handlers.clear()

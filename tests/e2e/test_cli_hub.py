@@ -56,6 +56,10 @@ def test_the_cli_uses_the_running_hub(hub):
     hub_line = next(line for line in doctor.stdout.splitlines() if line.startswith("hub"))
     assert f"running (pid {hub.proc.pid}" in hub_line and hub.ws_url in hub_line
 
+    banner = "".join(hub.output)
+    assert f"pair --name my-phone --kind phone --data-dir {hub.data_dir}" in banner  # this hub's data dir
+    assert "faiss.loader" not in banner  # the index loaded (memory add above) without its import chatter
+
     assert hub.stop() == 0
     assert not (hub.data_dir / "hub.json").exists()  # removed on a clean stop
     offline = qira("memory", "list", data_dir=hub.data_dir)  # and the CLI falls back to the files
