@@ -69,7 +69,7 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
     try:
         code = json.loads(qira("pair", "--name", "laptop", "--kind", "pc", "--json").stdout)["code"]
         device = DeviceProcess(hub, "laptop", "pc", tmp_path / "laptop", code)
-        device.expect(lambda e: e["type"] == "session.ready")
+        device.expect(lambda e: e["type"] == "session.ready", timeout=60)
 
         # A new pattern, and a second package installed while the hub runs.
         install(site, "qira_skill_dice", SKILL.replace("PATTERNS", '"roll {count}d{sides}", "throw {count} dice"'))

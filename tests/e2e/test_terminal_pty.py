@@ -43,7 +43,7 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
 
         # A question asked on the phone reaches the desk with the question and who asked.
         phone = DeviceProcess(hub, "phone", "phone", tmp_path / "phone", _code(hub, "phone", "phone"))
-        phone.expect(lambda e: e["type"] == "session.ready")
+        phone.expect(lambda e: e["type"] == "session.ready", timeout=60)
         desk.expect(r"· phone \(phone\) is online since \d\d:\d\d")
         phone.type("take a note: buy oat milk")
         done = phone.expect(lambda e: e["type"] == "chat.done", timeout=120)

@@ -64,9 +64,9 @@ async def test_a_hanging_endpoint_fails_at_the_first_token_deadline_not_the_read
 
 
 async def test_the_deadline_does_not_cut_a_slow_answer_once_it_has_started(fault_server):
-    fault_server.token_delay_s = 0.3
-    fault_server.answer = "one two three four five"  # 1.5 s in all, past the 1 s deadline
-    model = CloudChatModel(cloud_config(fault_server.base_url, read_timeout_s=5.0, first_token_timeout_s=1.0))
+    fault_server.token_delay_s = 1.0
+    fault_server.answer = "one two three four five"  # 5 s in all, past the 3 s deadline
+    model = CloudChatModel(cloud_config(fault_server.base_url, read_timeout_s=10.0, first_token_timeout_s=3.0))
     text = "".join([d.text async for d in model.stream(HELLO) if isinstance(d, TextDelta)])
     assert text == "one two three four five"
     await model.aclose()
