@@ -107,7 +107,7 @@ async def qira_stream(model: CloudChatModel, request: ChatRequest) -> tuple[floa
 async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
     llama = LlamaServer(api_key="bench-key", threads=1, parallel=1)  # one thread: steadier on a shared machine
     request = ChatRequest(messages=[ChatMessage(role="user", content=PROMPT)], max_tokens=max_tokens, temperature=0.0)
-    config = CloudConfig(base_url=llama.base_url, model="smollm2", read_timeout_s=120)
+    config = CloudConfig(base_url=llama.base_url, model="smollm2", read_timeout_s=120, first_token_timeout_s=120)
     model = CloudChatModel(config, api_key=llama.api_key)
     body = request_json(request, model="smollm2")
     client = httpx.AsyncClient(base_url=llama.base_url + "/", headers={"Authorization": f"Bearer {llama.api_key}"}, timeout=120)

@@ -116,6 +116,11 @@ class DeviceSession:
         return self._hub_seq
 
     @property
+    def next_seq(self) -> int:
+        """The ``seq`` the next :meth:`submit` will use (to tell its reply event apart)."""
+        return self._next_seq
+
+    @property
     def pending(self) -> int:
         """Operations in the outbox, not yet acknowledged by the hub."""
         return len(self._unacked)
@@ -238,10 +243,12 @@ class DeviceSession:
     async def _run(self) -> None:
         attempt = 0
         while not self._closing:
+            failure: tuple[str, str] | None = None
             try:
                 await self._connect_once()
             except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
                 log.debug("%s: connection failed: %s", self.name, exc)
+                failure = _describe(exc)
             except AuthError as exc:
                 self.closed_code = CloseCode.AUTH_FAILED
                 self._emit({"type": "session.closed", "code": self.closed_code, "reason": str(exc)})
@@ -257,9 +264,14 @@ class DeviceSession:
             if self.closed_code in _FATAL or self._closing:
                 self.finished.set()
                 return
-            self._emit({"type": "session.disconnected", "code": self.closed_code})
             base, cap = self._backoff
             delay = min(cap, base * 2 ** attempt) * random.uniform(0.5, 1.0)
+            # why, for a person: the close code, or what stopped the connection (error/reason)
+            event: SessionEvent = {"type": "session.disconnected", "code": self.closed_code,
+                                   "retry_in": round(delay, 2)}
+            if failure is not None:
+                event["error"], event["reason"] = failure
+            self._emit(event)
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -486,3 +498,24 @@ class DeviceSession:
                 self._on_event(event)
             except Exception:
                 log.exception("event callback failed")
+
+
+def _describe(exc: BaseException) -> tuple[str, str]:
+    """(a stable kind, a readable line) for a failed connection attempt."""
+    import socket
+
+    ws_exc = websockets.exceptions
+    if isinstance(exc, ws_exc.InvalidURI):
+        return "bad_url", f"not a WebSocket URL: {exc}"
+    if isinstance(exc, ws_exc.InvalidStatus):
+        status = exc.response.status_code
+        return "http_status", f"the server answered HTTP {status} instead of a WebSocket (is the path /ws?)"
+    if isinstance(exc, ws_exc.InvalidHandshake):
+        return "bad_handshake", f"not a Qira hub at that address ({type(exc).__name__}: {exc})"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", "connection refused (is `qira serve` running, on this port?)"
+    if isinstance(exc, socket.gaierror):
+        return "unknown_host", f"unknown host ({exc.strerror or exc})"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timeout", "the hub did not answer in time"
+    return "network", f"{type(exc).__name__}: {exc}"

@@ -16,5 +16,7 @@ def setup_logging(level: str) -> None:
     root.setLevel(level.upper())
     # Third-party chatter stays at warning unless we debug.
     quiet = logging.DEBUG if level == "debug" else logging.WARNING
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "sentence_transformers"):
+    # faiss.loader logs eight lines at INFO on import, one a ModuleNotFoundError it recovers from.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "sentence_transformers", "faiss",
+                 "faiss.loader"):
         logging.getLogger(name).setLevel(quiet)

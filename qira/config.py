@@ -34,6 +34,7 @@ __all__ = [
     "MemoryConfig",
     "SkillsConfig",
     "SyncConfig",
+    "config_file_in_use",
     "default_data_dir",
     "ensure_data_dir",
     "load_config",
@@ -94,6 +95,10 @@ class CloudConfig(_Section):
     backoff_max_s: float = Field(default=8.0, ge=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=30.0, gt=0)
+    # issue 12: fall back to local when no token arrives this soon (a hanging endpoint
+    # would otherwise cost the read timeout), and how often /models is probed for /health
+    first_token_timeout_s: float = Field(default=8.0, gt=0)
+    probe_interval_s: float = Field(default=60.0, gt=0)
 
     def api_key(self) -> str | None:
         """The key from the variable named by ``api_key_env``; read here so that only
@@ -214,6 +219,7 @@ def load_config(
 
     merged: dict[str, Any] = {}
     for source, data in layers:
+        _validate(data, source)  # each layer on its own too: a later one must not hide a bad value
         merged = _merge(merged, data)
         _validate(merged, source)  # validate after each layer so the message names its source
 
@@ -222,9 +228,22 @@ def load_config(
         data_dir = _validate(merged, "defaults").data_dir
         implicit = data_dir / "config.toml"
         if implicit.is_file():
-            merged = _merge(_read_toml(implicit), merged)
+            own = _read_toml(implicit)
+            _validate(own, str(implicit))  # `serve --port N` must not hide a bad port in the file (issue 12)
+            merged = _merge(own, merged)
             _validate(merged, str(implicit))
     return _validate(merged, "configuration")
+
+
+def config_file_in_use(path: str | os.PathLike[str] | None = None, *, data_dir: Path,
+                       env: dict[str, str] | None = None) -> Path | None:
+    """The config file :func:`load_config` reads for these arguments, or ``None`` (defaults only)."""
+    env = dict(os.environ if env is None else env)
+    explicit = path or env.get("QIRA_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    implicit = data_dir / "config.toml"
+    return implicit if implicit.is_file() else None
 
 
 def ensure_data_dir(config: Config) -> Path:

@@ -23,6 +23,7 @@ class ComponentState(enum.StrEnum):
     WARMING = "warming"
     ERROR = "error"
     OFF = "off"  # not configured (no cloud endpoint, say): not a fault
+    UNKNOWN = "unknown"  # not checked yet, or could not be reached to check (the cloud before its probe)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +64,9 @@ class Health:
 
     @property
     def all_ready(self) -> bool:
-        return all(s.state in (ComponentState.READY, ComponentState.OFF) for s in self._components.values())
+        # an optional part not yet known to work (the cloud) does not hold the hub back
+        return all(s.state in (ComponentState.READY, ComponentState.OFF, ComponentState.UNKNOWN)
+                   for s in self._components.values())
 
     def as_json(self) -> dict[str, object]:
         return {name: status.as_json() for name, status in sorted(self._components.items())}

@@ -11,15 +11,19 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.routing import BaseRoute
 
+from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
 from .api.http import build_app
 from .config import Config, ensure_data_dir
 from .errors import StartupError
@@ -55,6 +59,7 @@ class Hub:
         self._build_agent()
         self._build_device_ops()
         self._build_mcp()
+        self._build_admin()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -96,20 +101,41 @@ class Hub:
                 self.sync.register_handler(type_, handler)
 
     def _build_inference(self) -> None:
-        from .inference import BreakerState, InferenceService
+        from .inference import BreakerState, InferenceService, ProbeResult, probe_endpoint
+
+        cloud_config = self.config.inference.cloud
+        probe: list[ProbeResult] = []  # the latest probe of GET /models (issue 12)
 
         def cloud_state(state: BreakerState | None = None) -> None:
-            # /health shows the endpoint as the breaker sees it
-            base_url = self.config.inference.cloud.base_url
-            if not base_url:
+            # /health shows the endpoint as the probe and the breaker see it: `unknown` until
+            # a probe has found the configured model, `error` while the circuit is open
+            if not cloud_config.base_url:
                 self.health.set("cloud", ComponentState.OFF, "no endpoint configured: everything runs locally")
-            elif state is BreakerState.OPEN:
+                return
+            breaker = state or (self.inference.cloud.breaker.state if self.inference.cloud else None)
+            if breaker is BreakerState.OPEN:
                 self.health.set("cloud", ComponentState.ERROR, "failing: circuit open, requests run locally")
+            elif not probe:
+                self.health.set("cloud", ComponentState.UNKNOWN, f"{cloud_config.base_url}: not probed yet")
+            elif probe[-1].ok:
+                self.health.set("cloud", ComponentState.READY, probe[-1].detail)
             else:
-                self.health.set("cloud", ComponentState.READY, base_url)
+                self.health.set("cloud", ComponentState.UNKNOWN,
+                                f"{probe[-1].detail} (probing again every {cloud_config.probe_interval_s:g}s)")
+
+        async def probe_loop() -> None:
+            while True:
+                result = await probe_endpoint(cloud_config)
+                if not probe or probe[-1] != result:
+                    log.log(logging.INFO if result.ok else logging.WARNING, "cloud endpoint: %s", result.detail)
+                probe[:] = [result]
+                cloud_state()
+                await asyncio.sleep(cloud_config.probe_interval_s)
 
         async def report_cloud() -> None:
             cloud_state()
+            if cloud_config.base_url:
+                self.spawn(probe_loop(), "cloud-probe")
 
         self.inference = InferenceService(
             self.config.inference, local=self.local_model, data_dir=self.data_dir, on_cloud_state=cloud_state
@@ -158,6 +184,47 @@ class Hub:
             return result
 
         self.sync.register_handler("context.event", context_event)
+
+    def _build_admin(self) -> None:
+        # The CLI's way into this hub (issue 12): loopback only, with the secret in hub.json.
+        from ._hubfile import new_admin_secret
+        from .agent import agent_db_path
+        from .api.admin import admin_routes, audit_op, devices_op, memory_op, pair_op, revoke_op
+        from .sync import SyncStore
+
+        self.admin_secret = new_admin_secret()
+
+        def with_store(fn: Callable[..., object], *args: object, **kwargs: object) -> Awaitable[object]:
+            def job() -> object:
+                store = SyncStore.in_data_dir(self.data_dir)
+                try:
+                    return fn(store, *args, **kwargs)
+                finally:
+                    store.close()
+
+            return asyncio.to_thread(job)
+
+        async def reload_skills(_args: Any) -> dict[str, Any]:
+            result = await self.agent.reload_skills(self.config.skills)
+            problems = "; ".join(f"{p['entry_point']}: {p['error']}" for p in result["problems"])
+            self.health.set("agent", ComponentState.READY,
+                            f"{len(result['skills'])} skills" + (f" (not loaded: {problems})" if problems else ""))
+            return result
+
+        ops: dict[str, Callable[[Any], Awaitable[Any]]] = {
+            "devices.list": lambda a: asyncio.sleep(0, devices_op(None, live=self.sync.devices())),
+            "devices.revoke": lambda a: with_store(revoke_op, str(a["name"])),
+            "pair": lambda a: with_store(pair_op, str(a["name"]), str(a["kind"]), token=bool(a.get("token")),
+                                         ttl_s=self.config.sync.pairing_code_ttl_s),
+            "audit": lambda a: asyncio.to_thread(audit_op, agent_db_path(self.data_dir), a),
+            "skills.reload": reload_skills,
+        }
+        def memory_verb(verb: str) -> Callable[[Any], Awaitable[Any]]:
+            return lambda a: memory_op(self.memory, verb, a)
+
+        for verb in ("add", "search", "forget", "list", "history", "export", "import", "context"):
+            ops[f"memory.{verb}"] = memory_verb(verb)
+        self.routes.extend(admin_routes(self.admin_secret, ops))
 
     def _build_device_ops(self) -> None:
         from .api.device_ops import DeviceOps
@@ -240,6 +307,20 @@ class Hub:
             except Exception:  # one part failing to close must not stop the others
                 log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
 
+    def _write_hub_file(self, host: str, port: int) -> bool:
+        """Record where this hub listens (``<data dir>/hub.json``) so the CLI finds it."""
+        from . import __version__
+
+        http_url, ws_url = hub_urls(host, port)
+        info = HubInfo(pid=os.getpid(), host=host, port=port, http_url=http_url, ws_url=ws_url, version=__version__,
+                       data_dir=str(self.data_dir), admin_secret=self.admin_secret, started_at=time.time())
+        try:
+            write_hub_file(self.data_dir, info)
+        except OSError as exc:  # a read-only data dir still serves; the CLI then works on the files
+            log.warning("could not write %s: %s", self.data_dir / "hub.json", exc)
+            return False
+        return True
+
     async def _close_models(self) -> None:
         await asyncio.to_thread(self.local_model.close)
 
@@ -264,6 +345,7 @@ class Hub:
             ),
             before_shutdown=self.stop,
         )
+        hub_file = self._write_hub_file(host, port)
         if on_listening is not None:
             on_listening(host, port)
         log.info("listening on %s:%d, data in %s", host, port, self.data_dir)
@@ -271,6 +353,8 @@ class Hub:
             await server.serve(sockets=[sock])
         finally:
             sock.close()
+            if hub_file:
+                remove_hub_file(self.data_dir, os.getpid())
         log.info("stopped")
 
 

@@ -70,6 +70,8 @@ class Agent:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activity: dict[str, float] = {}  # device id -> when the person last talked to Qira on it
         self._waiters: dict[str, asyncio.Future[str]] = {}  # direct-call approval id -> its answer
+        self._loaded_at = time.time()  # skill modules changed after this are re-imported by reload_skills
+        self._embedder = embedder
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -90,6 +92,23 @@ class Agent:
             await self._rearm_approvals()
         finally:
             self._started.set()
+
+    async def reload_skills(self, skills: SkillsConfig) -> dict[str, Any]:
+        """Re-discover skill packages, re-importing the ones whose files changed (issue 12:
+        a pattern change needs no restart). Turns already running keep the skills they had."""
+        from ._reload import forget_changed_skill_modules
+
+        before = {s.name for s in self.registry}
+        dropped = await asyncio.to_thread(forget_changed_skill_modules, self._loaded_at)
+        fresh = await asyncio.to_thread(SkillRegistry.from_entry_points, skills)
+        self._loaded_at = time.time()
+        self.registry.replace(fresh)
+        self.matcher = self.planner.matcher = IntentMatcher(list(self.registry), self._embedder)
+        await self.matcher.prepare()
+        after = {s.name for s in self.registry}
+        return {"skills": sorted(after), "added": sorted(after - before), "removed": sorted(before - after),
+                "reloaded_modules": dropped,
+                "problems": [{"entry_point": p.entry_point, "error": p.error} for p in self.registry.problems]}
 
     async def _ready_graph(self) -> Any:
         await self._started.wait()
@@ -132,7 +151,8 @@ class Agent:
         else:
             await self._check_not_paused(thread)
             participants = await self._thread_participants(thread, device.id)
-        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id)
+        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id,
+                          question=text)
         self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
         return {"thread": thread, "turn": turn}
 
@@ -207,7 +227,7 @@ class Agent:
             except Exception as exc:  # one broken turn must not take the hub down
                 log.exception("turn %s in thread %s failed", turn, thread)
                 await sink.done(f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}", route="local",
-                                degraded=True)
+                                degraded=False, reason=f"the turn failed inside Qira ({type(exc).__name__})")
                 return
             finally:
                 self.planner.sinks.pop(turn, None)

@@ -40,14 +40,16 @@ SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices
 
 class TurnSink(Protocol):
     async def delta(self, text: str) -> None: ...
-    async def done(self, text: str, *, route: str, degraded: bool) -> None: ...
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False,
+                   reason: str = "") -> None: ...
 
 
 class _NullSink:
     async def delta(self, text: str) -> None:
         return None
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False,
+                   reason: str = "") -> None:
         return None
 
 
@@ -70,6 +72,19 @@ def _served(stream: Any, default: str) -> tuple[str, bool]:
     return served, getattr(stream, "fallback", None) is not None
 
 
+def _failover(stream: Any, mid_answer: bool) -> dict[str, Any]:
+    """For chat.done: ``degraded`` when the cloud failed mid-answer, ``fallback`` when it failed
+    before its first token, and the reason in words (the inference Turn's ``fallback``)."""
+    reason = getattr(stream, "fallback", None) or ""
+    return {"degraded": bool(mid_answer), "fallback": bool(reason) and not mid_answer, "reason": reason}
+
+
+def _worse(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    return {"degraded": bool(a.get("degraded") or b.get("degraded")),
+            "fallback": bool(a.get("fallback") or b.get("fallback")),
+            "reason": a.get("reason") or b.get("reason") or ""}
+
+
 class TurnState(TypedDict, total=False):
     messages: Annotated[list[dict[str, Any]], operator.add]  # the thread's conversation
     participants: Annotated[list[str], _union]  # device ids that spoke in this thread
@@ -88,6 +103,8 @@ class TurnState(TypedDict, total=False):
     answer_streamed: bool  # the answer already went out as deltas (a cloud plan that just talked)
     served: str  # where the model work of the turn actually ran (local after a cloud failure)
     degraded: bool
+    fallback: bool  # the cloud failed before its first token; another model answered
+    reason: str  # why the turn was degraded or fell back, in words
 
 
 class Planner:
@@ -156,7 +173,7 @@ class Planner:
         text = state["text"].strip()
         return {"messages": [{"role": "user", "content": text}], "participants": [state["device"]["id"]], "text": text,
                 "recalled": [], "intents": [], "calls": [], "approvals": {}, "results": [], "answer": "",
-                "mode": "", "degraded": False, "route": {}, "answer_streamed": False, "served": ""}
+                "mode": "", "degraded": False, "fallback": False, "reason": "", "route": {}, "answer_streamed": False, "served": ""}
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
         # One embedding of the words serves both the memory search and the intent match.
@@ -195,7 +212,8 @@ class Planner:
             except InferenceError as exc:  # the local plan still answers
                 log.warning("cloud planning failed, planning locally: %s", exc)
                 planned = await self._plan_locally(state)
-                return {**planned, "degraded": True, "served": "local"}
+                return {**planned, "degraded": False, "fallback": True, "served": "local",
+                        "reason": f"cloud planning failed ({exc}); planned locally"}
         return await self._plan_locally(state)
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
@@ -278,7 +296,7 @@ class Planner:
                 degraded = degraded or delta.degraded
         served, fell_back = _served(stream, "cloud")
         mode = "skill" if calls else "answered"
-        return {"mode": mode, "calls": calls, "answer": "".join(text), "degraded": degraded or fell_back,
+        return {"mode": mode, "calls": calls, "answer": "".join(text), **_failover(stream, degraded and fell_back),
                 "answer_streamed": bool(text), "served": served}
 
     async def approve(self, state: TurnState) -> dict[str, Any]:
@@ -313,19 +331,20 @@ class Planner:
 
     async def respond(self, state: TurnState) -> dict[str, Any]:
         sink = self._sink(state)
-        answer, degraded = state.get("answer", ""), state.get("degraded", False)
+        answer = state.get("answer", "")
+        failover = _worse(state, {})
         route = state.get("route", {}).get("target", "local")
         served = state.get("served") or route
         if state.get("mode") == "chat":
-            answer, fell_back, served = await self._stream_answer(state, self._messages(state), sink)
-            degraded = degraded or fell_back
+            answer, more, served = await self._stream_answer(state, self._messages(state), sink)
+            failover = _worse(failover, more)
         elif state.get("results"):
             joined = self._joined(state)
             if route == "cloud" and self.model is not None and any(r["outcome"] == "ok" for r in state["results"]):
                 unsent = "\n".join(r["text"] for r in state["results"] if r["text"] and not r["streamed"])
-                answer, fell_back, served = await self._stream_answer(state, self._with_results(state), sink,
+                answer, more, served = await self._stream_answer(state, self._with_results(state), sink,
                                                                       fallback=unsent, fallback_answer=joined)
-                degraded = degraded or fell_back
+                failover = _worse(failover, more)
             else:
                 answer, served = joined, "local"
                 for r in state["results"]:
@@ -333,8 +352,8 @@ class Planner:
                         await sink.delta(r["text"] + ("\n" if r is not state["results"][-1] else ""))
         elif answer and not state.get("answer_streamed"):
             await sink.delta(answer)
-        await sink.done(answer, route=served, degraded=degraded)
-        return {"answer": answer, "degraded": degraded, "messages": [{"role": "assistant", "content": answer}]}
+        await sink.done(answer, route=served, **failover)
+        return {"answer": answer, **failover, "messages": [{"role": "assistant", "content": answer}]}
 
     def _joined(self, state: TurnState) -> str:
         return "\n".join(r["text"] for r in state["results"] if r["text"])
@@ -350,13 +369,14 @@ class Planner:
         return messages
 
     async def _stream_answer(self, state: TurnState, messages: list[ChatMessage], sink: TurnSink, *,
-                             fallback: str | None = None, fallback_answer: str | None = None) -> tuple[str, bool, str]:
-        """Stream the model's answer: (text, whether the cloud failed over to local, where it ran).
+                             fallback: str | None = None,
+                             fallback_answer: str | None = None) -> tuple[str, dict[str, Any], str]:
+        """Stream the model's answer: (text, how it failed over (see ``_failover``), where it ran).
         With no model at all, or when every model fails, ``fallback`` is sent instead."""
         if self.model is None:
             text = fallback if fallback is not None else "I have no model to talk with on this hub, and no skill matched what you asked."
             await sink.delta(text)
-            return (fallback_answer if fallback_answer is not None else text), False, "local"
+            return (fallback_answer if fallback_answer is not None else text), _worse({}, {}), "local"
         request = self._request(state, messages, max_tokens=200)
         parts, degraded = [], False
         stream = self.model.chat(request, device_kind=_kind(state))
@@ -370,9 +390,10 @@ class Planner:
         except InferenceError as exc:
             text = fallback if fallback is not None else f"Sorry, I could not reach a model just now ({exc})."
             await sink.delta(text)
-            return (fallback_answer if fallback_answer is not None else "".join(parts) + text), True, "local"
+            failed = {"degraded": bool(parts), "fallback": not parts, "reason": f"no model could answer ({exc})"}
+            return (fallback_answer if fallback_answer is not None else "".join(parts) + text), failed, "local"
         served, fell_back = _served(stream, state.get("route", {}).get("target", "local"))
-        return "".join(parts).strip(), degraded or fell_back, served
+        return "".join(parts).strip(), _failover(stream, degraded and fell_back), served
 
     async def learn(self, state: TurnState) -> dict[str, Any]:
         if self.memory is None or self.extract_facts is None:

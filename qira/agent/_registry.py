@@ -103,6 +103,11 @@ class SkillRegistry:
         found, problems = discover()
         return cls(found, config, problems)
 
+    def replace(self, other: SkillRegistry) -> None:
+        """Take ``other``'s skills in place (``qira skill reload``): the runner and the
+        planner hold this object, so they see the new skills at once."""
+        self.__dict__.update(other.__dict__)
+
     def __contains__(self, name: str) -> bool:
         return name in self._skills
 

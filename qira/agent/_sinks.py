@@ -19,7 +19,9 @@ class TurnEvent:
     kind: str  # delta | done
     text: str
     route: str = "local"
-    degraded: bool = False
+    degraded: bool = False  # the cloud failed mid-answer; the local model finished it
+    fallback: bool = False  # the cloud failed before its first token; the local model answered
+    reason: str = ""  # why, in words (empty when nothing failed)
 
 
 class DeviceSink:
@@ -27,8 +29,10 @@ class DeviceSink:
     the final answer (durable) to every device of the thread, online or not."""
 
     def __init__(self, gateway: DeviceGateway | None, *, thread: str, turn: str, participants: Sequence[str],
-                 asking: str | None) -> None:
+                 asking: str | None, question: str = "") -> None:
         self.gateway = gateway
+        self.asking = asking
+        self.question = question  # what was asked: devices show it with an answer to a turn asked elsewhere
         self.thread = thread
         self.turn = turn
         self.targets = list(dict.fromkeys([*([asking] if asking else []), *participants]))
@@ -45,10 +49,11 @@ class DeviceSink:
             except Exception:  # a device that just dropped misses a delta; chat.done carries the whole text
                 log.debug("chat.delta to %s failed", device_id, exc_info=True)
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
         if self.gateway is None:
             return
-        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded}
+        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded,
+                   "fallback": fallback, "reason": reason, "asked_by": self.asking, "question": self.question}
         for device_id in self.targets:
             try:
                 await self.gateway.push(device_id, "chat.done", payload)
@@ -64,8 +69,9 @@ class QueueSink:
         if text:
             await self._queue.put(TurnEvent(kind="delta", text=text))
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
-        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded))
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
+        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback,
+                                        reason=reason))
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         while True:

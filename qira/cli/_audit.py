@@ -8,9 +8,12 @@ import re
 import time
 from datetime import datetime
 
-from ..agent import agent_db_path, read_audit
+from ..api.admin import audit_op
 from ..errors import QiraError
-from ._common import add_config_options, config_from_args
+from ._common import add_config_options, admin_call, config_from_args, existing_data_dir, positive_int, running_hub
+
+# qira.agent.Outcome's values (a test keeps them equal; importing the agent here costs every command)
+OUTCOMES = ("ok", "error", "timeout", "permission_denied", "invalid_arguments", "denied")
 
 _AGO = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 
@@ -20,9 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(parser)
     parser.add_argument("--skill", help="only this skill")
     parser.add_argument("--device", help="only this device (id or name)")
-    parser.add_argument("--outcome", help="ok, error, timeout, permission_denied, invalid_arguments or denied")
+    parser.add_argument("--outcome", choices=OUTCOMES, help="only entries with this outcome")
     parser.add_argument("--since", help="how far back: 30m, 2h, 7d, or a date (2026-05-01)")
-    parser.add_argument("--limit", type=int, default=50, help="the most recent N entries (default 50)")
+    parser.add_argument("--limit", type=positive_int, default=50, help="the most recent N entries (default 50)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.set_defaults(func=run)
 
@@ -41,21 +44,31 @@ def _since(text: str | None) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    request = {"skill": args.skill, "device": args.device, "outcome": args.outcome, "since": _since(args.since),
+               "limit": args.limit}
+    hub = running_hub(config)
+    from ..agent import agent_db_path
+
     path = agent_db_path(config.data_dir)
-    entries = read_audit(path, skill=args.skill, device=args.device, outcome=args.outcome, since=_since(args.since),
-                         limit=max(1, args.limit))
+    if hub is not None:
+        result = admin_call(hub, "audit", request)
+    else:
+        existing_data_dir(config)
+        result = audit_op(path, request)
+    entries = result["entries"]
     if args.json:
         for e in entries:
-            print(json.dumps(e.as_json()))
+            print(json.dumps(e))
         return 0
     if not entries:
-        print("no audit entries" + ("" if path.exists() else f" (no log at {path} yet)"))
+        print("no audit entries" + ("" if result["log_exists"] else f" (no log at {path} yet)"))
         return 0
     for e in entries:
-        when = datetime.fromtimestamp(e.ts).strftime("%Y-%m-%d %H:%M:%S")
-        used = ",".join(e.permissions_used) or "-"
-        line = f"{when}  {e.device_name or e.device or '-':<10} {e.skill:<14} {e.outcome.value:<17} approval={e.approval:<10} used={used}  {e.action}"
-        if e.detail and e.outcome.value != "ok":
-            line += f"  — {e.detail}"
+        when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
+        used = ",".join(e["permissions_used"]) or "-"
+        line = (f"{when}  {e['device_name'] or e['device'] or '-':<10} {e['skill']:<14} {e['outcome']:<17} "
+                f"approval={e['approval']:<10} used={used}  {e['action']}")
+        if e["detail"] and e["outcome"] != "ok":
+            line += f"  — {e['detail']}"
         print(line)
     return 0

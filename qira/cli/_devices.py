@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+from typing import Any
 
-from ..errors import QiraError
-from ..sync import SyncStore
-from ._common import add_config_options, config_from_args, open_sync_store
+from ..api.admin import devices_op, revoke_op
+from ._common import add_config_options, admin_call, config_from_args, device_name, open_sync_store, running_hub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +20,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=run_list)
     revoke = actions.add_parser("revoke", help="revoke a device: its token stops working, its connection closes")
     add_config_options(revoke)
-    revoke.add_argument("name")
+    revoke.add_argument("name", type=device_name)
     revoke.set_defaults(func=run_revoke)
 
 
-def _store(args: argparse.Namespace) -> SyncStore:
-    return open_sync_store(config_from_args(args))
+def _call(args: argparse.Namespace, op: str, request: dict[str, Any], local: Any) -> dict[str, Any]:
+    """In the running hub when there is one (it knows who is online now), else on the data directory."""
+    config = config_from_args(args)
+    hub = running_hub(config)
+    if hub is not None:
+        return admin_call(hub, op, request)
+    store = open_sync_store(config)
+    try:
+        return local(store)
+    finally:
+        store.close()
 
 
 def _when(ts: float | None) -> str:
@@ -35,34 +44,29 @@ def _when(ts: float | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        devices = store.devices()
-    finally:
-        store.close()
+    devices = _call(args, "devices.list", {}, devices_op)["devices"]
     if args.json:
         for d in devices:
-            print(json.dumps({"id": d.id, "name": d.name, "kind": d.kind, "online": d.online, "last_seen": d.last_seen,
-                              "last_active": d.last_active, "capabilities": d.capabilities}))
+            print(json.dumps(d))
         return 0
     if not devices:
         print("no paired devices: pair one with `qira pair --name NAME --kind KIND`")
         return 0
-    width = max(len(d.name) for d in devices)
+    names = [repr(d["name"]) if _needs_quotes(d["name"]) else d["name"] for d in devices]
+    width = max(4, *(len(n) for n in names))
     print(f"{'NAME':<{width}}  {'KIND':<8}  {'ONLINE':<6}  {'LAST SEEN':<19}  CAPABILITIES")
-    for d in devices:
-        caps = ", ".join(f"{k}={v}" for k, v in sorted(d.capabilities.items()) if v not in (None, False)) or "-"
-        print(f"{d.name:<{width}}  {d.kind:<8}  {'yes' if d.online else 'no':<6}  {_when(d.last_seen):<19}  {caps}")
+    for shown, d in zip(names, devices, strict=True):
+        caps = ", ".join(f"{k}={v}" for k, v in sorted(d["capabilities"].items()) if v not in (None, False)) or "-"
+        online = "yes" if d["online"] else "no"
+        print(f"{shown:<{width}}  {d['kind']:<8}  {online:<6}  {_when(d['last_seen']):<19}  {caps}")
     return 0
 
 
+def _needs_quotes(name: str) -> bool:
+    return not name or any(not (c.isalnum() or c in "-_.") for c in name)
+
+
 def run_revoke(args: argparse.Namespace) -> int:
-    store = _store(args)
-    try:
-        device = store.revoke(args.name)
-    finally:
-        store.close()
-    if device is None:
-        raise QiraError(f"no paired device named {args.name!r} (see `qira devices list`)")
-    print(f"revoked {device.name} ({device.kind}, {device.id}): a running hub closes its connection within a second")
+    device = _call(args, "devices.revoke", {"name": args.name}, lambda store: revoke_op(store, args.name))
+    print(f"revoked {device['name']!r} ({device['kind']}, {device['id']}): its connection closes within a second")
     return 0

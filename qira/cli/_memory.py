@@ -12,16 +12,29 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..api.admin import memory_op
 from ..config import ensure_data_dir
 from ..errors import InvalidMemory, QiraError
-from ..memory import CONTEXT_KINDS, Embedder, MemoryKind, MemoryStore, Scope, memory_json
-from ._common import add_config_options, config_from_args
+from ._common import (
+    add_config_options,
+    admin_call,
+    config_from_args,
+    existing_data_dir,
+    non_negative_int,
+    positive_int,
+    running_hub,
+    unit_float,
+)
 
-ACTOR = "cli"
+# qira.memory's MemoryKind, Scope and CONTEXT_KINDS values (a test keeps them equal): importing the
+# memory package here would cost every command, and with a hub running the CLI never needs it
+KINDS = ("fact", "preference", "episode", "context")
+SCOPES = ("shared", "device", "private")
+CONTEXT = ("place", "activity", "focus", "battery", "nearby")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,17 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     add = _verb(verbs, "add", "remember a text", _add)
     add.add_argument("text")
-    add.add_argument("--kind", choices=[k.value for k in MemoryKind], default="fact")
-    add.add_argument("--scope", choices=[s.value for s in Scope], default="shared")
+    add.add_argument("--kind", choices=list(KINDS), default="fact")
+    add.add_argument("--scope", choices=list(SCOPES), default="shared")
     add.add_argument("--device", help="source device id (device scope needs one)")
-    add.add_argument("--importance", type=float, default=0.5, help="0 to 1 (default 0.5)")
+    add.add_argument("--importance", type=unit_float, default=0.5, help="0 to 1 (default 0.5)")
     add.add_argument("--expires-in", type=float, metavar="HOURS", help="forget it after this many hours")
 
     search = _verb(verbs, "search", "find the memories that best answer a query", _search)
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=5, help="how many results (default 5)")
-    search.add_argument("--kind", action="append", choices=[k.value for k in MemoryKind], help="repeatable")
-    search.add_argument("--scope", action="append", choices=[s.value for s in Scope], help="repeatable")
+    search.add_argument("-k", type=positive_int, default=5, help="how many results (default 5)")
+    search.add_argument("--kind", action="append", choices=list(KINDS), help="repeatable")
+    search.add_argument("--scope", action="append", choices=list(SCOPES), help="repeatable")
     search.add_argument("--device", help="only memories from this device")
     search.add_argument("--since", type=_when, help="ISO date/time or unix seconds")
     search.add_argument("--until", type=_when, help="ISO date/time or unix seconds")
@@ -50,11 +63,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     forget.add_argument("id")
 
     listing = _verb(verbs, "list", "list memories, newest first", _list)
-    listing.add_argument("--kind", choices=[k.value for k in MemoryKind])
-    listing.add_argument("--scope", choices=[s.value for s in Scope])
+    listing.add_argument("--kind", choices=list(KINDS))
+    listing.add_argument("--scope", choices=list(SCOPES))
     listing.add_argument("--device")
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--offset", type=int, default=0)
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--offset", type=non_negative_int, default=0, help="skip this many newest first (default 0)")
 
     history = _verb(verbs, "history", "every change to a memory, and who made it", _history)
     history.add_argument("id")
@@ -66,34 +79,73 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("file", nargs="?", default="-", help="input file (default: stdin)")
 
     context = _verb(verbs, "context", "record a context event (place, activity, ...)", _context)
-    context.add_argument("kind", choices=list(CONTEXT_KINDS))
+    context.add_argument("kind", choices=list(CONTEXT))
     context.add_argument("value")
     context.add_argument("--device")
 
 
 def _verb(verbs: argparse._SubParsersAction, name: str, help: str,
-          fn: Callable[[MemoryStore, argparse.Namespace], Awaitable[int]]) -> argparse.ArgumentParser:
+          render: Callable[[argparse.Namespace, dict[str, Any]], None]) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help)
     add_config_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
-    parser.set_defaults(func=lambda args: _run(args, fn))
+    parser.set_defaults(func=lambda args: _run(args, name, render))
     return parser
 
 
-def _run(args: argparse.Namespace, fn: Callable[[MemoryStore, argparse.Namespace], Awaitable[int]]) -> int:
+def _run(args: argparse.Namespace, verb: str, render: Callable[[argparse.Namespace, dict[str, Any]], None]) -> int:
+    """Ask the running hub when there is one (fast: its embedding model is loaded), else
+    open the data directory's store here. Reads never create a data directory."""
     config = config_from_args(args)
-    directory = ensure_data_dir(config) / "memory"
+    request = _request(args, verb)
+    hub = running_hub(config)
+    if hub is not None:
+        result = admin_call(hub, f"memory.{verb}", request)
+    else:
+        directory = (existing_data_dir(config) if verb in _READS else ensure_data_dir(config)) / "memory"
 
-    async def main() -> int:
-        store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size))
-        await store.open()
-        try:
-            await store.wait_ready()
-            return await fn(store, args)
-        finally:
-            await store.close()
+        from ..memory import Embedder, MemoryStore
 
-    return asyncio.run(main())
+        async def main() -> dict[str, Any]:
+            store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size))
+            await store.open()
+            try:
+                await store.wait_ready()
+                return await memory_op(store, verb, request)
+            finally:
+                await store.close()
+
+        result = asyncio.run(main())
+    render(args, result)
+    return 0
+
+
+_READS = frozenset({"search", "list", "history", "export"})
+
+
+def _request(args: argparse.Namespace, verb: str) -> dict[str, Any]:
+    """The verb's arguments as JSON (what the admin path carries)."""
+    if verb == "add":
+        expires = None
+        if args.expires_in is not None:
+            if args.expires_in <= 0:
+                raise InvalidMemory("--expires-in must be a positive number of hours")
+            expires = dt.datetime.now().timestamp() + args.expires_in * 3600
+        return {"text": args.text, "kind": args.kind, "scope": args.scope, "device": args.device,
+                "importance": args.importance, "expires_at": expires}
+    if verb == "search":
+        return {"query": args.query, "k": args.k, "kinds": args.kind, "scopes": args.scope, "device": args.device,
+                "since": args.since, "until": args.until}
+    if verb in ("forget", "history"):
+        return {"id": args.id}
+    if verb == "list":
+        return {"kind": args.kind, "scope": args.scope, "device": args.device, "limit": args.limit,
+                "offset": args.offset}
+    if verb == "import":
+        return {"records": _read_records(args.file)}
+    if verb == "context":
+        return {"kind": args.kind, "value": args.value, "device": args.device}
+    return {}
 
 
 def _when(value: str) -> float:
@@ -118,65 +170,43 @@ def _stamp(t: float | None) -> str:
     return "-" if t is None else dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
 
 
-async def _add(store: MemoryStore, args: argparse.Namespace) -> int:
-    expires = None
-    if args.expires_in is not None:
-        if args.expires_in <= 0:
-            raise InvalidMemory("--expires-in must be a positive number of hours")
-        expires = dt.datetime.now().timestamp() + args.expires_in * 3600
-    result = await store.add(args.text, kind=args.kind, scope=args.scope, device=args.device,
-                             importance=args.importance, expires_at=expires, actor=ACTOR)
-    data = {"id": result.memory.id, "action": result.action, "chunks": [m.id for m in result.chunks],
-            "note": result.note, "memory": memory_json(result.memory)}
-    human = f"{result.action} {result.memory.id}" + (f"  ({result.note})" if result.note else "")
-    if result.chunks:
-        human += "\n" + "\n".join(f"  chunk {m.id}" for m in result.chunks)
-    _emit(args, data, human)
-    return 0
+def _add(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    human = f"{r['action']} {r['id']}" + (f"  ({r['note']})" if r.get("note") else "")
+    if r.get("chunks"):
+        human += "\n" + "\n".join(f"  chunk {c}" for c in r["chunks"])
+    _emit(args, r, human)
 
 
-async def _search(store: MemoryStore, args: argparse.Namespace) -> int:
-    hits = await store.search(args.query, k=args.k, kinds=args.kind, scopes=args.scope, device=args.device,
-                              since=args.since, until=args.until)
-    if not hits and not args.json:
+def _search(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    if not r["hits"] and not args.json:
         print("no memories found")
-    for rank, hit in enumerate(hits, 1):
-        m = hit.memory
-        human = f"{rank}. [{hit.score:.3f}] {m.text}  ({m.kind.value}, {m.scope.value}, {m.id})"
+    for hit in r["hits"]:
+        m = hit["memory"]
+        human = f"{hit['rank']}. [{hit['score']:.3f}] {m['text']}  ({m['kind']}, {m['scope']}, {m['id']})"
         if args.explain:
-            human += "\n   " + ", ".join(f"{k}={v}" for k, v in hit.explanation.items() if k != "weights")
-        _emit(args, {"rank": rank, "score": hit.score, "memory": memory_json(m),
-                     "explanation": dict(hit.explanation)}, human)
-    return 0
+            human += "\n   " + ", ".join(f"{k}={v}" for k, v in hit["explanation"].items() if k != "weights")
+        _emit(args, hit, human)
 
 
-async def _forget(store: MemoryStore, args: argparse.Namespace) -> int:
-    await store.forget(args.id, actor=ACTOR)
-    _emit(args, {"id": args.id, "forgotten": True}, f"forgot {args.id}")
-    return 0
+def _forget(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    _emit(args, r, f"forgot {r['id']}")
 
 
-async def _list(store: MemoryStore, args: argparse.Namespace) -> int:
-    memories = await store.list(kind=args.kind, scope=args.scope, device=args.device, limit=args.limit,
-                                offset=args.offset)
-    if not memories and not args.json:
+def _list(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    if not r["memories"] and not args.json:
         print("no memories")
-    for m in memories:
-        _emit(args, memory_json(m), f"{m.id}  {_stamp(m.created_at)}  {m.kind.value:<10} {m.scope.value:<7} {m.text}")
-    return 0
+    for m in r["memories"]:
+        _emit(args, m, f"{m['id']}  {_stamp(m['created_at'])}  {m['kind']:<10} {m['scope']:<7} {m['text']}")
 
 
-async def _history(store: MemoryStore, args: argparse.Namespace) -> int:
-    for e in await store.history(args.id):
-        data = {"memory_id": e.memory_id, "seq": e.seq, "at": e.at, "op": e.op, "actor": e.actor,
-                "text": e.text, "changes": dict(e.changes)}
-        human = f"{_stamp(e.at)}  {e.op:<7} by {e.actor or 'hub'}" + (f": {e.text}" if e.text else "")
-        _emit(args, data, human)
-    return 0
+def _history(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    for e in r["entries"]:
+        human = f"{_stamp(e['at'])}  {e['op']:<7} by {e['actor'] or 'hub'}" + (f": {e['text']}" if e["text"] else "")
+        _emit(args, e, human)
 
 
-async def _export(store: MemoryStore, args: argparse.Namespace) -> int:
-    records = await store.export()
+def _export(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    records = r["records"]
     out: IO[str] = sys.stdout if args.file == "-" else _open(args.file, "w")
     try:
         for record in records:
@@ -185,11 +215,10 @@ async def _export(store: MemoryStore, args: argparse.Namespace) -> int:
         if out is not sys.stdout:
             out.close()
     print(f"exported {len(records)} memories", file=sys.stderr)
-    return 0
 
 
-async def _import(store: MemoryStore, args: argparse.Namespace) -> int:
-    source: IO[str] = sys.stdin if args.file == "-" else _open(args.file, "r")
+def _read_records(file: str) -> list[Any]:
+    source: IO[str] = sys.stdin if file == "-" else _open(file, "r")
     records = []
     try:
         for number, line in enumerate(source, 1):
@@ -202,16 +231,15 @@ async def _import(store: MemoryStore, args: argparse.Namespace) -> int:
     finally:
         if source is not sys.stdin:
             source.close()
-    counts = await store.import_records(records, actor=ACTOR)
-    _emit(args, counts, f"imported {counts['imported']} memories, skipped {counts['skipped']} already present")
-    return 0
+    return records
 
 
-async def _context(store: MemoryStore, args: argparse.Namespace) -> int:
-    result = await store.add_context(args.kind, args.value, device=args.device)
-    _emit(args, {"id": result.memory.id, "action": result.action, "scope": result.memory.scope.value},
-          f"{result.action} {result.memory.id}: {result.memory.text} ({result.memory.scope.value})")
-    return 0
+def _import(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    _emit(args, r, f"imported {r['imported']} memories, skipped {r['skipped']} already present")
+
+
+def _context(args: argparse.Namespace, r: dict[str, Any]) -> None:
+    _emit(args, r, f"{r['action']} {r['id']}: {r['text']} ({r['scope']})")
 
 
 def _open(path: str, mode: str) -> IO[str]:

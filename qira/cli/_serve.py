@@ -3,11 +3,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shlex
 import sys
 
 from .. import __version__
+from .._hubfile import hub_urls
 from .._logging import setup_logging
-from ..hub import Hub
+from ..config import Config, default_data_dir
 from ._common import add_config_options, config_from_args
 
 
@@ -21,16 +23,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, host=args.host, port=args.port)
+    from ..hub import Hub  # heavy: only the command that runs the hub imports it
     setup_logging(config.hub.log_level)
     hub = Hub(config)
 
     def listening(host: str, port: int) -> None:
+        _, ws_url = hub_urls(host, port)
         print(f"Qira {__version__} hub listening on http://{host}:{port}", flush=True)
-        print(f"  devices connect to ws://{host}:{port}/ws", flush=True)
+        print(f"  devices connect to {ws_url}", flush=True)
         print(f"  data in {hub.data_dir}", flush=True)
-        # the command as the person ran it (`make run` runs .venv/bin/qira, not on PATH)
+        # the command as the person ran it (`make run` runs .venv/bin/qira, not on PATH), with the
+        # data directory when it is not the default: another shell would otherwise pair with another one
         qira = sys.argv[0] if os.path.basename(sys.argv[0]) == "qira" else "qira"
-        print(f"  pair a device: {qira} pair --name my-phone --kind phone", flush=True)
+        where = "" if hub.data_dir == default_data_dir() else f" --data-dir {shlex.quote(str(hub.data_dir))}"
+        print(f"  pair a device: {qira} pair --name my-phone --kind phone{where}", flush=True)
+        print(f"  cloud: {_cloud_line(config)}", flush=True)
 
     asyncio.run(hub.serve(on_listening=listening))
     return 0
+
+
+def _cloud_line(config: Config) -> str:
+    cloud = config.inference.cloud
+    if not cloud.base_url:
+        return "none configured: everything runs locally"
+    key = "" if not cloud.api_key_env or cloud.api_key() else f"; {cloud.api_key_env} is not set"
+    return (f"{cloud.base_url} model {cloud.model or '(endpoint default)'}: unknown until a probe of "
+            f"/models succeeds (see /health){key}")

@@ -1,16 +1,24 @@
-"""``qira skill list`` (skills, permissions, grants) and ``qira skill new NAME`` (a
-pip-installable skill package with a passing test)."""
+"""``qira skill list`` (skills, permissions, grants), ``qira skill new NAME`` (a
+pip-installable skill package with a passing test), ``qira skill try "utterance"``
+(which skill and slots would run, without a hub) and ``qira skill reload`` (the
+running hub re-imports changed skill packages)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
-from ..agent import SkillRegistry
 from ..errors import QiraError
-from ._common import add_config_options, config_from_args
+from ._common import add_config_options, admin_call, config_from_args, positive_int, running_hub
+
+# One rule for skill names, wherever a name is typed: lowercase letters, digits and _,
+# starting with a letter. `skill new` turns "Dice Roller" or "my-weather" into such a name.
+SKILL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,12 +29,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     lister.add_argument("--json", action="store_true", help="one JSON object per skill")
     lister.set_defaults(func=run_list)
     new = actions.add_parser("new", help="create a pip-installable skill package with a passing test")
-    new.add_argument("name", help="the skill's name: lowercase letters, digits and _")
+    new.add_argument("name", help="the skill's name, e.g. weather, my_weather, my-weather or \"Dice Roller\" "
+                                  "(made lowercase, with _ between words)")
     new.add_argument("--dir", default=".", help="where to create qira-skill-NAME/ (default: here)")
     new.set_defaults(func=run_new)
+    trier = actions.add_parser("try", help="which skill and slots an utterance would run, with scores (no hub needed)")
+    add_config_options(trier)
+    trier.add_argument("utterance", help="what a person would say")
+    trier.add_argument("-k", type=positive_int, default=3, help="how many candidate skills to show (default 3)")
+    trier.add_argument("--json", action="store_true", help="one JSON object")
+    trier.set_defaults(func=run_try)
+    reload = actions.add_parser("reload", help="make the running hub re-import changed skill packages (no restart)")
+    add_config_options(reload)
+    reload.add_argument("--json", action="store_true", help="one JSON object")
+    reload.set_defaults(func=run_reload)
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from ..agent import SkillRegistry
+
     config = config_from_args(args)
     registry = SkillRegistry.from_entry_points(config.skills)
     rows = []
@@ -47,7 +68,7 @@ def run_list(args: argparse.Namespace) -> int:
             print(json.dumps({"name": name, "disabled": True}))
         for p in registry.problems:
             print(json.dumps({"problem": p.entry_point, "error": p.error}))
-        return 0
+        return 1 if registry.problems else 0
     for row in rows:
         granted = ",".join(row["granted"]) or "-"
         extra = f"  rules: {' '.join(row['grant_rules'])}" if row["grant_rules"] else ""
@@ -59,8 +80,17 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"not loaded: {p.entry_point}: {p.error}")
     for server in servers:
         print(f"MCP server {server['server']}: {server['state']}: {server['reason']} (as seen by {server['seen_by']})")
-    print(f"{len(rows)} skills")
-    return 0
+    print(f"{len(rows)} skills" + (f", {len(registry.problems)} failed to load" if registry.problems else ""))
+    return 1 if registry.problems else 0
+
+
+def skill_name(text: str) -> str:
+    """The skill name for what a person typed: "Dice Roller", "my-weather" -> dice_roller, my_weather."""
+    name = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    if not SKILL_NAME.match(name):
+        raise QiraError(f"skill name {text!r}: use letters, digits, spaces, - or _, starting with a letter "
+                        "(e.g. weather, my-weather, \"Dice Roller\")")
+    return name
 
 
 def _mcp_rows(config, registry: SkillRegistry) -> tuple[list[dict], list[dict]]:
@@ -88,9 +118,7 @@ def _mcp_rows(config, registry: SkillRegistry) -> tuple[list[dict], list[dict]]:
 
 
 def run_new(args: argparse.Namespace) -> int:
-    name = args.name.strip().lower().replace("-", "_")
-    if not re.match(r"^[a-z][a-z0-9_]{0,40}$", name):
-        raise QiraError(f"skill name {args.name!r}: use lowercase letters, digits and _, starting with a letter")
+    name = skill_name(args.name)
     root = Path(args.dir).expanduser() / f"qira-skill-{name.replace('_', '-')}"
     if root.exists():
         raise QiraError(f"{root} already exists")
@@ -103,13 +131,104 @@ def run_new(args: argparse.Namespace) -> int:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template.replace("NAME_DASH", name.replace("_", "-")).replace("PACKAGE", package)
-                        .replace("NAME", name))
-    print(f"created {root}")
+                        .replace("NAME_WORDS", name.replace("_", " ")).replace("NAME", name))
+    # pip and python of the environment Qira runs in (a bare `pip` may belong to another one)
+    python = sys.executable
+    print(f"created {root}" + (f" (skill name: {name})" if name != args.name else ""))
     print(f"  cd {root}")
-    print("  pip install -e .          # registers the skill with Qira (entry point qira.skills)")
-    print("  python -m pytest -q       # the test passes as it is")
-    print("  qira skill list           # shows it; restart `qira serve` to load it")
+    print(f"  {python} -m pip install -e .   # into Qira's own environment: registers the skill")
+    print(f"  {python} -m pytest -q          # the test passes as it is")
+    print(f"  qira skill try \"ask {name.replace('_', ' ')} to greet Ana\"   # what would run, without a hub")
+    print("  qira skill reload        # a running hub picks it up (or restart `qira serve`)")
     return 0
+
+
+def run_try(args: argparse.Namespace) -> int:
+    """Match an utterance the way the hub's local planner does, without a hub."""
+    from ..agent import IntentMatcher, SkillRegistry
+    from ..agent._intent import confident, normalize  # the planner's own rules
+    from ..memory import Embedder
+    from ._common import progress
+
+    config = config_from_args(args)
+    registry = SkillRegistry.from_entry_points(config.skills)
+    embedder = Embedder(batch_size=config.memory.embed_batch_size)
+
+    async def match() -> list[Any]:
+        return await IntentMatcher(list(registry), embedder).match(args.utterance, k=args.k)
+
+    with progress("loading the embedding model", stream=sys.stderr):
+        embedder.load()
+    matches = asyncio.run(match())
+    agent = config.agent
+    acts = confident(matches, threshold=agent.intent_threshold, floor=agent.intent_floor, margin=agent.intent_margin)
+    clean = normalize(args.utterance)
+    rows = []
+    for m in matches:
+        skill = registry.get(m.skill)
+        pattern, slots, arguments, problem = _pattern(skill, clean) if skill else (None, {}, {}, None)
+        rows.append({"skill": m.skill, "score": m.score, "pattern": pattern, "slots": slots, "arguments": arguments,
+                     "problem": problem})
+    verdict = rows[0] if acts and rows else None
+    if args.json:
+        print(json.dumps({"utterance": args.utterance, "normalized": clean, "candidates": rows,
+                          "runs": verdict["skill"] if verdict else None,
+                          "problems": [{"entry_point": p.entry_point, "error": p.error} for p in registry.problems]}))
+        return 0
+    print(f"utterance: {args.utterance!r}" + (f"  (matched as {clean!r})" if clean != args.utterance else ""))
+    for row in rows:
+        how = f"pattern {row['pattern']!r}" if row["pattern"] else "examples"
+        print(f"  {row['skill']:<16} {row['score']:.3f}  by {how}")
+        if row["slots"]:
+            print(f"      slots: {', '.join(f'{k}={v!r}' for k, v in row['slots'].items())}")
+        if row["problem"]:
+            print(f"      {row['problem']}")
+    if verdict:
+        shown = ", ".join(f"{k}={v!r}" for k, v in verdict["arguments"].items())
+        print(f"-> runs {verdict['skill']}({shown})" if verdict["pattern"] else
+              f"-> runs {verdict['skill']}; its parameters come from the model (no pattern matched)")
+    else:
+        print(f"-> no skill acts: the model answers (a skill acts at {agent.intent_threshold:g}, or at "
+              f"{agent.intent_floor:g} when {agent.intent_margin:g} ahead of the next)")
+    for p in registry.problems:
+        print(f"not loaded: {p.entry_point}: {p.error}")
+    return 0
+
+
+def _pattern(skill: Any, clean: str) -> tuple[str | None, dict[str, str], dict[str, Any], str | None]:
+    """The first of the skill's patterns matching the whole utterance: (pattern, slot texts,
+    converted arguments, why they do not convert)."""
+    from ..sdk import InvalidArguments
+
+    for pattern, regex in zip(skill.patterns, skill.pattern_regexes(), strict=True):
+        m = regex.fullmatch(clean)
+        if not m:
+            continue
+        slots = {k: v.strip(" \"'") for k, v in m.groupdict().items() if v and v.strip()}
+        try:
+            return pattern, slots, skill.coerce(slots), None
+        except InvalidArguments as exc:
+            return pattern, slots, {}, f"does not convert: {exc}"
+    return None, {}, {}, None
+
+
+def run_reload(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    hub = running_hub(config)
+    if hub is None:
+        raise QiraError(f"no hub is running on {config.data_dir}: a hub loads the installed skills when it starts")
+    result = admin_call(hub, "skills.reload")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{len(result['skills'])} skills loaded"
+              + (f"; added {', '.join(result['added'])}" if result["added"] else "")
+              + (f"; removed {', '.join(result['removed'])}" if result["removed"] else ""))
+        if result["reloaded_modules"]:
+            print(f"  re-imported: {', '.join(result['reloaded_modules'])}")
+        for p in result["problems"]:
+            print(f"not loaded: {p['entry_point']}: {p['error']}")
+    return 1 if result["problems"] else 0
 
 
 PYPROJECT = '''[build-system]
@@ -145,9 +264,11 @@ from qira.sdk import Risk, SkillContext, skill
     name="NAME",
     description="Greet someone (replace with what your skill does)",
     # Phrases a person would say: the hub matches new utterances against them locally.
-    examples=["NAME greet Ana", "ask NAME to say hello to Bob", "NAME say hi"],
-    # Patterns with {slots} fill the parameters without any model.
-    patterns=["ask NAME to greet {who}", "ask NAME to say hello to {who}", "NAME greet {who}"],
+    examples=["NAME_WORDS greet Ana", "ask NAME_WORDS to say hello to Bob", "NAME_WORDS say hi"],
+    # Patterns with {slots} fill the parameters without any model. The first pattern that
+    # matches the whole utterance wins: put the most specific first. Try one with
+    # `qira skill try "ask NAME_WORDS to greet Ana"`.
+    patterns=["ask NAME_WORDS to greet {who}", "ask NAME_WORDS to say hello to {who}", "NAME_WORDS greet {who}"],
     permissions=[],  # e.g. [Permission.MEMORY_READ, Permission.NOTIFY]
     risk=Risk.LOW,  # Risk.HIGH asks the person to approve on a device first
 )
@@ -179,9 +300,12 @@ def test_declares_a_tool_schema_for_cloud_planning():
 
 README = '''# qira-skill-NAME_DASH
 
-A skill for [Qira](https://github.com/qira). Install it next to Qira and restart the hub:
+A skill for [Qira](https://github.com/qira). Install it into the environment Qira runs in
+(with a source checkout of Qira, that is its `.venv`), then let a running hub load it:
 
-    pip install -e .
+    /path/to/qira/.venv/bin/pip install -e .
     qira skill list
+    qira skill try "ask NAME_WORDS to greet Ana"
+    qira skill reload
     python -m pytest -q
 '''

@@ -7,7 +7,7 @@ satisfy ``ChatModel`` and can be used on their own.
 """
 
 from ._breaker import BreakerState, CircuitBreaker
-from ._cloud import CloudChatModel
+from ._cloud import CloudChatModel, ProbeResult, probe_endpoint
 from ._local import LocalModel, default_model_path
 from ._local_chat import LocalChatModel, grammar_json
 from ._privacy import PersonalData, detect_personal_data
@@ -43,6 +43,7 @@ __all__ = [
     "LocalModel",
     "MemoryRef",
     "PersonalData",
+    "ProbeResult",
     "RouteDecision",
     "Router",
     "Target",
@@ -53,5 +54,6 @@ __all__ = [
     "Usage",
     "default_model_path",
     "detect_personal_data",
+    "probe_endpoint",
     "grammar_json",
 ]

@@ -8,12 +8,14 @@ raised and the service continues the answer locally.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,7 +32,7 @@ from ._breaker import BreakerState, CircuitBreaker
 from ._types import ChatRequest, Delta
 from ._wire import ChunkParser, request_json
 
-__all__ = ["CloudChatModel"]
+__all__ = ["CloudChatModel", "FirstTokenTimeout", "ProbeResult", "judge_models", "probe_endpoint"]
 
 log = logging.getLogger("qira.inference.cloud")
 
@@ -90,15 +92,19 @@ class CloudChatModel:
         body = request_json(request, model=self.config.model or None)
         attempt = 0
         stale_retried = False
+        # One deadline for the first token across every attempt: a hanging endpoint must
+        # not hold the turn for the read timeout (60 s) before the local model starts.
+        first_token_by = time.monotonic() + self.config.first_token_timeout_s
         while True:
             self.breaker.acquire()
             emitted = False
             outcome: bool | None = None
             delay: float | None = None
             try:
-                async for delta in self._attempt(body):
-                    emitted = True
-                    yield delta
+                async with contextlib.aclosing(self._attempt(body)) as attempt_stream:
+                    async for delta in _first_by(attempt_stream, first_token_by, self.config.first_token_timeout_s):
+                        emitted = True
+                        yield delta
                 outcome = True
             except EndpointError as exc:
                 if isinstance(exc, _StaleConnection) and not stale_retried:
@@ -119,6 +125,9 @@ class CloudChatModel:
             if outcome:
                 return
             if delay is not None:
+                if time.monotonic() + delay >= first_token_by:  # the failure is already counted
+                    raise EndpointUnavailable(f"no answer from the endpoint within the first-token deadline "
+                                              f"({self.config.first_token_timeout_s:g}s)")
                 attempt += 1
                 await self._sleep(delay)
 
@@ -135,7 +144,7 @@ class CloudChatModel:
         ceiling = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # jitter: clients that failed together spread out
 
-    async def _attempt(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+    async def _attempt(self, body: Mapping[str, Any]) -> AsyncGenerator[Delta, None]:
         answered = False
         try:
             async with self._client.stream("POST", "chat/completions", json=body) as response:
@@ -164,6 +173,82 @@ class CloudChatModel:
             if not answered and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
                 raise _StaleConnection(f"the connection to the endpoint broke before an answer: {type(exc).__name__}: {exc}") from exc
             raise _translate(exc) from exc
+
+
+class FirstTokenTimeout(EndpointUnavailable):
+    """The endpoint sent nothing before the first-token deadline."""
+
+
+async def _first_by(stream: AsyncIterator[Delta], deadline: float, budget: float) -> AsyncIterator[Delta]:
+    """``stream``, failing with :class:`FirstTokenTimeout` if its first delta is not there by ``deadline``."""
+    try:
+        async with asyncio.timeout_at(asyncio.get_running_loop().time() + max(0.0, deadline - time.monotonic())):
+            first = await anext(stream)
+    except StopAsyncIteration:
+        return
+    except TimeoutError as exc:
+        raise FirstTokenTimeout(f"the endpoint sent no first token within {budget:g}s "
+                                "(inference.cloud.first_token_timeout_s)") from exc
+    yield first
+    async for delta in stream:
+        yield delta
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeResult:
+    """What ``GET <base_url>/models`` said: ``ok`` only when the configured model is served."""
+
+    ok: bool
+    detail: str  # one readable line, with the fix when there is one
+    models: tuple[str, ...] = ()
+
+
+async def probe_endpoint(config: CloudConfig, *, transport: httpx.AsyncBaseTransport | None = None,
+                         api_key: str | None = None) -> ProbeResult:
+    """Ask the endpoint which models it serves. Never raises for endpoint faults."""
+    key = api_key if api_key is not None else config.api_key()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    url = config.base_url.rstrip("/") + "/models"
+    timeout = httpx.Timeout(config.first_token_timeout_s, connect=config.connect_timeout_s)
+    try:
+        async with httpx.AsyncClient(headers=headers, timeout=timeout, transport=transport) as client:
+            response = await client.get(url)
+    except httpx.InvalidURL as exc:
+        return ProbeResult(ok=False, detail=f"{url}: not a valid URL ({exc}): check inference.cloud.base_url")
+    except httpx.TimeoutException as exc:
+        return ProbeResult(ok=False, detail=f"{url}: no answer in time ({type(exc).__name__})")
+    except httpx.HTTPError as exc:
+        return ProbeResult(ok=False, detail=f"cannot reach {url}: {type(exc).__name__}: {exc}")
+    return judge_models(config, url, response.status_code, response.content, key_set=bool(key))
+
+
+def judge_models(config: CloudConfig, url: str, status: int, body: bytes, *, key_set: bool) -> ProbeResult:
+    """The verdict on a ``/models`` answer (sans-I/O: the status and body in, a readable line out)."""
+    if status in (401, 403):
+        if not key_set and config.api_key_env:
+            return ProbeResult(ok=False, detail=f"{url}: HTTP {status}: the key variable {config.api_key_env} is not "
+                                                f"set in this environment (export {config.api_key_env}=...)")
+        return ProbeResult(ok=False, detail=f"{url}: HTTP {status}: the endpoint refused the key in "
+                                            f"{config.api_key_env or 'the configuration'}")
+    if status == 404:
+        return ProbeResult(ok=False, detail=f"{url}: HTTP 404: no /models there; does inference.cloud.base_url end "
+                                            "in /v1?")
+    if status != 200:
+        return ProbeResult(ok=False, detail=f"{url}: HTTP {status}")
+    try:
+        data = json.loads(body)
+        models = tuple(str(m["id"]) for m in data["data"] if isinstance(m, dict) and "id" in m)
+    except (ValueError, KeyError, TypeError):
+        return ProbeResult(ok=False, detail=f"{url}: not an OpenAI-compatible model list")
+    if config.model and config.model not in models:
+        served = ", ".join(models[:8]) + (" …" if len(models) > 8 else "") if models else "none"
+        return ProbeResult(ok=False, models=models,
+                           detail=f"the endpoint does not serve model {config.model!r} (it serves: {served}); "
+                                  "set inference.cloud.model to one of them")
+    if not models:
+        return ProbeResult(ok=False, detail=f"{url}: the endpoint lists no models")
+    model = config.model or f"{models[0]} (no inference.cloud.model set: the endpoint's default)"
+    return ProbeResult(ok=True, models=models, detail=f"{config.base_url} serves {model}")
 
 
 async def _check_response(response: httpx.Response) -> None:

@@ -135,13 +135,22 @@ def _coerce(tp: Any, value: Any, name: str) -> Any:
                 raise ValueError("expected a whole number")
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError("expected a whole number")
-            return int(value if not isinstance(value, str) else value.strip())
+            try:  # the guide promises these words, not int()'s "invalid literal ... base 10"
+                return int(value if not isinstance(value, str) else value.strip())
+            except ValueError:
+                raise ValueError("expected a whole number") from None
         if tp is float:
             if isinstance(value, bool):
                 raise ValueError("expected a number")
-            return float(value)
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError("expected a number") from None
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            return tp(value)
+            try:
+                return tp(value)
+            except ValueError:
+                raise ValueError(f"expected one of {', '.join(str(m.value) for m in tp)}") from None
         origin = typing.get_origin(tp)
         if origin is typing.Literal:
             allowed = typing.get_args(tp)

@@ -100,4 +100,5 @@ async def test_small_talk_runs_on_the_local_model_and_a_dead_endpoint_does_not_s
     assert hello["route"] == "local" and hello["text"].strip()  # SmolLM2 said something
     assert endpoint.bodies == []
     open_question = await ask(agent, gateway, "why is the sky blue")  # goes to the cloud, which is down
-    assert open_question["text"].strip() and open_question["degraded"] is True
+    assert open_question["text"].strip() and open_question["fallback"] is True  # failed before answering
+    assert open_question["degraded"] is False and open_question["reason"]

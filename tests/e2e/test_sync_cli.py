@@ -72,7 +72,8 @@ def test_pair_run_list_revoke(hub, tmp_path):
         assert revoked.returncode == 0, revoked.stderr
         closed = device.expect(lambda e: e["type"] == "session.closed")
         assert closed["code"] == 4003
-        assert device.proc.wait(10) == 1
+        assert device.proc.wait(10) == 5  # exit status 5: revoked (issue 12)
+        assert "revoked" in device.proc.stderr.read()
     finally:
         device.proc.kill()
 
@@ -81,7 +82,7 @@ def test_pair_run_list_revoke(hub, tmp_path):
     device = DeviceProcess(hub, "kitchen-tablet", "tablet", tmp_path / "tab")
     try:
         assert device.expect(lambda e: e["type"] == "session.closed")["code"] == 4003
-        assert device.proc.wait(10) == 1
+        assert device.proc.wait(10) == 5
     finally:
         device.proc.kill()
     assert qira("devices", "list", "--json", data_dir=hub.data_dir).stdout == ""

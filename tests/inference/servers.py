@@ -113,6 +113,7 @@ class FaultServer:
         self.fault_rate = fault_rate
         self.random_faults = tuple(faults)
         self.hang_s = hang_s
+        self.models: tuple[str, ...] = ("test",)  # what GET /v1/models lists (issue 12's probe)
         self.requests: list[RecordedRequest] = []
         self._script: list[Fault] = []
         self._rng = random.Random(seed)
@@ -182,6 +183,10 @@ class FaultServer:
                 headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
                 body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
                 body = json.loads(body_bytes or b"{}")
+                if _method == "GET" and path.endswith("/models"):  # the probe; it never takes a scripted fault
+                    listing = {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]}
+                    await _plain(writer, "200 OK", json.dumps(listing).encode(), "application/json")
+                    continue
                 fault = self._next_fault()
                 self.requests.append(RecordedRequest(path=path, headers=headers, body=body, fault=fault))
                 if not await self._respond(writer, fault, body):
