@@ -28,6 +28,7 @@ __all__ = [
     "LocalModelConfig",
     "MemoryConfig",
     "SkillsConfig",
+    "SpeechConfig",
     "SyncConfig",
     "default_data_dir",
     "ensure_data_dir",
@@ -121,6 +122,29 @@ class SkillsConfig(_Section):
     grants: dict[str, list[str]] = {}
 
 
+class SpeechConfig(_Section):
+    """Issue 15: the speech pipeline (wearable translation mode, voice chat)."""
+
+    enabled: bool = True
+    model_cache_dir: str = ""  # empty: <data dir>/models (the joined Whisper base model lives there)
+    warm_up: bool = False  # load Whisper at start-up (with hub.warm_up); otherwise on the first audio stream
+    vad_threshold: float = Field(default=0.5, gt=0, lt=1)  # Silero speech probability that counts as speech
+    min_speech_s: float = Field(default=0.25, gt=0)  # shorter sounds are not utterances
+    min_silence_s: float = Field(default=0.3, gt=0)  # this much silence ends an utterance
+    max_utterance_s: float = Field(default=20.0, ge=2, le=28)  # a longer monologue is cut here
+    partial_every_s: float = Field(default=1.0, gt=0)  # partial captions while someone speaks
+    stt_threads: int = Field(default=0, ge=0)  # 0: every core
+    stt_workers: int = Field(default=2, ge=1)  # transcriptions at once (conversations side by side)
+    beam_size: int = Field(default=1, ge=1, le=5)
+    no_speech_threshold: float = Field(default=0.6, gt=0, le=1)  # Whisper's guards against inventing text
+    logprob_threshold: float = Field(default=-1.0, le=0)
+    compression_ratio_threshold: float = Field(default=2.4, gt=1)
+    apertium: bool = True  # Debian's Apertium pairs, offline
+    cloud_translation: bool = True  # other pairs may use the gigafactory endpoint (policy permitting)
+    max_streams_per_device: int = Field(default=4, ge=1)
+    tts_rate_wpm: int = Field(default=165, ge=80, le=450)
+
+
 class Config(_Section):
     hub: HubConfig = HubConfig()
     sync: SyncConfig = SyncConfig()
@@ -128,6 +152,7 @@ class Config(_Section):
     inference: InferenceConfig = InferenceConfig()
     agent: AgentConfig = AgentConfig()
     skills: SkillsConfig = SkillsConfig()
+    speech: SpeechConfig = SpeechConfig()
 
     @property
     def data_dir(self) -> Path:
