@@ -177,7 +177,8 @@ class Hub:
         self.sync.on_presence(self.speech.on_presence)
 
         async def report_speech() -> None:
-            if cfg.warm_up and self.config.hub.warm_up:
+            if cfg.warm_up:
+                self.health.set("speech", ComponentState.WARMING, "loading Whisper base and Silero VAD")
                 self.spawn(self.health.warm("speech", self.speech.warm), "warm-speech")
             else:
                 self.health.set("speech", ComponentState.READY, "models load on the first audio stream")

@@ -22,7 +22,7 @@ WINDOW = 512  # Silero VAD's window at 16 kHz (32 ms)
 class SegmenterSettings:
     threshold: float = 0.5  # a window at or above this is speech
     min_speech_s: float = 0.25  # shorter bursts (a cough, a click) are not utterances
-    min_silence_s: float = 0.3  # this much silence ends an utterance
+    min_silence_s: float = 0.45  # this much silence ends an utterance (a sentence pause is ~0.35 s)
     pad_s: float = 0.15  # kept before the first speech window and after the last one
     max_utterance_s: float = 20.0  # a longer monologue is cut here (Whisper sees 30 s at most)
     partial_every_s: float = 1.0  # a partial transcript is due after each this much speech

