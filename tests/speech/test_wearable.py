@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
+import time
 import wave
 
-from ._audio import SCRIPT, noise, silence, words, wer
+from ._audio import SCRIPT, concat, noise, say, silence, words, wer
+from ._proxy import CuttingProxy
 from .conftest import Phone, conversation, pair
 
 # Measured with this script (espeak-ng at 150 wpm, a low hiss under the speech, Whisper
@@ -119,3 +121,41 @@ def _turns(captions: list[dict]) -> list[tuple[str, list[dict]]]:
         else:
             turns.append((caption["language"], [caption]))
     return turns
+
+
+def test_a_dropped_connection_mid_utterance_loses_no_final_caption(speech_hub, speech_dir, script_audio,
+                                                                   wearable_factory, tmp_path):
+    # One long English turn; the network drops in the middle of it, then comes back.
+    long_line = say("Where is the train station? I would like to buy a ticket for the morning train to the city.",
+                    "en", speech_dir / "long.wav")
+    audio = concat([silence(0.5, speech_dir / "lead-long.wav"), long_line, silence(1.0, speech_dir / "tail.wav"),
+                    script_audio[2], silence(1.5, speech_dir / "tail2.wav")], speech_dir / "drop.wav")
+    proxy = CuttingProxy(speech_hub.port).start()
+    try:
+        device = wearable_factory(f"ws://127.0.0.1:{proxy.port}/ws", "drop-watch", tmp_path / "w", mic=audio,
+                                  translate="en:pt", code=pair(speech_hub, "drop-watch"))
+        started = device.expect(lambda e: e["type"] == "reply" and "engines" in e.get("result", {}))
+        first_stream = started["result"]["stream"]
+        # ~3.5 s into the turn, in "... I would like to buy a ticket ...": cut.
+        time.sleep(0.5 + 3.5)
+        proxy.cut()
+        assert device.wait() == 0, device.stderr
+    finally:
+        proxy.stop()
+    assert proxy.cuts == 1
+    types = [e["type"] for e in device.events]
+    assert "session.disconnected" in types
+    # What the hub heard before the cut became a final caption, delivered after the reconnect.
+    cut_captions = [c for c in device.finals() if c["stream"] == first_stream]
+    assert cut_captions, device.events
+    heard = set(words(" ".join(c["text"] for c in cut_captions)).split())
+    assert {"where", "train"} & heard and "city" not in heard, cut_captions  # the turn was cut short
+    assert cut_captions[0]["translation"]
+    # and it arrived after the cut (the hub finished the utterance when the connection ended)
+    assert device.events.index(cut_captions[0]) > types.index("session.disconnected")
+    ended = {e["stream"]: e for e in device.events if e["type"] == "audio.ended"}
+    assert ended[first_stream]["captions"] == len(cut_captions)
+    # The wearable opened a new stream in the same conversation and went on.
+    later = [c for c in device.finals() if c["stream"] != first_stream]
+    assert later and all(c["conversation"] == cut_captions[0]["conversation"] for c in later)
+    assert "coffee" in words(later[-1]["text"])
