@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import SpeechModelError
 
-__all__ = ["Transcriber", "Transcript", "TranscriberSettings", "whisper_model_dir"]
+__all__ = ["Transcriber", "Transcript", "TranscriberSettings", "collapse_repeats", "whisper_model_dir"]
 
 log = logging.getLogger("qira.speech")
 
@@ -176,6 +176,7 @@ class Transcriber:
             if other[1] > best[1]:
                 best = other
         text, avg_logprob, no_speech, language = best
+        text = collapse_repeats(text)
         ratio = _compression_ratio(text)
         rejected = _judge(text, no_speech, avg_logprob, ratio, s)
         return Transcript(text="" if rejected else text, language=language, language_probability=probs[language],
@@ -200,6 +201,19 @@ class Transcriber:
         tokens = result.sequences_ids[0]
         avg_logprob = float(result.scores[0]) * len(tokens) / (len(tokens) + 1)
         return tokenizer.decode(tokens).strip(), avg_logprob, float(result.no_speech_prob), language
+
+
+def collapse_repeats(text: str) -> str:
+    """"What time is it? What time is it?" -> "What time is it?": on a short utterance
+    Whisper sometimes says it twice (or thrice); too short for the compression-ratio guard."""
+    tokens = text.split()
+    norm = [re.sub(r"[^\w']", "", t.lower()) for t in tokens]
+    n = len(tokens)
+    for k in range(1, n // 2 + 1):
+        # a person does say "no, no": only a longer phrase twice, or anything thrice, is collapsed
+        if n % k == 0 and (k >= 3 or n // k >= 3) and all(norm[i] == norm[i % k] for i in range(n)):
+            return " ".join(tokens[:k])
+    return text
 
 
 def _compression_ratio(text: str) -> float:

@@ -159,3 +159,34 @@ def test_a_dropped_connection_mid_utterance_loses_no_final_caption(speech_hub, s
     later = [c for c in device.finals() if c["stream"] != first_stream]
     assert later and all(c["conversation"] == cut_captions[0]["conversation"] for c in later)
     assert "coffee" in words(later[-1]["text"])
+
+
+def test_push_to_talk_voice_chat_answers_with_captions_and_speech(speech_hub, speech_dir, wearable_factory, tmp_path):
+    # Outside translation mode the same stream is a chat.send in the person's language.
+    question = concat([silence(0.4, speech_dir / "q-lead.wav"), say("What time is it?", "en", speech_dir / "q.wav"),
+                       silence(1.0, speech_dir / "q-tail.wav")], speech_dir / "ask.wav")
+    device = wearable_factory(speech_hub.ws_url, "chat-watch", tmp_path / "w", mic=question, language="en",
+                              code=pair(speech_hub, "chat-watch"), speech_out=tmp_path / "speech")
+    assert device.wait(timeout=300) == 0, device.stderr
+    asked, answer = device.finals()
+    assert (asked["speaker"], asked["mode"], words(asked["text"])) == ("self", "chat", "what time is it")
+    assert asked["translation"] is None
+    assert answer["speaker"] == "qira" and answer["thread"] and answer["text"]
+    assert any(ch.isdigit() for ch in answer["text"])  # the clock skill answered with the time
+    [spoken] = [e for e in device.events if e["type"] == "speech.saved"]
+    assert spoken["language"] == "en" and spoken["bytes"] > 16000
+
+
+def test_english_spanish_through_apertium(speech_hub, script_audio, speech_dir, wearable_factory, tmp_path):
+    # Spanish has no neural engine here: Debian's Apertium pairs translate both ways, offline.
+    audio = conversation(speech_dir, script_audio, [0, 5], "en-es")
+    device = wearable_factory(speech_hub.ws_url, "es-watch", tmp_path / "w", mic=audio, translate="en:es",
+                              code=pair(speech_hub, "es-watch"))
+    assert device.wait() == 0, device.stderr
+    turns = _turns(device.finals())
+    assert [language for language, _ in turns] == ["en", "es"]
+    english, spanish = turns[0][1][0], turns[1][1][0]
+    assert (english["engine"], english["target_language"]) == ("apertium", "es")
+    assert "tren" in words(english["translation"])
+    assert (spanish["speaker"], spanish["engine"], spanish["target_language"]) == ("other", "apertium", "en")
+    assert "train" in words(spanish["translation"]) or "station" in words(spanish["translation"])
