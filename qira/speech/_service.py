@@ -125,6 +125,10 @@ class SpeechService:
     async def handle_start(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         spec = parse_start(payload)
         key = (device.id, spec.stream)
+        warming = self._warming
+        failed = warming.exception() if warming is not None and warming.done() and not warming.cancelled() else None
+        if failed is not None:
+            raise ProtocolError(f"speech to text is unavailable on this hub: {failed}", code="speech_unavailable")
         if key in self._streams or key in self._ended:
             raise ProtocolError(f"stream {spec.stream!r} was already opened: use a new stream id",
                                 code="stream_exists")
@@ -192,6 +196,8 @@ class SpeechService:
             return
         key = (device.id, stream_id)
         if key not in self._warned and key not in self._ended:  # tell the device once, not per chunk
+            if len(self._warned) > _ENDED_KEPT:
+                self._warned.clear()
             self._warned.add(key)
             self._spawn(self.gateway.send(device.id, "audio.error", {
                 "stream": stream_id, "code": "unknown_stream",
@@ -235,7 +241,13 @@ class SpeechService:
             await self.gateway.send(device_id, "caption", caption)
 
     async def _final(self, stream: AudioStream, event: SpeechEvent) -> None:
-        transcript = await self._transcribe(stream, event)
+        try:
+            transcript = await self._transcribe(stream, event)
+        except SpeechError as exc:  # the device hears why there is no caption, not silence
+            log.error("stream %s utterance %d: %s", stream.spec.stream, event.utterance, exc)
+            await self.gateway.send(stream.device_id, "audio.error", {
+                "stream": stream.spec.stream, "code": "speech_unavailable", "message": str(exc)})
+            return
         if not transcript.text:
             log.info("stream %s utterance %d: no caption (%s)", stream.spec.stream, event.utterance,
                      transcript.rejected)
@@ -283,6 +295,8 @@ class SpeechService:
             log.exception("voice chat turn failed")
             answer = f"Sorry, that went wrong inside Qira: {exc}"
         if thread:
+            if len(self._voice_threads) > _ENDED_KEPT:  # forget the oldest conversations' threads
+                self._voice_threads.pop(next(iter(self._voice_threads)))
             self._voice_threads[spec.conversation] = thread
         language = spec.languages[0]
         caption = caption_payload(spec=spec, device=stream.device_id, utterance=event.utterance, final=True,
@@ -315,8 +329,9 @@ class SpeechService:
 
     def _speech_target(self, stream: AudioStream) -> str | None:
         own = self.gateway.device(stream.device_id)
-        if own is not None and own.online and own.capabilities.get("audio_out"):
-            return own.id
+        if own is not None and own.capabilities.get("audio_out"):
+            # speech is ephemeral: a wearable that dropped misses it (its caption waits for it)
+            return own.id if own.online else None
         for other in self._online_others(stream):
             if other.capabilities.get("audio_out"):
                 return other.id

@@ -131,8 +131,10 @@ class Transcriber:
             try:
                 from faster_whisper import WhisperModel
 
+                # ctranslate2 takes 0 threads as "4", too many for a 2-core machine
+                threads = self.settings.threads or os.cpu_count() or 1
                 self._model = WhisperModel(str(path), device="cpu", compute_type="int8",
-                                           cpu_threads=self.settings.threads, num_workers=self.settings.workers,
+                                           cpu_threads=threads, num_workers=self.settings.workers,
                                            local_files_only=True)
             except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on a bad model
                 raise SpeechModelError(f"cannot load Whisper from {path}: {exc}") from exc
