@@ -190,7 +190,8 @@ def test_english_spanish_through_apertium(speech_hub, script_audio, speech_dir, 
     assert (english["engine"], english["target_language"]) == ("apertium", "es")
     assert "tren" in words(english["translation"])
     assert (spanish["speaker"], spanish["engine"], spanish["target_language"]) == ("other", "apertium", "en")
-    assert "train" in words(spanish["translation"]) or "station" in words(spanish["translation"])
+    # Whisper base mishears espeak's Spanish now and then ("estación de plan"): "¿Dónde ...?" holds
+    assert "where" in words(spanish["translation"]).split(), spanish
 
 
 def test_bad_audio_operations_get_clear_errors(speech_hub, script_audio, tmp_path):
