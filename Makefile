@@ -11,6 +11,9 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install run test lint bench clean
 
+# issue 15: Debian packages of the speech pipeline
+SPEECH_DEBS := espeak-ng sox apertium apertium-eng-spa apertium-es-pt apertium-eng-cat apertium-fr-es
+
 install: $(STAMP)
 
 # pip on these machines warns about local mirror folders it cannot find; that is noise.
@@ -18,6 +21,12 @@ PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory"
 
 # Re-runs only when pyproject.toml or this Makefile changes.
 $(STAMP): pyproject.toml Makefile
+	# issue 15 (speech): espeak-ng (speech out, test speech), sox (tests), Apertium and its offline pairs
+	missing=""; for p in $(SPEECH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $$missing \
+		|| { apt-get -o DPkg::Lock::Timeout=900 update && apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $$missing; }; \
+	fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip $(PIP_QUIET)
 	# the CPU build, first: an unpinned torch would pull a multi-GB CUDA build

@@ -33,6 +33,7 @@ __all__ = [
     "McpServerConfig",
     "MemoryConfig",
     "SkillsConfig",
+    "SpeechConfig",
     "SyncConfig",
     "config_file_in_use",
     "default_data_dir",
@@ -176,6 +177,27 @@ class McpConfig(_Section):
             if not _MCP_NAME.match(name):
                 raise ValueError(f"server name {name!r}: lowercase letters, digits and _, starting with a letter")
         return self
+class SpeechConfig(_Section):
+    """Issue 15: the speech pipeline (wearable translation mode, voice chat)."""
+
+    enabled: bool = True
+    model_cache_dir: str = ""  # empty: <data dir>/models (the joined Whisper base model lives there)
+    warm_up: bool = False  # load Whisper in the background at start-up; otherwise on the first audio stream
+    vad_threshold: float = Field(default=0.5, gt=0, lt=1)  # Silero speech probability that counts as speech
+    min_speech_s: float = Field(default=0.25, gt=0)  # shorter sounds are not utterances
+    min_silence_s: float = Field(default=0.45, gt=0)  # this much silence ends an utterance (not a sentence pause)
+    max_utterance_s: float = Field(default=20.0, ge=2, le=28)  # a longer monologue is cut here
+    partial_every_s: float = Field(default=1.0, gt=0)  # partial captions while someone speaks
+    stt_threads: int = Field(default=0, ge=0)  # 0: every core
+    stt_workers: int = Field(default=2, ge=1)  # transcriptions at once (conversations side by side)
+    beam_size: int = Field(default=3, ge=1, le=5)
+    no_speech_threshold: float = Field(default=0.6, gt=0, le=1)  # Whisper's guards against inventing text
+    logprob_threshold: float = Field(default=-1.0, le=0)
+    compression_ratio_threshold: float = Field(default=2.4, gt=1)
+    apertium: bool = True  # Debian's Apertium pairs, offline
+    cloud_translation: bool = True  # other pairs may use the gigafactory endpoint (policy permitting)
+    max_streams_per_device: int = Field(default=4, ge=1)
+    tts_rate_wpm: int = Field(default=165, ge=80, le=450)
 
 
 class Config(_Section):
@@ -186,6 +208,7 @@ class Config(_Section):
     agent: AgentConfig = AgentConfig()
     skills: SkillsConfig = SkillsConfig()
     mcp: McpConfig = McpConfig()
+    speech: SpeechConfig = SpeechConfig()
 
     @property
     def data_dir(self) -> Path:

@@ -24,10 +24,13 @@ callers catch one tree::
     │   │   └── EndpointBadResponse   4xx, malformed SSE, wrong content type
     │   ├── CircuitOpen           the endpoint's breaker is open
     │   └── BudgetExceeded        the daily token budget is spent
-    └── SkillError                a skill failed one step
-        ├── PermissionDenied      the skill used what it was not granted
-        ├── SkillTimeout          the skill ran past its timeout
-        └── ApprovalDenied        the person denied (or did not answer) an approval
+    ├── SkillError                a skill failed one step
+    │   ├── PermissionDenied      the skill used what it was not granted
+    │   ├── SkillTimeout          the skill ran past its timeout
+    │   └── ApprovalDenied        the person denied (or did not answer) an approval
+    └── SpeechError               the speech pipeline failed
+        ├── SpeechModelError      a speech model or program could not load or run
+        └── TranslationUnavailable    no engine may translate this pair now
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ __all__ = [
     "RateLimited",
     "SkillError",
     "SkillTimeout",
+    "SpeechError",
+    "SpeechModelError",
+    "TranslationUnavailable",
     "StartupError",
     "UnknownDevice",
     "ConnectionClosed",
@@ -171,3 +177,15 @@ class SkillTimeout(SkillError):
 
 class ApprovalDenied(SkillError):
     """The person denied an approval, or did not answer in time."""
+
+
+class SpeechError(QiraError):
+    """The speech pipeline (voice activity, speech to text, translation, speech out) failed."""
+
+
+class SpeechModelError(SpeechError):
+    """A speech model (Silero VAD, Whisper) or a speech program (espeak-ng) could not load or run."""
+
+
+class TranslationUnavailable(SpeechError):
+    """No engine may translate this pair now (no offline engine, and the cloud is not allowed or not there)."""

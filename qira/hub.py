@@ -60,6 +60,7 @@ class Hub:
         self._build_device_ops()
         self._build_mcp()
         self._build_admin()
+        self._build_speech()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -269,6 +270,33 @@ class Hub:
 
         self.on_startup(start_servers)
         self.on_shutdown(self.mcp_servers.stop)
+    def _build_speech(self) -> None:
+        # issue 15: audio frames -> captions and speech. Models load on the first stream
+        # (or in the background with [speech] warm_up), never on the start-up path.
+        from .speech import SpeechSettings
+        from .speech._hub import build_speech
+
+        cfg = self.config.speech
+        if not cfg.enabled:
+            self.health.set("speech", ComponentState.OFF, "disabled in [speech]")
+            return
+        cache = Path(cfg.model_cache_dir).expanduser() if cfg.model_cache_dir else self.data_dir / "models"
+        self.speech = build_speech(cfg, SpeechSettings(cache_dir=cache), sync=self.sync, inference=self.inference,
+                                   agent=self.agent, memory=self.memory)
+        for type_, handler in self.speech.handlers().items():
+            self.sync.register_handler(type_, handler)
+        self.sync.on_audio(self.speech.on_audio)
+        self.sync.on_presence(self.speech.on_presence)
+
+        async def report_speech() -> None:
+            if cfg.warm_up:
+                self.health.set("speech", ComponentState.WARMING, "loading Whisper base and Silero VAD")
+                self.spawn(self.health.warm("speech", self.speech.warm), "warm-speech")
+            else:
+                self.health.set("speech", ComponentState.READY, "models load on the first audio stream")
+
+        self.on_startup(report_speech)
+        self.on_shutdown(self.speech.close)
 
     # -- lifecycle ---------------------------------------------------------
 
