@@ -36,6 +36,9 @@ log = logging.getLogger("qira.device")
 
 # Close codes after which retrying with the same credentials is pointless.
 _FATAL = {CloseCode.AUTH_FAILED, CloseCode.REVOKED, CloseCode.REPLACED}
+# Close codes after which reconnecting at once would repeat the problem.
+_PAUSE = {CloseCode.RATE_LIMITED, CloseCode.TOO_SLOW}
+_PAUSE_S = 1.0
 # Error codes that mean "the hub did not take this operation": send it again.
 _RETRY = {"rate_limited", "seq_out_of_order"}
 
@@ -260,6 +263,8 @@ class DeviceSession:
             self._emit({"type": "session.disconnected", "code": self.closed_code})
             base, cap = self._backoff
             delay = min(cap, base * 2 ** attempt) * random.uniform(0.5, 1.0)
+            if self.closed_code in _PAUSE:  # the hub asked for a pause: flooding, or not reading
+                delay = max(delay, _PAUSE_S)
             attempt += 1
             await asyncio.sleep(delay)
 
@@ -271,9 +276,11 @@ class DeviceSession:
             proto = self._protocol = ClientProtocol()
             token = self.state.get("token")
             if token:
-                proto.hello(token=token, capabilities=self.capabilities, resume_hub_seq=self._hub_seq, client=self.client)
+                # No capabilities to report: leave the field out so the hub keeps what it knew.
+                proto.hello(token=token, capabilities=self.capabilities or None, resume_hub_seq=self._hub_seq,
+                            client=self.client)
             elif self._pair_code:
-                proto.hello(pair_code=self._pair_code, capabilities=self.capabilities, client=self.client)
+                proto.hello(pair_code=self._pair_code, capabilities=self.capabilities or None, client=self.client)
             else:
                 raise AuthError(f"device {self.name} has no token and no pairing code: run `qira pair` first")
             await self._send_pending()

@@ -20,6 +20,8 @@ from pathlib import Path
 import uvicorn
 from starlette.routing import BaseRoute
 
+from ._daemon import DaemonExecutor
+from ._hublock import HubLock
 from .api.http import build_app
 from .config import Config, ensure_data_dir
 from .errors import StartupError
@@ -32,6 +34,8 @@ __all__ = ["Hub"]
 log = logging.getLogger("qira.hub")
 
 Hook = Callable[[], Awaitable[None]]
+
+_CLOSE_MODELS_S = 0.5
 
 
 class Hub:
@@ -195,10 +199,24 @@ class Hub:
                 log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
 
     async def _close_models(self) -> None:
-        await asyncio.to_thread(self.local_model.close)
+        # A model still loading holds its lock until it is done: do not wait for it at
+        # shutdown (its daemon thread dies with the process).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.to_thread(self.local_model.close), _CLOSE_MODELS_S)
 
     async def serve(self, *, on_listening: Callable[[str, int], None] | None = None) -> None:
         """Serve until SIGINT/SIGTERM, then shut down cleanly."""
+        lock = HubLock(self.data_dir)
+        lock.acquire()  # before anything is opened: one hub per data directory
+        try:
+            await self._serve_locked(on_listening)
+        finally:
+            lock.release()
+
+    async def _serve_locked(self, on_listening: Callable[[str, int], None] | None) -> None:
+        # Blocking calls run on daemon threads: a model still warming (seconds of imports)
+        # is abandoned at exit instead of being joined, so stopping takes well under 2 s.
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
         sock = bind_socket(self.config.hub.host, self.config.hub.port)
         host, port = sock.getsockname()[:2]
         await self.start()
@@ -215,6 +233,9 @@ class Hub:
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=5,
+                # X-Forwarded-For is believed only from sync.trusted_proxies, by the sync layer
+                # itself (uvicorn's default would trust it from 127.0.0.1)
+                proxy_headers=False,
             ),
             before_shutdown=self.stop,
         )

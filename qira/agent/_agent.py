@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import AgentConfig, SkillsConfig
 from ..devices import DeviceGateway, DeviceInfo
-from ..errors import ProtocolError, SkillError
+from ..errors import ProtocolError, SkillError, UnknownDevice
 from ..sdk import Scheduled
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._db import AgentDB, agent_db_path
@@ -307,6 +307,8 @@ class Agent:
             return
         try:
             await self.gateway.push(device_id, type, payload)
+        except UnknownDevice:  # revoked: nothing to deliver to, nothing to report
+            log.debug("%s not pushed: device %s is no longer paired", type, device_id)
         except Exception:  # one unreachable device must not stop the others
             log.warning("could not push %s to %s", type, device_id, exc_info=True)
 

@@ -35,7 +35,7 @@ def _when(ts: float | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = SyncStore.open_readonly(config_from_args(args).data_dir)  # beside a running hub, or a read-only copy
     try:
         devices = store.devices()
     finally:

@@ -80,12 +80,18 @@ def _verb(verbs: argparse._SubParsersAction, name: str, help: str,
     return parser
 
 
+_READ_VERBS = frozenset({"search", "list", "history", "export"})
+
+
 def _run(args: argparse.Namespace, fn: Callable[[MemoryStore, argparse.Namespace], Awaitable[int]]) -> int:
     config = config_from_args(args)
-    directory = ensure_data_dir(config) / "memory"
+    # Read verbs open the store read-only: they work beside a running hub and on a read-only copy.
+    readonly = getattr(args, "verb", None) in _READ_VERBS
+    directory = (config.data_dir if readonly else ensure_data_dir(config)) / "memory"
 
     async def main() -> int:
-        store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size))
+        store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size),
+                            readonly=readonly)
         await store.open()
         try:
             await store.wait_ready()

@@ -11,6 +11,7 @@ transaction has committed, so an acknowledged memory survives ``kill -9``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -51,8 +52,11 @@ _CACHE_SIZE = 10_000
 
 
 class MemoryStore:
-    def __init__(self, directory: Path, config: MemoryConfig, embedder: Embedder) -> None:
+    def __init__(self, directory: Path, config: MemoryConfig, embedder: Embedder, *, readonly: bool = False) -> None:
         self.directory = Path(directory)
+        # readonly: for read commands from another process or on a read-only copy. Nothing
+        # is created, purged or saved; the index is rebuilt in memory if it is stale.
+        self.readonly = readonly
         self.config = config
         self.embedder = embedder
         self._db: Database | None = None
@@ -76,11 +80,12 @@ class MemoryStore:
         if self._db is not None:
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if not self.readonly:
+                self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MemoryStoreError(f"cannot create memory directory {self.directory}: {exc.strerror or exc}") from exc
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qira-memory")
-        self._db = await self._run(Database, self.directory / "memory.db")
+        self._db = await self._run(functools.partial(Database, readonly=self.readonly), self.directory / "memory.db")
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self.index_status = "opening"
@@ -92,7 +97,8 @@ class MemoryStore:
         try:
             self.index_status = await self._run(self._index.open, self._db)
             await self._run(self._mirror.load, self._db)
-            await self._run(self._purge_expired)
+            if not self.readonly:
+                await self._run(self._purge_expired)
         except Exception as exc:  # surfaced to every caller through _ready
             self.index_status = f"error: {exc}"
             self._ready.set_exception(exc if isinstance(exc, QiraError) else MemoryStoreError(str(exc)))
@@ -118,7 +124,7 @@ class MemoryStore:
             await task
         if not self._workers[0].done():
             self._workers[0].cancel()
-        if self.ready:
+        if self.ready and not self.readonly:
             await self._run(self._index.save)
         db, self._db = self._db, None
         await self._run(db.close)

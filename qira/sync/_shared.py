@@ -83,6 +83,16 @@ class SharedDocs:
             return error_body(op.seq, ErrorCode.INVALID_PARAMS,
                               'state.append needs "doc" (a shared document), "key" and "value"'), []
         with self.docs.capture() as captured:
-            array = self.docs.docs[str(doc)].get(key, type=Array)
-            array.append(payload["value"])
-        return result_body(op.seq, {"index": len(array) - 1}), captured
+            try:
+                array = self.docs.docs[str(doc)].get(key, type=Array)
+                array.append(payload["value"])
+                index = len(array) - 1
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: B036 -- the engine panics (pyo3: BaseException) on what it cannot hold
+                # Still a reply, stored like a result: a replay gets it again instead of panicking again.
+                # Whatever the engine did change (captured) commits with it, so disk matches memory.
+                return error_body(op.seq, ErrorCode.INVALID_PARAMS,
+                                  f"the shared document cannot hold this value ({type(exc).__name__}: {exc})"[:300]), \
+                    captured
+        return result_body(op.seq, {"index": index}), captured

@@ -28,13 +28,14 @@ from starlette.websockets import WebSocket
 
 from ..config import SyncConfig
 from ..devices import DeviceInfo, DeviceKind, MessageHandler
-from ..errors import UnknownDevice
+from ..errors import ConfigError, UnknownDevice
 from ._conn import Connection
 from ._docs import HubDocs
 from ._shared import SharedDocs
-from ._ops import OpState, run_handler, with_id
-from ._pairing import PairingGuard, hash_secret, new_token
+from ._ops import OpState, error_body, run_handler, with_id
+from ._pairing import PairingGuard, client_address, hash_secret, new_token, trusted_networks
 from ._store import DB_NAME, DeviceRow, SyncStore, Writer
+from ._values import MAX_CAPABILITIES
 from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_audio
 from .protocol import (
     Ack,
@@ -57,6 +58,7 @@ PresenceCallback = Callable[[DeviceInfo], Awaitable[None] | None]
 AudioHandler = Callable[[DeviceInfo, str, int, bytes], Awaitable[None] | None]
 
 _REVOCATION_POLL_S = 0.5
+_STOP_DRAIN_S = 1.0  # how long stopping waits for each device's close frame to go out
 
 
 class SyncServer:
@@ -80,7 +82,12 @@ class SyncServer:
         self._ops: dict[str, OpState] = {}
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
-        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s)
+        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s,
+                                   max_total_failures=config.pairing_max_failures_total)
+        try:
+            self._trusted = trusted_networks(config.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"sync.trusted_proxies: {exc}") from exc
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writer: Writer | None = None
         self._docs: HubDocs | None = None
@@ -213,7 +220,9 @@ class SyncServer:
         conns = list(self._all_conns)
         for conn in conns:
             conn.close(CloseCode.GOING_AWAY, "hub shutting down")
-        await asyncio.gather(*(c.drain(2.0) for c in conns))
+        await asyncio.gather(*(c.drain(_STOP_DRAIN_S) for c in conns))
+        for conn in conns:  # a device that takes nothing would hold the stop up: cut it
+            conn.abort_transport()
         for task in list(self._tasks):
             task.cancel()
         now = time.time()
@@ -251,6 +260,7 @@ class SyncServer:
                 for conn in list(self._all_conns):
                     conn.protocol.tick(now)
                     conn.flush()
+                    conn.check_backlog()
             if ticks % 20 == 0:  # so `qira devices list` shows a recent "last seen" for online devices
                 seen = [(self._seen[d], d) for d in self._conns if d in self._seen]
                 self._writer_nowait(lambda c: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
@@ -267,6 +277,23 @@ class SyncServer:
             elif row.revoked is None and row.id not in self._devices:  # `qira pair --token`
                 self._add_device(row)
                 self._notify(self._devices[row.id])
+
+    def _issued_elsewhere(self, token_hash: str) -> str | None:
+        """A token this hub does not know yet: `qira pair --token` (another process) may have
+        just created it. Look it up now (one indexed read) rather than at the next poll,
+        so the device is accepted at once."""
+        assert self._reader is not None
+        try:
+            row = self._reader.device_by_token_hash(token_hash)
+        except Exception:
+            log.exception("token lookup failed")
+            return None
+        if row is None or row.revoked is not None:
+            return None
+        if row.id not in self._devices:
+            self._add_device(row)
+            self._notify(self._devices[row.id])
+        return row.id
 
     def _revoke_local(self, device_id: str, token_hash: str | None) -> None:
         info = self._devices.pop(device_id)
@@ -290,7 +317,10 @@ class SyncServer:
             return
         client = ws.client
         peer = f"{client.host}:{client.port}" if client else "?"
-        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty)
+        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty,
+                          max_queued_bytes=self.config.max_queued_bytes)
+        conn.address = client_address(client.host if client else "?", ws.headers.get("x-forwarded-for"),
+                                      self._trusted)
         self._all_conns.add(conn)
         try:
             while not conn.closed.is_set():
@@ -354,6 +384,8 @@ class SyncServer:
         if hello.token is not None:
             digest = hash_secret(hello.token)
             device_id = self._by_token.get(digest)
+            if device_id is None and digest not in self._revoked_tokens:
+                device_id = self._issued_elsewhere(digest)
             if device_id is None:
                 revoked = digest in self._revoked_tokens
                 code = ErrorCode.REVOKED if revoked else ErrorCode.AUTH_FAILED
@@ -361,7 +393,7 @@ class SyncServer:
                              CloseCode.REVOKED if revoked else CloseCode.AUTH_FAILED)
                 return
         else:
-            host = conn.peer.rsplit(":", 1)[0]
+            host = conn.address
             wait = self._guard.locked(host, time.monotonic())
             if wait:
                 proto.reject(hello.id, ErrorCode.PAIRING_LOCKED, f"too many wrong codes: try again in {wait:.0f}s")
@@ -381,8 +413,11 @@ class SyncServer:
             old.close(CloseCode.REPLACED, "replaced by a newer connection")
         conn.device_id = device_id
         self._conns[device_id] = conn
-        info = replace(self._devices[device_id], online=True, last_seen=time.time(),
-                       capabilities=dict(hello.capabilities))
+        known = self._devices[device_id]
+        # A hello without "capabilities" keeps what the hub knew; with them, they replace it.
+        caps_given = hello.capabilities is not None
+        info = replace(known, online=True, last_seen=time.time(),
+                       capabilities=dict(hello.capabilities) if hello.capabilities is not None else known.capabilities)
         self._devices[device_id] = info
         ops = self._ops[device_id]
         result: dict[str, Any] = {
@@ -400,10 +435,14 @@ class SyncServer:
             if hub_seq > hello.resume_hub_seq:
                 proto.send_raw(frame)
         conn.live = True
-        caps = dumps(dict(hello.capabilities))
-        self._writer_nowait(lambda c: c.execute(
-            "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
-            (info.last_seen, caps, device_id)))
+        caps = dumps(dict(info.capabilities))
+        if caps_given:
+            self._writer_nowait(lambda c: c.execute(
+                "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
+                (info.last_seen, caps, device_id)))
+        else:
+            self._writer_nowait(lambda c: c.execute(
+                "UPDATE devices SET online = 1, last_seen = ? WHERE id = ?", (info.last_seen, device_id)))
         self._notify(info)
 
     async def _pair(self, code: str, token: str) -> str | None:
@@ -457,7 +496,10 @@ class SyncServer:
     async def _run(self, conn: Connection, device_id: str, op: Operation, state: OpState,
                    future: asyncio.Future[str]) -> None:
         updates: list[tuple[str, bytes]] = []
-        if op.type == "state.append":
+        if op.refused is not None:  # refused at the edge; the refusal is this seq's reply, stored like any
+            body = error_body(op.seq, ErrorCode.INVALID_PARAMS, op.refused)
+        elif op.type == "state.append":
+            assert self._shared is not None
             body, updates = self._shared.state_append(op)
         else:
             body = await run_handler(self._handlers.get(op.type), self._devices.get(device_id), op)
@@ -510,6 +552,9 @@ class SyncServer:
             return
         now = time.time()
         caps = {**info.capabilities, **update.capabilities}
+        if len(caps) > MAX_CAPABILITIES:
+            conn.protocol.fail(update.id, ErrorCode.INVALID_PARAMS, f"at most {MAX_CAPABILITIES} capabilities in all")
+            return
         info = replace(info, capabilities=caps, last_seen=now, last_active=now if update.active else info.last_active)
         self._devices[info.id] = info
         conn.protocol.reply(update.id, {})

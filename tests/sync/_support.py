@@ -29,7 +29,8 @@ async def inproc_hub(data_dir: Path, **sync: Any) -> AsyncIterator[tuple[SyncSer
     port = sock.getsockname()[1]
     uv = uvicorn.Server(uvicorn.Config(Starlette(routes=server.routes), ws="websockets-sansio",
                                        ws_max_size=config.max_frame_bytes, ws_ping_interval=config.ping_interval_s,
-                                       ws_ping_timeout=config.idle_timeout_s, lifespan="off", log_config=None))
+                                       ws_ping_timeout=config.idle_timeout_s, lifespan="off", log_config=None,
+                                       proxy_headers=False))
     uv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.ensure_future(uv.serve(sockets=[sock]))
     while not uv.started:
