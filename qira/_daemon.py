@@ -10,56 +10,35 @@ which is safe to abandon.
 
 from __future__ import annotations
 
-import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import thread as _cf_thread
 
 __all__ = ["DaemonExecutor"]
 
 
-class DaemonExecutor(Executor):
-    def __init__(self, max_workers: int = 16) -> None:
-        self._max = max_workers
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None]
-        self._jobs = queue.SimpleQueue()
-        self._workers: list[threading.Thread] = []
-        self._idle = 0
-        self._lock = threading.Lock()
-        self._shutdown = False
+class DaemonExecutor(ThreadPoolExecutor):
+    """``ThreadPoolExecutor`` (asyncio insists on one) with daemon workers that the
+    interpreter does not join, and a ``shutdown`` that never waits for running work."""
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        with self._lock:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule new work after shutdown")
-            self._jobs.put((future, fn, args, kwargs))
-            if self._idle == 0 and len(self._workers) < self._max:
-                worker = threading.Thread(target=self._work, name=f"qira-worker-{len(self._workers)}", daemon=True)
-                self._workers.append(worker)
-                worker.start()
-            else:
-                self._idle -= 1  # one idle worker will take this job
-        return future
+    def _adjust_thread_count(self) -> None:
+        # As the standard pool does, minus registering the thread for the join at exit.
+        if self._idle_semaphore.acquire(timeout=0):
+            return
 
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            future, fn, args, kwargs = job
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(fn(*args, **kwargs))
-                except BaseException as exc:  # noqa: B036 -- handed to the awaiting caller, as the stdlib pool does
-                    future.set_exception(exc)
-            with self._lock:
-                self._idle += 1
+        def wake(_: object, q: object = self._work_queue) -> None:
+            q.put(None)  # type: ignore[attr-defined]
+
+        if len(self._threads) < self._max_workers:
+            worker = threading.Thread(
+                name=f"{self._thread_name_prefix or 'qira-worker'}_{len(self._threads)}",
+                target=_cf_thread._worker,  # type: ignore[attr-defined]
+                args=(weakref.ref(self, wake), self._work_queue, self._initializer, self._initargs),
+                daemon=True,
+            )
+            worker.start()
+            self._threads.add(worker)  # type: ignore[arg-type]
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        # Never waits: see the module docstring. Idle workers are told to stop.
-        with self._lock:
-            self._shutdown = True
-            for _ in self._workers:
-                self._jobs.put(None)
+        super().shutdown(wait=False, cancel_futures=cancel_futures)

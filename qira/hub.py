@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 from starlette.routing import BaseRoute
@@ -29,13 +32,15 @@ from .health import ComponentState, Health
 from .inference import LocalModel
 from .memory import Embedder
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "exit_now"]
 
 log = logging.getLogger("qira.hub")
 
 Hook = Callable[[], Awaitable[None]]
 
 _CLOSE_MODELS_S = 0.5
+_STOP_BUDGET_S = 1.2  # for every part's shutdown together; uvicorn and the interpreter need the rest of 2 s
+_STOP_MIN_S = 0.05
 
 
 class Hub:
@@ -192,11 +197,19 @@ class Hub:
     async def stop(self) -> None:
         for task in list(self._background):  # nothing half-started goes on while the parts close
             task.cancel()
+        # Stopping has a budget (SIGTERM to exit within 2 s at any moment): a part still
+        # warming up (the memory index waiting on an import, say) is not waited for. What
+        # must not be lost is safe without it: every acknowledged write is committed already.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _STOP_BUDGET_S
         for hook in self._shutdown_hooks:
+            name = getattr(hook, "__qualname__", hook)
             try:
-                await hook()
+                await asyncio.wait_for(hook(), max(_STOP_MIN_S, deadline - loop.time()))
+            except TimeoutError:
+                log.warning("%s did not finish in time: stopping without it", name)
             except Exception:  # one part failing to close must not stop the others
-                log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
+                log.exception("shutdown hook %s failed", name)
 
     async def _close_models(self) -> None:
         # A model still loading holds its lock until it is done: do not wait for it at
@@ -247,6 +260,19 @@ class Hub:
         finally:
             sock.close()
         log.info("stopped")
+
+
+def exit_now(code: int = 0) -> NoReturn:
+    """End the process at once after :meth:`Hub.serve` returned.
+
+    Everything worth keeping is closed and flushed by then; what is left is threads
+    still importing models (seconds of torch and transformers on a busy machine) and
+    the interpreter's teardown of those modules, which would hold a stop beyond 2 s."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 class _Server(uvicorn.Server):

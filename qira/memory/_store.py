@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..config import MemoryConfig
+from .._daemon import DaemonExecutor
 from ..errors import InvalidMemory, MemoryNotFound, MemoryStoreError, QiraError
 from . import _text as check
 from ._db import Database, text_hash
@@ -84,7 +85,8 @@ class MemoryStore:
                 self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MemoryStoreError(f"cannot create memory directory {self.directory}: {exc.strerror or exc}") from exc
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qira-memory")
+        # Daemon worker: a hub stopped while the index still loads exits without waiting for it.
+        self._executor = DaemonExecutor(max_workers=1, thread_name_prefix="qira-memory")
         self._db = await self._run(functools.partial(Database, readonly=self.readonly), self.directory / "memory.db")
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from typing import Any
 
 from starlette.websockets import WebSocket
 
@@ -26,7 +27,25 @@ __all__ = ["Connection"]
 log = logging.getLogger("qira.sync.conn")
 
 _MAX_QUEUED = 10_000  # frames, whatever their size
-_CLOSE_GRACE_S = 2.0  # a device closed for being too slow has this long to take the close frame
+_CLOSE_GRACE_S = 10.0  # a device closed for being too slow has this long to take the close frame
+
+
+def _find_transport(send: Any, depth: int = 0) -> Any:
+    """The asyncio transport under an ASGI ``send``: the bytes already handed to the socket
+    layer (and the peer's own pings answered there) can only be counted, and a device that
+    takes nothing can only be cut, there. ASGI does not expose it: ``send`` is the server's
+    protocol method, possibly wrapped in middleware closures, so look through those."""
+    owner = getattr(send, "__self__", None)
+    transport = getattr(owner, "transport", None)
+    if hasattr(transport, "get_write_buffer_size") and hasattr(transport, "abort"):
+        return transport
+    if depth < 6:
+        for cell in getattr(send, "__closure__", None) or ():
+            with contextlib.suppress(ValueError):  # an empty cell
+                found = _find_transport(cell.cell_contents, depth + 1) if callable(cell.cell_contents) else None
+                if found is not None:
+                    return found
+    return None
 
 
 def _size(frame: Frame) -> int:
@@ -42,6 +61,7 @@ class Connection:
         self.address = peer.rsplit(":", 1)[0]  # what pairing failures are counted against
         self.max_queued_bytes = max_queued_bytes
         self._queued_bytes = 0
+        self._transport_ref: Any = None  # found on first use; False: not reachable
         self.device_id: str | None = None
         self.docs: set[str] = set()
         self.live = False  # resume backlog sent: new events go straight out
@@ -80,6 +100,8 @@ class Connection:
 
     def too_slow(self) -> None:
         """The device is not reading: drop what it has not taken and close it with 4009."""
+        log.info("%s is not reading (%d bytes queued): closing it with 4009", self.device_id or self.peer,
+                 self._queued_bytes)
         self._frames.clear()
         self._queued_bytes = 0
         self.close(CloseCode.TOO_SLOW, "too_slow")
@@ -106,11 +128,9 @@ class Connection:
             self.too_slow()
 
     def _transport(self) -> asyncio.WriteTransport | None:
-        # The ASGI server's protocol object is what ``send`` is bound to; its transport is the
-        # only place the bytes already handed to the socket layer can be counted.
-        transport = getattr(getattr(self.ws, "_send", None), "__self__", None)
-        transport = getattr(transport, "transport", None)
-        return transport if hasattr(transport, "get_write_buffer_size") else None
+        if self._transport_ref is None:
+            self._transport_ref = _find_transport(getattr(self.ws, "_send", None)) or False
+        return self._transport_ref or None
 
     def close(self, code: int, reason: str) -> None:
         self.protocol.close(code, reason)

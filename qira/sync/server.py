@@ -61,6 +61,23 @@ _REVOCATION_POLL_S = 0.5
 _STOP_DRAIN_S = 1.0  # how long stopping waits for each device's close frame to go out
 
 
+class _BadUtf8IsNotAFault(logging.Filter):
+    """A device's text frame that is not UTF-8 is closed with 1007 by the WebSocket layer,
+    which logs it with a traceback as if the hub had failed: keep it to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Invalid UTF-8 sequence"):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "a device sent a text frame that is not UTF-8: closed with 1007"
+        return True
+
+
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
+if not any(isinstance(f, _BadUtf8IsNotAFault) for f in _UVICORN_LOG.filters):
+    _UVICORN_LOG.addFilter(_BadUtf8IsNotAFault())
+
+
 class SyncServer:
     def __init__(self, config: SyncConfig, data_dir: Path) -> None:
         self.config = config
@@ -228,14 +245,17 @@ class SyncServer:
         now = time.time()
         if self._docs is not None:
             self._docs.flush()
+        if self._reader is not None:
+            # First: the last connection to close checkpoints the WAL (disk I/O), and that
+            # must be the writer's, on its own thread, not this one on the event loop.
+            self._reader.close()
+            self._reader = None
         if self._writer is not None:
             ids = [(now, d) for d in online]
             self._writer.submit_nowait(lambda c: c.executemany(
                 "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
             self._writer.kick()
             await asyncio.to_thread(self._writer.close)
-        if self._reader is not None:
-            self._reader.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -282,7 +302,8 @@ class SyncServer:
         """A token this hub does not know yet: `qira pair --token` (another process) may have
         just created it. Look it up now (one indexed read) rather than at the next poll,
         so the device is accepted at once."""
-        assert self._reader is not None
+        if self._reader is None:  # stopping
+            return None
         try:
             row = self._reader.device_by_token_hash(token_hash)
         except Exception:
