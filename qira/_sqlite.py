@@ -25,6 +25,12 @@ def connect_readonly(path: Path, **kwargs: Any) -> sqlite3.Connection:
     if not path.is_file():
         raise FileNotFoundError(str(path))
     base = f"file:{quote(str(path.resolve()))}?mode=ro"
+    if not path.with_name(path.name + "-wal").exists():
+        # Closed cleanly and open nowhere (a running hub keeps its -wal file): read the file
+        # as it is, creating no -wal/-shm beside it.
+        conn = sqlite3.connect(base + "&immutable=1", uri=True, **kwargs)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
     try:
         conn = sqlite3.connect(base, uri=True, **kwargs)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -78,9 +78,9 @@ class Client:
                 if reply.get("id") == id and reply["type"] in ("result", "error"):
                     return reply
 
-    def op(self, type: str, **payload: Any) -> dict[str, Any]:
+    def op(self, type: str, timeout: float = 30.0, **payload: Any) -> dict[str, Any]:
         self.seq += 1
-        return self.call({"type": type, "seq": self.seq, **payload})
+        return self.call({"type": type, "seq": self.seq, **payload}, timeout)
 
     def events(self, timeout: float) -> list[dict[str, Any]]:
         """Every JSON event (no id) that arrives within ``timeout``."""
