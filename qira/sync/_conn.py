@@ -202,3 +202,20 @@ class Connection:
     def abort(self) -> None:
         self._writer.cancel()
         self._dirty.discard(self)
+
+
+class _BadUtf8IsNotAFault(logging.Filter):
+    """A device's text frame that is not UTF-8 is closed with 1007 by the WebSocket layer,
+    which logs it with a traceback as if the hub had failed: keep it to one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith("Invalid UTF-8 sequence"):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "a device sent a text frame that is not UTF-8: closed with 1007"
+        return True
+
+
+_UVICORN_LOG = logging.getLogger("uvicorn.error")
+if not any(isinstance(f, _BadUtf8IsNotAFault) for f in _UVICORN_LOG.filters):
+    _UVICORN_LOG.addFilter(_BadUtf8IsNotAFault())

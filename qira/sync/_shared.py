@@ -18,6 +18,7 @@ from . import ymsg
 from ._conn import Connection
 from ._docs import CorruptUpdate, HubDocs, get_update_safely
 from ._ops import error_body, result_body
+from ._schema import is_hub_root
 from ._store import Writer
 from ._wire import DOC_NAMES, ErrorCode, encode_doc
 from .protocol import DocMessage, Operation, Phase
@@ -82,6 +83,9 @@ class SharedDocs:
         if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
             return error_body(op.seq, ErrorCode.INVALID_PARAMS,
                               'state.append needs "doc" (a shared document), "key" and "value"'), []
+        if is_hub_root(str(doc), key) or len(key) > 200:
+            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
+                              f'"{key[:40]}" in {doc} is not an array devices append to (see "Shared documents")'), []
         with self.docs.capture() as captured:
             try:
                 array = self.docs.docs[str(doc)].get(key, type=Array)

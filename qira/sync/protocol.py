@@ -397,7 +397,8 @@ class ServerProtocol(_Protocol):
         if problem:
             return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
         if len(client) > 200 or len(token or code or "") > 200:
-            return self._bad_input(id, ErrorCode.INVALID_PARAMS, '"client", "token" and "pair.code" are at most 200 characters')
+            return self._bad_input(id, ErrorCode.INVALID_PARAMS,
+                                   '"client", "token" and "pair.code" are at most 200 characters')
         self._bad = 0
         self._events.append(Hello(id=id, token=token, pair_code=code, capabilities=caps, resume_hub_seq=hub_seq,
                                   client=client))
