@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute
 from ._daemon import DaemonExecutor
 from ._hublock import HubLock
 from .api.http import build_app
+from .sync.transport import HubWebSocketProtocol
 from .config import Config, ensure_data_dir
 from .errors import StartupError
 from .health import ComponentState, Health
@@ -238,7 +239,7 @@ class Hub:
         server = _Server(
             uvicorn.Config(
                 app,
-                ws="websockets-sansio",
+                ws=HubWebSocketProtocol,  # uvicorn's websockets-sansio, failing connections cleanly
                 ws_max_size=sync.max_frame_bytes,
                 ws_ping_interval=sync.ping_interval_s,
                 ws_ping_timeout=sync.idle_timeout_s,
