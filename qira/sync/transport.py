@@ -24,8 +24,8 @@ class HubWebSocketProtocol(WebSocketsSansIOProtocol):
     _failing = False
 
     def handle_parser_exception(self) -> None:
-        if self._failing:  # later data while discarding: websockets drops it
-            self.transport.write(b"".join(self.conn.data_to_send()))
+        if self._failing:  # later data while discarding: websockets drops it, and there is nothing to send
+            self.conn.data_to_send()
             return
         self._failing = True
         close = self.conn.close_sent
