@@ -38,7 +38,7 @@ log = logging.getLogger("qira.device")
 _FATAL = {CloseCode.AUTH_FAILED, CloseCode.REVOKED, CloseCode.REPLACED}
 # Close codes after which reconnecting at once would repeat the problem.
 _PAUSE = {CloseCode.RATE_LIMITED, CloseCode.TOO_SLOW}
-_PAUSE_S = 1.0
+_PAUSE_S = 5.0  # the hub refuses such a device for 5 s (a hello then gets rate_limited and 4005)
 # Error codes that mean "the hub did not take this operation": send it again.
 _RETRY = {"rate_limited", "seq_out_of_order"}
 

@@ -30,6 +30,7 @@ class AuthMixin:
     _ops: dict[str, Any]
     _pending: dict[str, list[tuple[int, str]]]
     _hub_seq: int
+    _cooldown: dict[str, float]
     _guard: Any
     _writer: Any
     _reader: SyncStore | None
@@ -70,6 +71,13 @@ class AuthMixin:
             self._guard.succeeded(host)
         if proto.phase is Phase.CLOSED or device_id not in self._devices:
             return
+        wait = self._cooldown.get(device_id, 0.0) - time.monotonic()
+        if wait > 0:  # closed for flooding or not reading moments ago
+            proto.fail(hello.id, ErrorCode.RATE_LIMITED, "closed for flooding or not reading: wait before reconnecting",
+                       retry_after=round(wait, 3))
+            proto.close(CloseCode.RATE_LIMITED, "rate_limited")
+            return
+        self._cooldown.pop(device_id, None)
         old = self._conns.get(device_id)
         if old is not None:
             old.live = False

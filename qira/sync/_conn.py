@@ -22,12 +22,12 @@ from starlette.websockets import WebSocket
 from ._wire import CloseCode
 from .protocol import Close, Frame, ServerProtocol
 
-__all__ = ["Connection"]
+__all__ = ["CLOSE_GRACE_S", "Connection"]
 
 log = logging.getLogger("qira.sync.conn")
 
 _MAX_QUEUED = 10_000  # frames, whatever their size
-_CLOSE_GRACE_S = 10.0  # a device closed for being too slow has this long to take the close frame
+CLOSE_GRACE_S = 10.0  # a device closed for being too slow has this long to take the close frame
 
 
 def _find_transport(send: Any, depth: int = 0) -> Any:
@@ -106,7 +106,7 @@ class Connection:
         self._queued_bytes = 0
         self.close(CloseCode.TOO_SLOW, "too_slow")
         # A peer that reads nothing never takes the close frame either: cut it after a grace period.
-        self._loop.call_later(_CLOSE_GRACE_S, self._abort_if_open)
+        self._loop.call_later(CLOSE_GRACE_S, self._abort_if_open)
 
     def _abort_if_open(self) -> None:
         if not self.closed.is_set():

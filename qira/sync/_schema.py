@@ -93,10 +93,12 @@ def record_notification(doc: Doc, *, id: str, title: str, text: str, kind: str, 
 def record_reminder(doc: Doc, *, id: str, text: str, title: str = "Reminder", kind: str = "reminder",
                     due_at: float | None, trigger: str | None = None, status: str = "pending",
                     device: str | None = None, created_at: float | None = None) -> None:
+    items = doc.get("items", type=Map)
+    old = items.get(id)
+    created = created_at or (old.get("created_at") if isinstance(old, Mapping) else None) or time.time()
     with doc.transaction():
-        doc.get("items", type=Map)[id] = {"id": id, "title": title, "text": text, "kind": kind, "due_at": due_at,
-                                          "trigger": trigger, "status": status, "device": device,
-                                          "created_at": created_at or time.time()}
+        items[id] = {"id": id, "title": title, "text": text, "kind": kind, "due_at": due_at, "trigger": trigger,
+                     "status": status, "device": device, "created_at": created}
 
 
 def set_hub_setting(doc: Doc, key: str, value: str) -> None:

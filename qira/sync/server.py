@@ -31,7 +31,7 @@ from ..devices import DeviceInfo, DeviceKind, MessageHandler
 from ..errors import ConfigError, UnknownDevice
 from . import _schema
 from ._auth import AuthMixin
-from ._conn import Connection
+from ._conn import CLOSE_GRACE_S, Connection
 from ._docs import HubDocs
 from ._shared import SharedDocs
 from ._ops import OpState, error_body, run_handler, with_id
@@ -46,6 +46,7 @@ from .protocol import (
     Hello,
     Limits,
     Operation,
+    Phase,
     PresenceUpdate,
     ServerProtocol,
     event_frame,
@@ -59,6 +60,7 @@ PresenceCallback = Callable[[DeviceInfo], Awaitable[None] | None]
 AudioHandler = Callable[[DeviceInfo, str, int, bytes], Awaitable[None] | None]
 
 _REVOCATION_POLL_S = 0.5
+COOLDOWN_S = 5.0  # after 4005 or 4009, the device's hello is refused this long
 _STOP_DRAIN_S = 1.0  # how long stopping waits for each device's close frame to go out
 
 
@@ -83,6 +85,7 @@ class SyncServer(AuthMixin):
         self._ops: dict[str, OpState] = {}
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
+        self._cooldown: dict[str, float] = {}  # device id -> monotonic time its hello is accepted again
         self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s,
                                    max_total_failures=config.pairing_max_failures_total)
         try:
@@ -161,6 +164,11 @@ class SyncServer(AuthMixin):
             return False
         conn.enqueue(encode_audio(stream, seq, data))
         return True
+
+    async def record_reminder(self, **entry: Any) -> None:
+        """A reminder was created, delivered or cancelled: its entry in the ``reminders`` document."""
+        if self._docs is not None:
+            _schema.record_reminder(self._docs.docs["reminders"], **entry)
 
     def doc(self, name: str) -> Doc:
         assert self._docs is not None
@@ -329,6 +337,11 @@ class SyncServer(AuthMixin):
                 conn.flush()
                 while self._dirty:  # replies and fan-out, written now while the sockets take them
                     await self._dirty.pop().send_inline()
+                if conn.protocol.phase is Phase.CLOSED:
+                    # Closed by the protocol (4005, 4006, 4009, ...): read nothing more from it (the
+                    # socket layer then stops reading too), just let the close frame go out.
+                    await conn.drain(CLOSE_GRACE_S)
+                    break
         except Exception as exc:  # a broken socket ends this device's connection only
             log.debug("connection %s ended: %s", peer, exc)
         finally:
@@ -338,6 +351,9 @@ class SyncServer(AuthMixin):
 
     def _disconnected(self, conn: Connection) -> None:
         device_id = conn.device_id
+        if device_id is not None and conn.protocol.close_code in (CloseCode.RATE_LIMITED, CloseCode.TOO_SLOW):
+            # Reconnecting at once would only repeat it: refuse the device for a while (see _hello).
+            self._cooldown[device_id] = time.monotonic() + COOLDOWN_S
         if device_id is None or self._conns.get(device_id) is not conn:
             return
         del self._conns[device_id]

@@ -70,7 +70,8 @@ json_values = st.recursive(st.none() | st.booleans() | ints | floats | texts,
                            max_leaves=10)
 deep = st.integers(20, 3000).flatmap(lambda n: st.sampled_from([
     "[" * n + "]" * n, '{"v":1,"id":3,"type":"ping","x":' + "[" * n + "]" * n + "}",
-    '{"v":1,"id":3,"seq":1,"type":"state.append","doc":"context","key":"k","value":' + '{"a":' * n + "1" + "}" * n + "}",
+    '{"v":1,"id":3,"seq":1,"type":"state.append","doc":"context","key":"k","value":'
+    + '{"a":' * n + "1" + "}" * n + "}",
 ]))
 envelopes = st.fixed_dictionaries(
     {"type": st.sampled_from(["hello", "ping", "presence", "ack", "state.append", "sync.noop", "memory.add",

@@ -55,6 +55,11 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
             set_hub_setting(doc, "inference.policy", "local-only")
         async with server.edit("reminders") as doc:
             record_reminder(doc, id="r_1", text="buy milk", due_at=None, trigger="place=store", device=me)
+        # what the agent's scheduler calls (through the gateway) when a reminder is made and delivered
+        await server.record_reminder(id="r_2", title="Reminder", text="stretch", kind="reminder", due_at=1.79e9,
+                                     trigger=None, status="pending", device=None)
+        await server.record_reminder(id="r_2", title="Reminder", text="stretch", kind="reminder", due_at=1.79e9,
+                                     trigger=None, status="delivered", device=None)
         # a device marks a notification read: the one root it edits directly
         session.docs["notifications"].get("read", type=Map)["n_1"] = 1790000000.0
 
@@ -68,6 +73,9 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
         thread = session.docs["threads"].get("threads", type=Map)["3f9c0a1b2c4d"]
         assert thread["title"] == "Plan my trip to Lisbon in May" and thread["last_text"] == "Lisbon: …"
         assert thread["participants"] == [me] and thread["route"] == "local"
+        await until(lambda: (session.docs["reminders"].get("items", type=Map).get("r_2") or {}).get("status")
+                    == "delivered")
+        assert check_doc("reminders", session.docs["reminders"]) == []
         now = session.docs["context"].get("now", type=Map)["place"]
         assert now["value"] == "the office" and now["device"] == me
         items = session.docs["notifications"].get("items", type=Array).to_py()
