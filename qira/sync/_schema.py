@@ -26,8 +26,8 @@ log = logging.getLogger("qira.sync.docs")
 HUB_ROOTS: dict[tuple[str, str], type] = {
     ("context", "now"): Map,
     ("threads", "threads"): Map,
-    ("notifications", "items"): Array,
-    ("reminders", "items"): Map,
+    ("notifications", "notifications"): Array,
+    ("reminders", "reminders"): Map,
     ("settings", "hub"): Map,
 }
 # Roots a device may edit directly (any other root name is free for devices, e.g. state.append's arrays).
@@ -81,7 +81,7 @@ def record_turn(doc: Doc, *, thread: str, turn: str, text: str, route: str, devi
 
 def record_notification(doc: Doc, *, id: str, title: str, text: str, kind: str, device: str,
                         data: Mapping[str, Any] | None = None, at: float | None = None) -> None:
-    items = doc.get("items", type=Array)
+    items = doc.get("notifications", type=Array)
     with doc.transaction():
         items.append({"id": id, "title": title, "text": text, "kind": kind, "device": device,
                       "data": dict(data) if data else None, "at": at or time.time()})
@@ -93,7 +93,7 @@ def record_notification(doc: Doc, *, id: str, title: str, text: str, kind: str, 
 def record_reminder(doc: Doc, *, id: str, text: str, title: str = "Reminder", kind: str = "reminder",
                     due_at: float | None, trigger: str | None = None, status: str = "pending",
                     device: str | None = None, created_at: float | None = None) -> None:
-    items = doc.get("items", type=Map)
+    items = doc.get("reminders", type=Map)
     old = items.get(id)
     created = created_at or (old.get("created_at") if isinstance(old, Mapping) else None) or time.time()
     with doc.transaction():
@@ -152,11 +152,11 @@ def check_doc(name: str, doc: Doc) -> list[str]:
                 problems += _entry_problems(f"threads.{thread}", entry, _FIELDS["threads"])
                 if isinstance(entry, dict) and entry.get("thread") != thread:
                     problems.append(f"threads.{thread}: thread field differs from its key")
-        elif name == "notifications" and key == "items":
+        elif name == "notifications" and key == "notifications":
             for i, entry in enumerate(value or []):
-                problems += _entry_problems(f"notifications.items[{i}]", entry, _FIELDS["notifications"])
+                problems += _entry_problems(f"notifications.notifications[{i}]", entry, _FIELDS["notifications"])
             if len(value or []) > MAX_NOTIFICATIONS:
-                problems.append("notifications.items: over the limit")
+                problems.append("notifications.notifications: over the limit")
         elif name == "notifications" and key == "read":
             problems += [f"notifications.read.{k}: not a number" for k, v in (value or {}).items()
                          if not isinstance(v, _NUM) or isinstance(v, bool)]

@@ -64,8 +64,8 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
         session.docs["notifications"].get("read", type=Map)["n_1"] = 1790000000.0
 
         await until(lambda: session.docs["settings"].get("hub", type=Map).get("inference.policy") == "local-only"
-                    and "r_1" in session.docs["reminders"].get("items", type=Map)
-                    and len(session.docs["notifications"].get("items", type=Array)) == MAX_NOTIFICATIONS)
+                    and "r_1" in session.docs["reminders"].get("reminders", type=Map)
+                    and len(session.docs["notifications"].get("notifications", type=Array)) == MAX_NOTIFICATIONS)
         for name in sorted(DOC_NAMES):
             assert check_doc(name, server.doc(name)) == [], name
             assert check_doc(name, session.docs[name]) == [], name
@@ -73,12 +73,12 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
         thread = session.docs["threads"].get("threads", type=Map)["3f9c0a1b2c4d"]
         assert thread["title"] == "Plan my trip to Lisbon in May" and thread["last_text"] == "Lisbon: …"
         assert thread["participants"] == [me] and thread["route"] == "local"
-        await until(lambda: (session.docs["reminders"].get("items", type=Map).get("r_2") or {}).get("status")
+        await until(lambda: (session.docs["reminders"].get("reminders", type=Map).get("r_2") or {}).get("status")
                     == "delivered")
         assert check_doc("reminders", session.docs["reminders"]) == []
         now = session.docs["context"].get("now", type=Map)["place"]
         assert now["value"] == "the office" and now["device"] == me
-        items = session.docs["notifications"].get("items", type=Array).to_py()
+        items = session.docs["notifications"].get("notifications", type=Array).to_py()
         assert items[-1]["data"] == {"thread": "3f9c0a1b2c4d"} and items[-1]["kind"] == "handoff"
         assert items[0]["text"] == "stretch 6"  # the oldest were dropped
         assert server.doc("notifications").get("read", type=Map)["n_1"] == 1790000000.0
