@@ -25,7 +25,8 @@ def snapshot(directory: Path) -> dict[str, str]:
 def wait_event(client, type_: str, timeout: float = 180.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for event in client.events(1.0):
+        client.send({"type": "ping"})  # a device speaks at least every heartbeat, or the hub closes it (4008)
+        for event in client.events(5.0):
             if event.get("type") == type_:
                 return event
     raise AssertionError(f"no {type_} within {timeout}s")
