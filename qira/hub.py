@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -63,6 +63,7 @@ class Hub:
         self._build_memory()
         self._build_inference()
         self._build_agent()
+        self._build_device_ops()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -166,6 +167,15 @@ class Hub:
             return result
 
         self.sync.register_handler("context.event", context_event)
+
+    def _build_device_ops(self) -> None:
+        from .api.device_ops import DeviceOps
+
+        # hub.status, settings.set, devices.list, approval.list: the hub as a whole, for the faces
+        self.device_ops = DeviceOps(health=self.health, inference=self.inference, sync=self.sync, agent=self.agent)
+        for type_, handler in self.device_ops.handlers().items():
+            self.sync.register_handler(type_, handler)
+        self.on_startup(self.device_ops.start)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -289,7 +299,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         # uvicorn re-raises the signal after a graceful shutdown, which turns a
         # clean stop into exit status 143; a clean stop here exits 0.
         if threading.current_thread() is not threading.main_thread():
