@@ -81,7 +81,7 @@ class DeviceSession:
         self._subs = []
         replica = self.state.load_replica()
         for doc_name in sorted(docs):
-            doc = Doc()
+            doc: Doc = Doc()
             if doc_name in replica:
                 doc.apply_update(replica[doc_name])
             self.docs[doc_name] = doc

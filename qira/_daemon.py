@@ -28,17 +28,17 @@ class DaemonExecutor(ThreadPoolExecutor):
             return
 
         def wake(_: object, q: object = self._work_queue) -> None:
-            q.put(None)  # type: ignore[attr-defined]
+            q.put(None)  # type: ignore[attr-defined]  # the pool's SimpleQueue, typed as object here
 
         if len(self._threads) < self._max_workers:
             worker = threading.Thread(
                 name=f"{self._thread_name_prefix or 'qira-worker'}_{len(self._threads)}",
-                target=_cf_thread._worker,  # type: ignore[attr-defined]
+                target=_cf_thread._worker,
                 args=(weakref.ref(self, wake), self._work_queue, self._initializer, self._initargs),
                 daemon=True,
             )
             worker.start()
-            self._threads.add(worker)  # type: ignore[arg-type]
+            self._threads.add(worker)  # type: ignore[attr-defined]  # a set at run time
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=False, cancel_futures=cancel_futures)

@@ -26,12 +26,12 @@ from starlette.routing import BaseRoute
 from ._daemon import DaemonExecutor
 from ._hublock import HubLock
 from .api.http import build_app
-from .sync.transport import HubWebSocketProtocol
 from .config import Config, ensure_data_dir
 from .errors import StartupError
 from .health import ComponentState, Health
 from .inference import LocalModel
 from .memory import Embedder
+from .sync.transport import HubWebSocketProtocol
 
 __all__ = ["Hub", "exit_now"]
 

@@ -69,8 +69,8 @@ def record_turn(doc: Doc, *, thread: str, turn: str, text: str, route: str, devi
     threads = doc.get("threads", type=Map)
     now = at or time.time()
     old = threads.get(thread)
-    entry = dict(old) if isinstance(old, Mapping) else {"thread": thread, "title": "", "created_at": now,
-                                                        "participants": []}
+    entry: dict[str, Any] = dict(old) if isinstance(old, Mapping) else {
+        "thread": thread, "title": "", "created_at": now, "participants": []}
     participants = [str(p) for p in entry.get("participants") or []]
     if device not in participants:
         participants.append(device)

@@ -13,9 +13,10 @@ import enum
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import ymsg
+from ._values import INT_MAX, BadJson, capabilities_problem, loads, value_problem
 from ._wire import (
     CONTROL_TYPES,
     DOC_NAMES,
@@ -30,7 +31,6 @@ from ._wire import (
     encode_audio,
     encode_doc,
 )
-from ._values import INT_MAX, BadJson, capabilities_problem, loads, value_problem
 
 __all__ = [
     "Ack",
@@ -185,7 +185,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _in_range(value: Any, low: int) -> bool:
+def _in_range(value: Any, low: int) -> TypeGuard[int]:
     """An envelope integer: at least ``low``, at most what SQLite can hold."""
     return _is_int(value) and low <= value <= INT_MAX
 

@@ -33,9 +33,9 @@ from . import _schema
 from ._auth import AuthMixin
 from ._conn import CLOSE_GRACE_S, Connection
 from ._docs import HubDocs
-from ._shared import SharedDocs
 from ._ops import OpState, error_body, run_handler, with_id
 from ._pairing import PairingGuard, client_address, hash_secret, trusted_networks
+from ._shared import SharedDocs
 from ._store import DB_NAME, DeviceRow, SyncStore, Writer
 from ._values import MAX_CAPABILITIES
 from ._wire import CloseCode, ErrorCode, dumps, encode_audio
@@ -371,6 +371,7 @@ class SyncServer(AuthMixin):
         if isinstance(event, Operation):
             self._operation(conn, event)
         elif isinstance(event, DocMessage):
+            assert self._shared is not None
             self._shared.handle(conn, event)
         elif isinstance(event, Ack):
             self._ack(conn, event)
