@@ -13,7 +13,10 @@ Side by side, in one run, everything on 127.0.0.1 with each server in its own pr
   durable outbox on the device, exactly-once ledger on the hub);
 * concurrent devices held with heartbeats;
 * the chaos run of ``tests/e2e/test_sync_chaos.py`` with more rounds (each one
-  SIGKILLs the hub): its checks pass or the benchmark fails.
+  SIGKILLs the hub): its checks pass or the benchmark fails;
+* abuse (``bench/_abuse.py``): a well-behaved device's operation p99 quiet and while
+  another device floods pings, reads nothing while asking for the largest document, or
+  sends malformed frames; the hub's RSS growth (``--only abuse`` runs just this).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _abuse import abuse_section, abuser  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from pycrdt import Array, Doc, create_update_message  # noqa: E402
@@ -336,6 +340,7 @@ async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
             result["chaos"] = await chaos(tmp, chaos_rounds)
             print(f"chaos: {chaos_rounds} hub kills, every acked op exactly once, replicas equal "
                   f"({result['chaos']['seconds']} s)", flush=True)
+        result["abuse"] = await abuse_section(tmp, quick)
     finally:
         hub.stop()
         for proc in (echo_proc, ypy_proc, asgi_proc):
@@ -358,7 +363,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument("--chaos-rounds", type=int, default=None, help="chaos rounds (default 50, 0 to skip)")
     parser.add_argument("--serve", choices=["echo", "asgi-echo", "pycrdt-websocket"], help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["abuse"], help="run one section")
+    parser.add_argument("--abuser", nargs=3, metavar=("KIND", "URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.abuser:
+        return abuser(*args.abuser)
+    if args.only == "abuse":
+        tmp = Path(tempfile.mkdtemp(prefix="qira-bench-abuse-"))
+        return emit({"benchmark": "sync", "cpus": os.cpu_count(), "abuse": asyncio.run(abuse_section(tmp, args.quick))},
+                    args.out)
     if args.serve == "echo":
         return asyncio.run(serve_echo())
     if args.serve == "asgi-echo":

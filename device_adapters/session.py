@@ -36,6 +36,9 @@ log = logging.getLogger("qira.device")
 
 # Close codes after which retrying with the same credentials is pointless.
 _FATAL = {CloseCode.AUTH_FAILED, CloseCode.REVOKED, CloseCode.REPLACED}
+# Close codes after which reconnecting at once would repeat the problem.
+_PAUSE = {CloseCode.RATE_LIMITED, CloseCode.TOO_SLOW}
+_PAUSE_S = 5.0  # the hub refuses such a device for 5 s (a hello then gets rate_limited and 4005)
 # Error codes that mean "the hub did not take this operation": send it again.
 _RETRY = {"rate_limited", "seq_out_of_order"}
 
@@ -78,7 +81,7 @@ class DeviceSession:
         self._subs = []
         replica = self.state.load_replica()
         for doc_name in sorted(docs):
-            doc = Doc()
+            doc: Doc = Doc()
             if doc_name in replica:
                 doc.apply_update(replica[doc_name])
             self.docs[doc_name] = doc
@@ -266,6 +269,8 @@ class DeviceSession:
                 return
             base, cap = self._backoff
             delay = min(cap, base * 2 ** attempt) * random.uniform(0.5, 1.0)
+            if self.closed_code in _PAUSE:  # the hub asked for a pause: flooding, or not reading
+                delay = max(delay, _PAUSE_S)
             # why, for a person: the close code, or what stopped the connection (error/reason)
             event: SessionEvent = {"type": "session.disconnected", "code": self.closed_code,
                                    "retry_in": round(delay, 2)}
@@ -283,9 +288,11 @@ class DeviceSession:
             proto = self._protocol = ClientProtocol()
             token = self.state.get("token")
             if token:
-                proto.hello(token=token, capabilities=self.capabilities, resume_hub_seq=self._hub_seq, client=self.client)
+                # No capabilities to report: leave the field out so the hub keeps what it knew.
+                proto.hello(token=token, capabilities=self.capabilities or None, resume_hub_seq=self._hub_seq,
+                            client=self.client)
             elif self._pair_code:
-                proto.hello(pair_code=self._pair_code, capabilities=self.capabilities, client=self.client)
+                proto.hello(pair_code=self._pair_code, capabilities=self.capabilities or None, client=self.client)
             else:
                 raise AuthError(f"device {self.name} has no token and no pairing code: run `qira pair` first")
             await self._send_pending()

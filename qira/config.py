@@ -68,6 +68,10 @@ class SyncConfig(_Section):
     pairing_code_ttl_s: int = Field(default=600, ge=10)
     pairing_max_failures: int = Field(default=5, ge=1)
     pairing_lockout_s: int = Field(default=60, ge=1)
+    # issue 9: protocol hardening
+    pairing_max_failures_total: int = Field(default=20, ge=1)  # wrong codes from all addresses, per lockout window
+    trusted_proxies: list[str] = Field(default_factory=list)  # addresses/networks whose X-Forwarded-For is believed
+    max_queued_bytes: int = Field(default=8_388_608, ge=65_536)  # unsent bytes per device before close 4009
 
 
 class MemoryConfig(_Section):

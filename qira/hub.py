@@ -14,28 +14,36 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import uvicorn
 from starlette.routing import BaseRoute
 
 from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
+from ._daemon import DaemonExecutor
+from ._hublock import HubLock
 from .api.http import build_app
 from .config import Config, ensure_data_dir
 from .errors import StartupError
 from .health import ComponentState, Health
 from .inference import LocalModel
 from .memory import Embedder
+from .sync.transport import HubWebSocketProtocol
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "exit_now"]
 
 log = logging.getLogger("qira.hub")
 
 Hook = Callable[[], Awaitable[None]]
+
+_CLOSE_MODELS_S = 0.5
+_STOP_BUDGET_S = 1.2  # for every part's shutdown together; uvicorn and the interpreter need the rest of 2 s
+_STOP_MIN_S = 0.05
 
 
 class Hub:
@@ -329,11 +337,19 @@ class Hub:
     async def stop(self) -> None:
         for task in list(self._background):  # nothing half-started goes on while the parts close
             task.cancel()
+        # Stopping has a budget (SIGTERM to exit within 2 s at any moment): a part still
+        # warming up (the memory index waiting on an import, say) is not waited for. What
+        # must not be lost is safe without it: every acknowledged write is committed already.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _STOP_BUDGET_S
         for hook in self._shutdown_hooks:
+            name = getattr(hook, "__qualname__", hook)
             try:
-                await hook()
+                await asyncio.wait_for(hook(), max(_STOP_MIN_S, deadline - loop.time()))
+            except TimeoutError:
+                log.warning("%s did not finish in time: stopping without it", name)
             except Exception:  # one part failing to close must not stop the others
-                log.exception("shutdown hook %s failed", getattr(hook, "__qualname__", hook))
+                log.exception("shutdown hook %s failed", name)
 
     def _write_hub_file(self, host: str, port: int) -> bool:
         """Record where this hub listens (``<data dir>/hub.json``) so the CLI finds it."""
@@ -350,10 +366,24 @@ class Hub:
         return True
 
     async def _close_models(self) -> None:
-        await asyncio.to_thread(self.local_model.close)
+        # A model still loading holds its lock until it is done: do not wait for it at
+        # shutdown (its daemon thread dies with the process).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.to_thread(self.local_model.close), _CLOSE_MODELS_S)
 
     async def serve(self, *, on_listening: Callable[[str, int], None] | None = None) -> None:
         """Serve until SIGINT/SIGTERM, then shut down cleanly."""
+        lock = HubLock(self.data_dir)
+        lock.acquire()  # before anything is opened: one hub per data directory
+        try:
+            await self._serve_locked(on_listening)
+        finally:
+            lock.release()
+
+    async def _serve_locked(self, on_listening: Callable[[str, int], None] | None) -> None:
+        # Blocking calls run on daemon threads: a model still warming (seconds of imports)
+        # is abandoned at exit instead of being joined, so stopping takes well under 2 s.
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
         sock = bind_socket(self.config.hub.host, self.config.hub.port)
         host, port = sock.getsockname()[:2]
         await self.start()
@@ -362,7 +392,7 @@ class Hub:
         server = _Server(
             uvicorn.Config(
                 app,
-                ws="websockets-sansio",
+                ws=HubWebSocketProtocol,  # uvicorn's websockets-sansio, failing connections cleanly
                 ws_max_size=sync.max_frame_bytes,
                 ws_ping_interval=sync.ping_interval_s,
                 ws_ping_timeout=sync.idle_timeout_s,
@@ -370,6 +400,9 @@ class Hub:
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=5,
+                # X-Forwarded-For is believed only from sync.trusted_proxies, by the sync layer
+                # itself (uvicorn's default would trust it from 127.0.0.1)
+                proxy_headers=False,
             ),
             before_shutdown=self.stop,
         )
@@ -384,6 +417,19 @@ class Hub:
             if hub_file:
                 remove_hub_file(self.data_dir, os.getpid())
         log.info("stopped")
+
+
+def exit_now(code: int = 0) -> NoReturn:
+    """End the process at once after :meth:`Hub.serve` returned.
+
+    Everything worth keeping is closed and flushed by then; what is left is threads
+    still importing models (seconds of torch and transformers on a busy machine) and
+    the interpreter's teardown of those modules, which would hold a stop beyond 2 s."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 class _Server(uvicorn.Server):

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import AgentConfig, SkillsConfig
 from ..devices import DeviceGateway, DeviceInfo
-from ..errors import ProtocolError, SkillError
+from ..errors import ProtocolError, SkillError, UnknownDevice
 from ..sdk import Scheduled, Skill
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._db import AgentDB, agent_db_path
@@ -50,7 +50,7 @@ class Agent:
         self.dir = self.db.path.parent
         self.audit = AuditLog(self.db)
         self.registry = registry if registry is not None else SkillRegistry.from_entry_points(skills)
-        self.scheduler = Scheduler(self.db, self._deliver_scheduled)
+        self.scheduler = Scheduler(self.db, self._deliver_scheduled, self._reminder_changed)
         self.services = HostServices(db=self.db, scheduler=self.scheduler, data_dir=data_dir, gateway=gateway,
                                      memory=memory, model=model, notify=self.notify)
         self.runner = SkillRunner(self.registry, self.services, self.audit, default_timeout_s=config.skill_timeout_s)
@@ -379,6 +379,8 @@ class Agent:
             return
         try:
             await self.gateway.push(device_id, type, payload)
+        except UnknownDevice:  # revoked: nothing to deliver to, nothing to report
+            log.debug("%s not pushed: device %s is no longer paired", type, device_id)
         except Exception:  # one unreachable device must not stop the others
             log.warning("could not push %s to %s", type, device_id, exc_info=True)
 
@@ -402,6 +404,15 @@ class Agent:
             talked = self._activity.get(d.id)
             out.append(replace(d, last_active=max(d.last_active or 0.0, talked)) if talked else d)
         return out
+
+    async def _reminder_changed(self, item: Scheduled, status: str) -> None:
+        # Optional on the port: a gateway that keeps shared documents shows reminders there.
+        record = getattr(self.gateway, "record_reminder", None)
+        if record is not None:
+            await record(id=item.id, title=item.title, text=item.text, kind=item.kind,
+                         due_at=None if item.on_context else item.due_at,
+                         trigger="=".join(item.on_context) if item.on_context else None, status=status,
+                         device=item.device)
 
     async def _deliver_scheduled(self, item: Scheduled) -> str | None:
         target = await self.notify(item.device, title=item.title, text=item.text, kind=item.kind)

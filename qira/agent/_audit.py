@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .._sqlite import connect_readonly
+from ..errors import DataDirError
 from ._db import AgentDB
 
 __all__ = ["AuditEntry", "AuditLog", "Outcome", "read_audit"]
@@ -69,7 +71,10 @@ def read_audit(path: Path, **filters: object) -> list[AuditEntry]:
     """Read the log without a running hub (``qira audit``): opened read-only."""
     if not path.exists():
         return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:  # also on a read-only copy of the data directory, and never creating anything
+        conn = connect_readonly(path)
+    except sqlite3.Error as exc:
+        raise DataDirError(f"cannot read the audit log {path}: {exc}") from exc
     conn.row_factory = sqlite3.Row
     try:
         return _query(conn, **filters)  # type: ignore[arg-type]

@@ -21,13 +21,24 @@ TRIGGER_DUE = 1e18  # stands for "no time": a context trigger waits for its even
 RETRY_S = 5.0
 
 Deliver = Callable[[Scheduled], Awaitable[str | None]]
+# Told of every change to a reminder (the item, its status: pending/delivered/cancelled), so
+# the shared ``reminders`` document can show them (docs/protocol.md, "Shared documents").
+Changed = Callable[[Scheduled, str], Awaitable[None]]
 
 
 class Scheduler:
-    def __init__(self, db: AgentDB, deliver: Deliver) -> None:
+    def __init__(self, db: AgentDB, deliver: Deliver, changed: Changed | None = None) -> None:
         self._db = db
         self._deliver = deliver
+        self._changed = changed
         self._wake = asyncio.Event()
+
+    async def _tell(self, item: Scheduled, status: str) -> None:
+        if self._changed is not None:
+            try:
+                await self._changed(item, status)
+            except Exception:  # the reminder itself is stored; its copy in a document is a convenience
+                log.warning("could not record reminder %s as %s", item.id, status, exc_info=True)
 
     async def add(self, item: Scheduled, *, origin_device: str | None = None, skill: str | None = None) -> Scheduled:
         item = replace(item, id=item.id or uuid.uuid4().hex[:12])
@@ -38,6 +49,7 @@ class Scheduler:
             " VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
             (item.id, due, item.title, item.text, item.kind, item.device, origin_device, skill, context)))
         self._wake.set()
+        await self._tell(item, "pending")
         return item
 
     async def pending(self) -> list[Scheduled]:
@@ -46,8 +58,11 @@ class Scheduler:
         return [_item(r) for r in rows]
 
     async def cancel(self, item_id: str) -> bool:
+        rows = await self._db.run(lambda c: c.execute("SELECT * FROM schedule WHERE id = ?", (item_id,)).fetchall())
         cur = await self._db.run(lambda c: c.execute(
             "UPDATE schedule SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (item_id,)))
+        if cur.rowcount > 0 and rows:
+            await self._tell(_item(rows[0]), "cancelled")
         return cur.rowcount > 0
 
     async def context_event(self, kind: str, value: str) -> int:
@@ -95,6 +110,7 @@ class Scheduler:
         await self._db.run(lambda c: c.execute(
             "UPDATE schedule SET status = 'delivered', delivered_to = ?, delivered_at = ? WHERE id = ?",
             (target, time.time(), item.id)))
+        await self._tell(item, "delivered")
         return True
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from ..devices import DeviceGateway
+from ..errors import UnknownDevice
 
 __all__ = ["DeviceSink", "QueueSink", "TurnEvent"]
 
@@ -54,9 +55,15 @@ class DeviceSink:
             return
         payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded,
                    "fallback": fallback, "reason": reason, "asked_by": self.asking, "question": self.question}
+        # A thread keeps the devices that spoke in it; one revoked since then is skipped quietly.
+        paired = {d.id for d in self.gateway.devices()}
         for device_id in self.targets:
+            if device_id not in paired:
+                continue
             try:
                 await self.gateway.push(device_id, "chat.done", payload)
+            except UnknownDevice:  # revoked between the check and the push
+                log.debug("chat.done: device %s is no longer paired", device_id)
             except Exception:
                 log.warning("chat.done to %s failed", device_id, exc_info=True)
 

@@ -85,10 +85,13 @@ def progress(label: str, *, stream=sys.stderr) -> Iterator[None]:
         stream.flush()
 
 
-def open_sync_store(config: Config, *, create: bool = False) -> Any:
-    """The hub's device registry, opened from another process (pair, devices)."""
+def open_sync_store(config: Config, *, create: bool = False, readonly: bool = False) -> Any:
+    """The hub's device registry, opened from another process (pair, devices). ``readonly``
+    works beside a running hub and on a read-only copy of the data directory."""
     from ..sync import SyncStore  # not at import time: every command would pay for it
 
+    if readonly:
+        return SyncStore.open_readonly(existing_data_dir(config))
     return SyncStore.in_data_dir(ensure_data_dir(config) if create else existing_data_dir(config))
 
 

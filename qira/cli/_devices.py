@@ -24,13 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=run_revoke)
 
 
-def _call(args: argparse.Namespace, op: str, request: dict[str, Any], local: Any) -> dict[str, Any]:
+def _call(args: argparse.Namespace, op: str, request: dict[str, Any], local: Any, *,
+          readonly: bool = False) -> dict[str, Any]:
     """In the running hub when there is one (it knows who is online now), else on the data directory."""
     config = config_from_args(args)
     hub = running_hub(config)
     if hub is not None:
         return admin_call(hub, op, request)
-    store = open_sync_store(config)
+    store = open_sync_store(config, readonly=readonly)
     try:
         return local(store)
     finally:
@@ -44,7 +45,7 @@ def _when(ts: float | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    devices = _call(args, "devices.list", {}, devices_op)["devices"]
+    devices = _call(args, "devices.list", {}, devices_op, readonly=True)["devices"]
     if args.json:
         for d in devices:
             print(json.dumps(d))

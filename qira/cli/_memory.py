@@ -107,7 +107,9 @@ def _run(args: argparse.Namespace, verb: str, render: Callable[[argparse.Namespa
         from ..memory import Embedder, MemoryStore
 
         async def main() -> dict[str, Any]:
-            store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size))
+            # reads open the store read-only: beside a running hub, or on a read-only copy
+            store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size),
+                                readonly=verb in _READS)
             await store.open()
             try:
                 await store.wait_ready()

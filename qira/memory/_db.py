@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from .._sqlite import connect_readonly
 from ..errors import MemoryNotFound, MemoryStoreError
 from ._types import HistoryEntry, Memory, MemoryKind, Scope, memory_json
 
@@ -152,8 +153,13 @@ def _vectors(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]
 
 
 class Database:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
+        if readonly:
+            self.conn = self._open_readonly(path)
+            self.db = sqlite_utils.Database(self.conn)
+            return
         try:
             # The store serialises every call through one worker thread; the flag only
             # lets close() run from whichever thread shuts the store down.
@@ -168,6 +174,19 @@ class Database:
         except sqlite3.Error as exc:
             raise MemoryStoreError(f"cannot open memory database {path}: {exc}") from exc
         self.conn = conn
+
+    @staticmethod
+    def _open_readonly(path: Path) -> sqlite3.Connection:
+        # Read commands on a running hub's store or a read-only copy: no schema, no
+        # pragmas that write, no migration (see qira/_sqlite.py).
+        try:
+            return connect_readonly(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        except FileNotFoundError:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.executescript(_SCHEMA)  # nothing stored yet: read as an empty store
+            return conn
+        except sqlite3.Error as exc:
+            raise MemoryStoreError(f"cannot read memory database {path}: {exc}") from exc
 
     def close(self) -> None:
         try:

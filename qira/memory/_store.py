@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 
 import asyncio
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..config import MemoryConfig
+from .._daemon import DaemonExecutor
 from ..errors import InvalidMemory, MemoryNotFound, MemoryStoreError, QiraError
 from . import _text as check
 from ._db import Database, text_hash
@@ -53,8 +55,11 @@ _CACHE_SIZE = 10_000
 
 
 class MemoryStore:
-    def __init__(self, directory: Path, config: MemoryConfig, embedder: Embedder) -> None:
+    def __init__(self, directory: Path, config: MemoryConfig, embedder: Embedder, *, readonly: bool = False) -> None:
         self.directory = Path(directory)
+        # readonly: for read commands from another process or on a read-only copy. Nothing
+        # is created, purged or saved; the index is rebuilt in memory if it is stale.
+        self.readonly = readonly
         self.config = config
         self.embedder = embedder
         self._db: Database | None = None
@@ -78,11 +83,13 @@ class MemoryStore:
         if self._db is not None:
             return
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if not self.readonly:
+                self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise MemoryStoreError(f"cannot create memory directory {self.directory}: {exc.strerror or exc}") from exc
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qira-memory")
-        self._db = await self._run(Database, self.directory / "memory.db")
+        # Daemon worker: a hub stopped while the index still loads exits without waiting for it.
+        self._executor = DaemonExecutor(max_workers=1, thread_name_prefix="qira-memory")
+        self._db = await self._run(functools.partial(Database, readonly=self.readonly), self.directory / "memory.db")
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self.index_status = "opening"
@@ -94,7 +101,8 @@ class MemoryStore:
         try:
             self.index_status = await self._run(self._index.open, self._db)
             await self._run(self._mirror.load, self._db)
-            await self._run(self._purge_expired)
+            if not self.readonly:
+                await self._run(self._purge_expired)
         except Exception as exc:  # surfaced to every caller through _ready
             self.index_status = f"error: {exc}"
             self._ready.set_exception(exc if isinstance(exc, QiraError) else MemoryStoreError(str(exc)))
@@ -120,7 +128,7 @@ class MemoryStore:
             await task
         if not self._workers[0].done():
             self._workers[0].cancel()
-        if self.ready:
+        if self.ready and not self.readonly:
             await self._run(self._index.save)
         db, self._db = self._db, None
         await self._run(db.close)

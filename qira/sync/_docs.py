@@ -72,7 +72,7 @@ class HubDocs:
         for _id, name, data in rows:
             per_doc.setdefault(name, []).append(data)
         for name in sorted(DOC_NAMES):
-            doc = Doc()
+            doc: Doc = Doc()
             updates = per_doc.get(name, [])
             for data in updates:
                 try:
@@ -134,7 +134,8 @@ class HubDocs:
         """Collect the updates made inside the (synchronous) block instead of persisting and
         relaying them: the caller commits them in the same transaction as an operation's
         result, then calls :meth:`publish`. Devices never see an effect the hub could lose."""
-        self._captured = captured = []
+        captured: list[tuple[str, bytes]] = []
+        self._captured = captured
         try:
             yield captured
         finally:

@@ -52,6 +52,7 @@ def result_body(seq: int, result: Mapping[str, Any]) -> str:
 
 
 def error_body(seq: int, code: str, message: str) -> str:
+    message = message.encode("utf-8", "replace").decode("utf-8")  # always storable, always sendable
     return dumps({"type": "error", "seq": seq, "code": str(code), "message": message})[1:]
 
 
@@ -61,9 +62,13 @@ async def run_handler(handler: MessageHandler | None, info: DeviceInfo | None, o
         return error_body(op.seq, ErrorCode.UNKNOWN_TYPE, f"no handler for {op.type!r}")
     try:
         result = await handler(info, op.payload)
-        return result_body(op.seq, result or {})
+        body = result_body(op.seq, result or {})
+        body.encode("utf-8")  # a reply that cannot be stored or sent would leave the seq unanswered for good
+        return body
     except ProtocolError as exc:
         return error_body(op.seq, exc.code, str(exc))
-    except Exception as exc:  # a broken handler answers internal_error; the hub goes on
+    except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+        raise
+    except BaseException as exc:  # noqa: B036 -- a Rust panic (pyo3) derives from BaseException only
         log.exception("handler for %s failed", op.type)
         return error_body(op.seq, ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__} in the {op.type} handler")

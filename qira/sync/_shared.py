@@ -18,6 +18,7 @@ from . import ymsg
 from ._conn import Connection
 from ._docs import CorruptUpdate, HubDocs, get_update_safely
 from ._ops import error_body, result_body
+from ._schema import is_hub_root
 from ._store import Writer
 from ._wire import DOC_NAMES, ErrorCode, encode_doc
 from .protocol import DocMessage, Operation, Phase
@@ -82,7 +83,20 @@ class SharedDocs:
         if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
             return error_body(op.seq, ErrorCode.INVALID_PARAMS,
                               'state.append needs "doc" (a shared document), "key" and "value"'), []
+        if is_hub_root(str(doc), key) or len(key) > 200:
+            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
+                              f'"{key[:40]}" in {doc} is not an array devices append to (see "Shared documents")'), []
         with self.docs.capture() as captured:
-            array = self.docs.docs[str(doc)].get(key, type=Array)
-            array.append(payload["value"])
-        return result_body(op.seq, {"index": len(array) - 1}), captured
+            try:
+                array = self.docs.docs[str(doc)].get(key, type=Array)
+                array.append(payload["value"])
+                index = len(array) - 1
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # noqa: B036 -- the engine panics (pyo3: BaseException) on what it cannot hold
+                # Still a reply, stored like a result: a replay gets it again instead of panicking again.
+                # Whatever the engine did change (captured) commits with it, so disk matches memory.
+                return error_body(op.seq, ErrorCode.INVALID_PARAMS,
+                                  f"the shared document cannot hold this value ({type(exc).__name__}: {exc})"[:300]), \
+                    captured
+        return result_body(op.seq, {"index": index}), captured

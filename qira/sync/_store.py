@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._sqlite import connect_readonly
 from ..errors import DataDirError
 from ._pairing import hash_secret, new_code, new_device_id, new_token, normalize_code
 
@@ -63,6 +64,17 @@ def open_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    try:
+        return connect_readonly(path, check_same_thread=False, timeout=10)
+    except FileNotFoundError:
+        conn = sqlite3.connect(":memory:", check_same_thread=False)  # nothing paired yet: an empty registry
+        conn.executescript(_SCHEMA)
+        return conn
+    except sqlite3.Error as exc:
+        raise DataDirError(f"cannot read {path}: {exc}") from exc
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeviceRow:
     id: str
@@ -92,13 +104,20 @@ DB_NAME = "sync.db"  # in the data directory
 class SyncStore:
     """Plain, synchronous access; safe to use from the CLI while a hub runs."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.conn = open_db(self.path)
+        self.readonly = readonly
+        self.conn = _open_readonly(self.path) if readonly else open_db(self.path)
 
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> SyncStore:
         return cls(Path(data_dir) / DB_NAME)
+
+    @classmethod
+    def open_readonly(cls, data_dir: Path) -> SyncStore:
+        """For read commands (``qira devices list``): no schema, no writes, works while a hub
+        runs and on a read-only copy of the data directory. No sync.db yet reads as empty."""
+        return cls(Path(data_dir) / DB_NAME, readonly=True)
 
     def close(self) -> None:
         self.conn.close()
@@ -123,6 +142,10 @@ class SyncStore:
         where = "" if include_revoked else "WHERE revoked IS NULL"
         rows = self.conn.execute(f"SELECT {_DEVICE_COLS} FROM devices {where} ORDER BY created").fetchall()
         return [_row(r) for r in rows]
+
+    def device_by_token_hash(self, token_hash: str) -> DeviceRow | None:
+        r = self.conn.execute(f"SELECT {_DEVICE_COLS} FROM devices WHERE token_hash = ?", (token_hash,)).fetchone()
+        return _row(r) if r else None
 
     def active_device(self, name: str) -> DeviceRow | None:
         r = self.conn.execute(f"SELECT {_DEVICE_COLS} FROM devices WHERE name = ? AND revoked IS NULL", (name,)).fetchone()

@@ -69,6 +69,7 @@ class ErrorCode(enum.StrEnum):
 class CloseCode(enum.IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # the hub is shutting down: reconnect later
+    INVALID_DATA = 1007  # a text frame that is not UTF-8 (sent by the WebSocket layer)
     MESSAGE_TOO_BIG = 1009  # a frame over max_frame_bytes
     INTERNAL_ERROR = 1011
     AUTH_FAILED = 4001  # bad token or pairing code: do not retry with the same credentials

@@ -13,9 +13,10 @@ import enum
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import ymsg
+from ._values import INT_MAX, BadJson, capabilities_problem, loads, value_problem
 from ._wire import (
     CONTROL_TYPES,
     DOC_NAMES,
@@ -66,6 +67,7 @@ class Limits:
     auth_timeout_s: float = 10.0
     idle_timeout_s: float = 60.0
     max_bad_frames: int = 50  # malformed frames in a row before close 4006
+    flood_window_s: float = 10.0  # more than ``burst`` refusals within this window: close 4005
 
 
 # -- events ------------------------------------------------------------------
@@ -82,7 +84,7 @@ class Hello:
     id: int
     token: str | None
     pair_code: str | None
-    capabilities: dict[str, Any]
+    capabilities: dict[str, Any] | None  # None: not sent, the hub keeps what it knew
     resume_hub_seq: int
     client: str
 
@@ -93,6 +95,9 @@ class Operation:
     seq: int
     type: str
     payload: dict[str, Any]
+    # Why the payload was refused at the edge (an unpaired surrogate, an integer past
+    # 64 bits): the operation still takes its seq, and this becomes its stored reply.
+    refused: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -180,6 +185,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _in_range(value: Any, low: int) -> TypeGuard[int]:
+    """An envelope integer: at least ``low``, at most what SQLite can hold."""
+    return _is_int(value) and low <= value <= INT_MAX
+
+
 class _Protocol:
     def __init__(self) -> None:
         self.phase = Phase.AUTH
@@ -219,7 +229,9 @@ class ServerProtocol(_Protocol):
         self.last_received = now
         self._tokens = float(limits.burst)
         self._refilled = now
-        self._rejected = 0
+        self._refused = 0  # messages refused for the rate limit since _refused_since
+        self._refused_since = now
+        self._retry_at = now  # a refusal before this time ignored the last retry_after
         self._bad = 0
 
     # -- outgoing --------------------------------------------------------
@@ -264,15 +276,24 @@ class ServerProtocol(_Protocol):
         self._tokens = min(float(self.limits.burst), self._tokens + (now - self._refilled) * rate)
         self._refilled = now
         if self._tokens < 1.0:
-            self._rejected += 1
-            if self._rejected > self.limits.burst:
+            # A flood is a device that keeps sending although told to wait: refusals of
+            # messages that arrive before the last retry_after was over are counted over a
+            # window, not "in a row" (a flood at full speed gets a token now and then as
+            # the bucket refills, which must not excuse it). A device that waits as told
+            # is refused now and then, and never closed.
+            if now < self._retry_at:
+                if now - self._refused_since > self.limits.flood_window_s:
+                    self._refused, self._refused_since = 0, now
+                self._refused += 1
+            if self._refused > self.limits.burst:
                 self.close(CloseCode.RATE_LIMITED, "rate_limited")
             else:
-                retry = round((1.0 - self._tokens) / rate, 3)
-                self.fail(id if _is_int(id) else None, ErrorCode.RATE_LIMITED, "too many messages", retry_after=retry)
+                retry = max(0.001, round((1.0 - self._tokens) / rate, 3))
+                self._retry_at = now + retry
+                self.fail(id if _in_range(id, 0) else None, ErrorCode.RATE_LIMITED, "too many messages",
+                          retry_after=retry)
             return False
         self._tokens -= 1.0
-        self._rejected = 0
         return True
 
     def _bad_input(self, id: Any, code: str, message: str, **extra: Any) -> None:
@@ -280,17 +301,17 @@ class ServerProtocol(_Protocol):
         if self._bad > self.limits.max_bad_frames:
             self.close(CloseCode.PROTOCOL_VIOLATION, "too many malformed frames")
             return
-        self.fail(id if _is_int(id) else None, code, message, **extra)
+        self.fail(id if _in_range(id, 0) else None, code, message, **extra)
 
     def receive_text(self, text: str, now: float) -> None:
         if self.phase is Phase.CLOSED:
             return
-        size = len(text) if len(text) * 4 <= self.limits.max_frame_bytes else len(text.encode())
+        size = len(text) if len(text) * 4 <= self.limits.max_frame_bytes else len(text.encode("utf-8", "replace"))
         try:
-            msg = json.loads(text)
-        except ValueError:
+            msg = loads(text)
+        except BadJson as exc:
             if self._admit(now, size):
-                self._bad_input(None, ErrorCode.BAD_JSON, "not valid JSON")
+                self._bad_input(None, ErrorCode.BAD_JSON, str(exc))
             return
         if not isinstance(msg, dict):
             if self._admit(now, size):
@@ -309,18 +330,22 @@ class ServerProtocol(_Protocol):
             return self._bad_input(id, ErrorCode.UNSUPPORTED_VERSION, f"this hub speaks v{PROTOCOL_VERSION}",
                                    supported=[PROTOCOL_VERSION])
         type_ = msg.get("type")
-        if not isinstance(type_, str) or len(type_) > _MAX_TYPE_LEN or not _TYPE_RE.match(type_):
+        if not isinstance(type_, str) or len(type_) > _MAX_TYPE_LEN or not _TYPE_RE.fullmatch(type_):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"type" must be a dotted lower-case name')
         if type_ == "ack":
             return self._ack(msg, id)
-        if not _is_int(id) or id < 0:
-            return self._bad_input(None, ErrorCode.BAD_ENVELOPE, '"id" must be a non-negative integer')
+        if not _in_range(id, 0):
+            return self._bad_input(None, ErrorCode.BAD_ENVELOPE, '"id" must be an integer from 0 to 2**63-1')
         if self.phase is Phase.AUTH:
             if type_ != "hello":
                 return self._bad_input(id, ErrorCode.NOT_AUTHENTICATED, "send hello first")
             return self._hello(msg, id)
         if type_ == "hello":
             return self._bad_input(id, ErrorCode.ALREADY_AUTHENTICATED, "this connection is already authenticated")
+        if type_ in ("ping", "presence"):
+            problem = value_problem(msg)
+            if problem:
+                return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
         if type_ == "ping":
             self._bad = 0
             return self.reply(id, {})
@@ -329,23 +354,28 @@ class ServerProtocol(_Protocol):
             caps = msg.get("capabilities", {})
             if not isinstance(active, bool) or not isinstance(caps, dict):
                 return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"active" must be a boolean and "capabilities" an object')
+            problem = capabilities_problem(caps)
+            if problem:
+                return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
             self._bad = 0
             self._events.append(PresenceUpdate(id=id, active=active, capabilities=caps))
             return None
         seq = msg.get("seq")
-        if not _is_int(seq) or seq < 1:
-            return self._bad_input(id, ErrorCode.BAD_ENVELOPE, f'operation "{type_}" needs "seq", an integer >= 1')
+        if not _in_range(seq, 1):
+            return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
+                                   f'operation "{type_}" needs "seq", an integer from 1 to 2**63-1')
         self._bad = 0
         payload = {k: val for k, val in msg.items() if k not in RESERVED_KEYS}
-        self._events.append(Operation(id=id, seq=seq, type=type_, payload=payload))
+        self._events.append(Operation(id=id, seq=seq, type=type_, payload=payload, refused=value_problem(payload)))
         return None
 
     def _ack(self, msg: dict[str, Any], id: Any) -> None:
         if self.phase is not Phase.OPEN:
             return self._bad_input(id, ErrorCode.NOT_AUTHENTICATED, "send hello first")
         hub_seq, op_seq = msg.get("hub_seq"), msg.get("op_seq")
-        if (hub_seq is not None and not _is_int(hub_seq)) or (op_seq is not None and not _is_int(op_seq)):
-            return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"hub_seq" and "op_seq" must be integers')
+        if (hub_seq is not None and not _in_range(hub_seq, 0)) or (op_seq is not None and not _in_range(op_seq, 0)):
+            return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
+                                   '"hub_seq" and "op_seq" must be integers from 0 to 2**63-1')
         self._bad = 0
         self._events.append(Ack(hub_seq=hub_seq, op_seq=op_seq))
         return None
@@ -353,15 +383,22 @@ class ServerProtocol(_Protocol):
     def _hello(self, msg: dict[str, Any], id: int) -> None:
         token, pair = msg.get("token"), msg.get("pair")
         code = pair.get("code") if isinstance(pair, dict) else None
-        caps = msg.get("capabilities", {})
+        caps = msg.get("capabilities")
         resume = msg.get("resume", {})
         hub_seq = resume.get("hub_seq", 0) if isinstance(resume, dict) else None
         client = msg.get("client", "")
         if (token is None) == (code is None) or not isinstance(token or code, str):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE, 'hello needs exactly one of "token" or "pair": {"code"}')
-        if not isinstance(caps, dict) or not _is_int(hub_seq) or hub_seq < 0 or not isinstance(client, str):
+        if (caps is not None and not isinstance(caps, dict)) or not _in_range(hub_seq, 0) \
+                or not isinstance(client, str):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
                                    '"capabilities" must be an object, "resume.hub_seq" an integer >= 0')
+        problem = value_problem(msg) or (capabilities_problem(caps) if caps is not None else None)
+        if problem:
+            return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
+        if len(client) > 200 or len(token or code or "") > 200:
+            return self._bad_input(id, ErrorCode.INVALID_PARAMS,
+                                   '"client", "token" and "pair.code" are at most 200 characters')
         self._bad = 0
         self._events.append(Hello(id=id, token=token, pair_code=code, capabilities=caps, resume_hub_seq=hub_seq,
                                   client=client))
@@ -417,26 +454,39 @@ class ClientProtocol(_Protocol):
         self._out.append(dumps(msg))
         return id
 
-    def hello(self, *, token: str | None = None, pair_code: str | None = None, capabilities: dict[str, Any],
-              resume_hub_seq: int = 0, client: str = "qira-device") -> int:
+    def hello(self, *, token: str | None = None, pair_code: str | None = None,
+              capabilities: dict[str, Any] | None = None, resume_hub_seq: int = 0, client: str = "qira-device") -> int:
+        """``capabilities=None`` leaves out the field: the hub keeps the ones it knew."""
         fields: dict[str, Any] = {"token": token} if token else {"pair": {"code": pair_code}}
-        fields.update(capabilities=capabilities, resume={"hub_seq": resume_hub_seq}, client=client)
+        if capabilities is not None:
+            problem = capabilities_problem(capabilities) or value_problem(capabilities, "capabilities")
+            if problem:
+                raise ValueError(problem)
+            fields["capabilities"] = capabilities
+        fields.update(resume={"hub_seq": resume_hub_seq}, client=client)
         return self._send("hello", fields)
 
     def ping(self) -> int:
         return self._send("ping", {})
 
     def presence(self, *, active: bool, capabilities: dict[str, Any] | None = None) -> int:
-        return self._send("presence", {"active": active, "capabilities": capabilities or {}})
+        caps = capabilities or {}
+        problem = capabilities_problem(caps) or value_problem(caps, "capabilities")
+        if problem:
+            raise ValueError(problem)
+        return self._send("presence", {"active": active, "capabilities": caps})
 
     @staticmethod
     def check_operation(type: str, payload: dict[str, Any]) -> None:
         """Raise ValueError unless ``type``/``payload`` can go on the wire as an operation."""
-        if type in CONTROL_TYPES or len(type) > _MAX_TYPE_LEN or not _TYPE_RE.match(type):
+        if type in CONTROL_TYPES or len(type) > _MAX_TYPE_LEN or not _TYPE_RE.fullmatch(type):
             raise ValueError(f"{type!r} is not an application message type")
         bad = RESERVED_KEYS.intersection(payload)
         if bad:
             raise ValueError(f"payload keys {sorted(bad)} are reserved by the envelope")
+        problem = value_problem(payload)  # the hub would refuse it with invalid_params
+        if problem:
+            raise ValueError(problem)
 
     def operation(self, seq: int, type: str, payload: dict[str, Any]) -> int:
         self.check_operation(type, payload)

@@ -28,14 +28,17 @@ from starlette.websockets import WebSocket
 
 from ..config import SyncConfig
 from ..devices import DeviceInfo, DeviceKind, MessageHandler
-from ..errors import UnknownDevice
-from ._conn import Connection
+from ..errors import ConfigError, UnknownDevice
+from . import _schema
+from ._auth import AuthMixin
+from ._conn import CLOSE_GRACE_S, Connection
 from ._docs import HubDocs
+from ._ops import OpState, error_body, run_handler, with_id
+from ._pairing import PairingGuard, client_address, hash_secret, trusted_networks
 from ._shared import SharedDocs
-from ._ops import OpState, run_handler, with_id
-from ._pairing import PairingGuard, hash_secret, new_token
 from ._store import DB_NAME, DeviceRow, SyncStore, Writer
-from ._wire import DOC_NAMES, PROTOCOL_VERSION, CloseCode, ErrorCode, dumps, encode_audio
+from ._values import MAX_CAPABILITIES
+from ._wire import CloseCode, ErrorCode, dumps, encode_audio
 from .protocol import (
     Ack,
     AudioChunk,
@@ -57,9 +60,11 @@ PresenceCallback = Callable[[DeviceInfo], Awaitable[None] | None]
 AudioHandler = Callable[[DeviceInfo, str, int, bytes], Awaitable[None] | None]
 
 _REVOCATION_POLL_S = 0.5
+COOLDOWN_S = 5.0  # after 4005 or 4009, the device's hello is refused this long
+_STOP_DRAIN_S = 1.0  # how long stopping waits for each device's close frame to go out
 
 
-class SyncServer:
+class SyncServer(AuthMixin):
     def __init__(self, config: SyncConfig, data_dir: Path) -> None:
         self.config = config
         self.path = Path(data_dir) / DB_NAME
@@ -80,7 +85,13 @@ class SyncServer:
         self._ops: dict[str, OpState] = {}
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
-        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s)
+        self._cooldown: dict[str, float] = {}  # device id -> monotonic time its hello is accepted again
+        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s,
+                                   max_total_failures=config.pairing_max_failures_total)
+        try:
+            self._trusted = trusted_networks(config.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(f"sync.trusted_proxies: {exc}") from exc
         self._tasks: set[asyncio.Task[Any]] = set()
         self._writer: Writer | None = None
         self._docs: HubDocs | None = None
@@ -131,6 +142,8 @@ class SyncServer:
 
         assert self._writer is not None
         await self._writer.submit(job)
+        if self._docs is not None:
+            _schema.mirror_event(self._docs.docs, device_id, type, payload, hub_seq)
         self._pending.setdefault(device_id, []).append((hub_seq, frame))
         conn = self._conns.get(device_id)
         if conn is not None and conn.live:
@@ -151,6 +164,11 @@ class SyncServer:
             return False
         conn.enqueue(encode_audio(stream, seq, data))
         return True
+
+    async def record_reminder(self, **entry: Any) -> None:
+        """A reminder was created, delivered or cancelled: its entry in the ``reminders`` document."""
+        if self._docs is not None:
+            _schema.record_reminder(self._docs.docs["reminders"], **entry)
 
     def doc(self, name: str) -> Doc:
         assert self._docs is not None
@@ -213,20 +231,25 @@ class SyncServer:
         conns = list(self._all_conns)
         for conn in conns:
             conn.close(CloseCode.GOING_AWAY, "hub shutting down")
-        await asyncio.gather(*(c.drain(2.0) for c in conns))
+        await asyncio.gather(*(c.drain(_STOP_DRAIN_S) for c in conns))
+        for conn in conns:  # a device that takes nothing would hold the stop up: cut it
+            conn.abort_transport()
         for task in list(self._tasks):
             task.cancel()
         now = time.time()
         if self._docs is not None:
             self._docs.flush()
+        if self._reader is not None:
+            # First: the last connection to close checkpoints the WAL (disk I/O), and that
+            # must be the writer's, on its own thread, not this one on the event loop.
+            self._reader.close()
+            self._reader = None
         if self._writer is not None:
             ids = [(now, d) for d in online]
             self._writer.submit_nowait(lambda c: c.executemany(
                 "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
             self._writer.kick()
             await asyncio.to_thread(self._writer.close)
-        if self._reader is not None:
-            self._reader.close()
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -251,9 +274,11 @@ class SyncServer:
                 for conn in list(self._all_conns):
                     conn.protocol.tick(now)
                     conn.flush()
+                    conn.check_backlog()
             if ticks % 20 == 0:  # so `qira devices list` shows a recent "last seen" for online devices
                 seen = [(self._seen[d], d) for d in self._conns if d in self._seen]
-                self._writer_nowait(lambda c: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
+                self._writer_nowait(
+                    lambda c, seen=seen: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
 
     def _check_device_changes(self) -> None:
         assert self._reader is not None
@@ -290,7 +315,10 @@ class SyncServer:
             return
         client = ws.client
         peer = f"{client.host}:{client.port}" if client else "?"
-        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty)
+        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty,
+                          max_queued_bytes=self.config.max_queued_bytes)
+        conn.address = client_address(client.host if client else "?", ws.headers.get("x-forwarded-for"),
+                                      self._trusted)
         self._all_conns.add(conn)
         try:
             while not conn.closed.is_set():
@@ -310,6 +338,11 @@ class SyncServer:
                 conn.flush()
                 while self._dirty:  # replies and fan-out, written now while the sockets take them
                     await self._dirty.pop().send_inline()
+                if conn.protocol.phase is Phase.CLOSED:
+                    # Closed by the protocol (4005, 4006, 4009, ...): read nothing more from it (the
+                    # socket layer then stops reading too), just let the close frame go out.
+                    await conn.drain(CLOSE_GRACE_S)
+                    break
         except Exception as exc:  # a broken socket ends this device's connection only
             log.debug("connection %s ended: %s", peer, exc)
         finally:
@@ -319,6 +352,9 @@ class SyncServer:
 
     def _disconnected(self, conn: Connection) -> None:
         device_id = conn.device_id
+        if device_id is not None and conn.protocol.close_code in (CloseCode.RATE_LIMITED, CloseCode.TOO_SLOW):
+            # Reconnecting at once would only repeat it: refuse the device for a while (see _hello).
+            self._cooldown[device_id] = time.monotonic() + COOLDOWN_S
         if device_id is None or self._conns.get(device_id) is not conn:
             return
         del self._conns[device_id]
@@ -336,6 +372,7 @@ class SyncServer:
         if isinstance(event, Operation):
             self._operation(conn, event)
         elif isinstance(event, DocMessage):
+            assert self._shared is not None
             self._shared.handle(conn, event)
         elif isinstance(event, Ack):
             self._ack(conn, event)
@@ -345,83 +382,6 @@ class SyncServer:
             self._presence_update(conn, event)
         elif isinstance(event, AudioChunk):
             self._audio_chunk(conn, event)
-
-    # -- authentication ----------------------------------------------------------
-
-    async def _hello(self, conn: Connection, hello: Hello) -> None:
-        proto = conn.protocol
-        token: str | None = None
-        if hello.token is not None:
-            digest = hash_secret(hello.token)
-            device_id = self._by_token.get(digest)
-            if device_id is None:
-                revoked = digest in self._revoked_tokens
-                code = ErrorCode.REVOKED if revoked else ErrorCode.AUTH_FAILED
-                proto.reject(hello.id, code, "this device was revoked" if revoked else "unknown token",
-                             CloseCode.REVOKED if revoked else CloseCode.AUTH_FAILED)
-                return
-        else:
-            host = conn.peer.rsplit(":", 1)[0]
-            wait = self._guard.locked(host, time.monotonic())
-            if wait:
-                proto.reject(hello.id, ErrorCode.PAIRING_LOCKED, f"too many wrong codes: try again in {wait:.0f}s")
-                return
-            token = new_token()
-            device_id = await self._pair(hello.pair_code or "", token)
-            if device_id is None:
-                self._guard.failed(host, time.monotonic())
-                proto.reject(hello.id, ErrorCode.AUTH_FAILED, "unknown, used or expired pairing code")
-                return
-            self._guard.succeeded(host)
-        if proto.phase is Phase.CLOSED or device_id not in self._devices:
-            return
-        old = self._conns.get(device_id)
-        if old is not None:
-            old.live = False
-            old.close(CloseCode.REPLACED, "replaced by a newer connection")
-        conn.device_id = device_id
-        self._conns[device_id] = conn
-        info = replace(self._devices[device_id], online=True, last_seen=time.time(),
-                       capabilities=dict(hello.capabilities))
-        self._devices[device_id] = info
-        ops = self._ops[device_id]
-        result: dict[str, Any] = {
-            "device_id": device_id, "name": info.name, "kind": info.kind.value, "protocol": PROTOCOL_VERSION,
-            "hub_seq": self._hub_seq, "last_seq": ops.last_seq, "acked_seq": ops.acked_seq,
-            "docs": sorted(DOC_NAMES), "heartbeat_s": self.config.ping_interval_s,
-            "idle_timeout_s": self.config.idle_timeout_s,
-            "limits": {"max_frame_bytes": self.limits.max_frame_bytes,
-                       "messages_per_second": self.limits.messages_per_second, "burst": self.limits.burst},
-        }
-        if token is not None:
-            result["token"] = token
-        proto.accept(hello.id, result)
-        for hub_seq, frame in self._pending.get(device_id, []):
-            if hub_seq > hello.resume_hub_seq:
-                proto.send_raw(frame)
-        conn.live = True
-        caps = dumps(dict(hello.capabilities))
-        self._writer_nowait(lambda c: c.execute(
-            "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
-            (info.last_seen, caps, device_id)))
-        self._notify(info)
-
-    async def _pair(self, code: str, token: str) -> str | None:
-        assert self._writer is not None
-        now = time.time()
-
-        def job(c: Any) -> DeviceRow | None:
-            found = SyncStore.consume_code(c, code, now)
-            return None if found is None else SyncStore.create_device(c, found[0], found[1], token, now)
-
-        row = await self._writer.submit(job)
-        if row is None:
-            return None
-        for other in [d for d in self._devices.values() if d.name == row.name]:
-            self._revoke_local(other.id, None)
-        self._add_device(row)
-        log.info("paired device %s (%s, %s)", row.name, row.kind, row.id)
-        return row.id
 
     def _writer_nowait(self, job: Callable[[Any], Any]) -> None:
         if self._writer is not None:
@@ -457,7 +417,10 @@ class SyncServer:
     async def _run(self, conn: Connection, device_id: str, op: Operation, state: OpState,
                    future: asyncio.Future[str]) -> None:
         updates: list[tuple[str, bytes]] = []
-        if op.type == "state.append":
+        if op.refused is not None:  # refused at the edge; the refusal is this seq's reply, stored like any
+            body = error_body(op.seq, ErrorCode.INVALID_PARAMS, op.refused)
+        elif op.type == "state.append":
+            assert self._shared is not None
             body, updates = self._shared.state_append(op)
         else:
             body = await run_handler(self._handlers.get(op.type), self._devices.get(device_id), op)
@@ -476,6 +439,8 @@ class SyncServer:
             future.cancel()
             return  # not acked: the device will replay it
         self._docs.publish(updates)
+        if body.startswith('"type":"result"'):
+            _schema.mirror_op(self._docs.docs, device_id, op.type, op.payload, body)
         state.results[op.seq] = body
         state.inflight.pop(op.seq, None)
         future.set_result(body)
@@ -510,6 +475,9 @@ class SyncServer:
             return
         now = time.time()
         caps = {**info.capabilities, **update.capabilities}
+        if len(caps) > MAX_CAPABILITIES:
+            conn.protocol.fail(update.id, ErrorCode.INVALID_PARAMS, f"at most {MAX_CAPABILITIES} capabilities in all")
+            return
         info = replace(info, capabilities=caps, last_seen=now, last_active=now if update.active else info.last_active)
         self._devices[info.id] = info
         conn.protocol.reply(update.id, {})
