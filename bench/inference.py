@@ -128,7 +128,7 @@ async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
         await client.aclose()
         await model.aclose()
         llama.close()
-    paired = [(q[1] - b[1]) / b[1] * 100 for q, b in zip(ours, bare)]
+    paired = [(q[1] - b[1]) / b[1] * 100 for q, b in zip(ours, bare, strict=True)]
     b_ttft, b_total = median([r[0] for r in bare]), median([r[1] for r in bare])
     q_ttft, q_total = median([r[0] for r in ours]), median([r[1] for r in ours])
     overhead_total = (q_total - b_total) / b_total * 100

@@ -98,7 +98,7 @@ async def recall(embedder: Embedder, workdir: Path) -> dict[str, Any]:
     await store.open()
     await store.wait_ready()
     results = await asyncio.gather(*(store.add(m["text"], kind=m["kind"]) for m in memories))
-    to_store = {m["id"]: r.memory.id for m, r in zip(memories, results)}
+    to_store = {m["id"]: r.memory.id for m, r in zip(memories, results, strict=True)}
     merged = sum(r.action != "added" for r in results)
     mvecs = embedder.encode([m["text"] for m in memories])
     client = chroma_client()
@@ -114,11 +114,11 @@ async def recall(embedder: Embedder, workdir: Path) -> dict[str, Any]:
         queries = data[name]
         qvecs = embedder.encode([q["query"] for q in queries])
         qira_ranks = []
-        for q, vec in zip(queries, qvecs):
+        for q, vec in zip(queries, qvecs, strict=True):
             hits = await store.search(q["query"], k=10, embedding=vec)
             qira_ranks.append(_rank([h.memory.id for h in hits], {to_store[r] for r in q["relevant"]}))
         answer = col.query(query_embeddings=qvecs.tolist(), n_results=10)
-        chroma_ranks = [_rank(got, set(q["relevant"])) for q, got in zip(queries, answer["ids"])]
+        chroma_ranks = [_rank(got, set(q["relevant"])) for q, got in zip(queries, answer["ids"], strict=True)]
         out[name] = {"count": len(queries), "qira": _summary(qira_ranks), "chromadb": _summary(chroma_ranks)}
     await store.close()
     client.reset()
@@ -269,10 +269,10 @@ async def qira_latency(embedder: Embedder, directory: Path, vectors: np.ndarray,
     await store.wait_ready()
     indexed = time.perf_counter() - started
     qv, qt = query_set(vectors, texts, queries)
-    for vec, text in zip(qv[:20], qt[:20]):  # warm caches
+    for vec, text in zip(qv[:20], qt[:20], strict=True):  # warm caches
         await store.search(text, k=5, embedding=vec)
     times, exact_hits = [], 0
-    for vec, text in zip(qv, qt):
+    for vec, text in zip(qv, qt, strict=True):
         t = time.perf_counter()
         hits = await store.search(text, k=5, embedding=vec)
         times.append((time.perf_counter() - t) * 1000)

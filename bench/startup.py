@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from _report import emit  # bench/ is on sys.path when a benchmark runs as a script
 
 

@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _abuse import abuse_section, abuser  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
-
 from pycrdt import Array, Doc, create_update_message  # noqa: E402
 
 from device_adapters import DeviceSession  # noqa: E402
-from qira.sync import SyncStore  # noqa: E402
-from qira.sync import ymsg  # noqa: E402
+from qira.sync import (
+    SyncStore,  # noqa: E402
+    ymsg,  # noqa: E402
+)
 from qira.sync._wire import encode_doc  # noqa: E402
 from tests._hub import HubProcess  # noqa: E402
 
@@ -276,7 +277,7 @@ async def held_devices(hub: HubProcess, n: int, hold_s: float) -> dict[str, Any]
                 next_id += 1
                 await asyncio.sleep(1.0)
             return True
-        except (websockets.exceptions.ConnectionClosed, asyncio.TimeoutError):
+        except (TimeoutError, websockets.exceptions.ConnectionClosed):
             return False
 
     alive = await asyncio.gather(*(heartbeat(ws) for ws in sockets))

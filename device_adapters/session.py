@@ -24,8 +24,7 @@ import websockets
 from pycrdt import Doc
 
 from qira.errors import AuthError, ConnectionClosed, ProtocolError
-from qira.sync import DOC_NAMES, CloseCode
-from qira.sync import ymsg
+from qira.sync import DOC_NAMES, CloseCode, ymsg
 from qira.sync.protocol import AudioChunk, ClientProtocol, Close, DocMessage, HubEvent, Malformed, Reply
 
 from ._state import DeviceState
@@ -249,7 +248,7 @@ class DeviceSession:
             failure: tuple[str, str] | None = None
             try:
                 await self._connect_once()
-            except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
                 log.debug("%s: connection failed: %s", self.name, exc)
                 failure = _describe(exc)
             except AuthError as exc:

@@ -114,7 +114,7 @@ class _Source:
 
 async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
     try:
-        import sounddevice  # type: ignore[import-not-found]
+        import sounddevice
     except (ImportError, OSError) as exc:
         raise QiraError("--mic mic needs a sound card and the sounddevice package (with PortAudio); "
                         "pass a WAV file or - instead") from exc
@@ -283,7 +283,7 @@ def _caption_line(event: SessionEvent) -> str:
 def _play(data: bytes, rate: int) -> None:
     try:
         import numpy as np
-        import sounddevice  # type: ignore[import-not-found]
+        import sounddevice
 
         sounddevice.play(np.frombuffer(data, dtype="<i2"), rate, blocking=True)
     except Exception as exc:  # no sound card: the caption was printed anyway

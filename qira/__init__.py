@@ -1,6 +1,7 @@
 """Qira: an open runtime for a personal AI agent that lives across a person's devices."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("qira")

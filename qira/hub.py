@@ -24,8 +24,8 @@ from typing import Any, NoReturn
 import uvicorn
 from starlette.routing import BaseRoute
 
-from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
 from ._daemon import DaemonExecutor
+from ._hubfile import HubInfo, hub_urls, remove_hub_file, write_hub_file
 from ._hublock import HubLock
 from .api.http import build_app
 from .config import Config, ensure_data_dir

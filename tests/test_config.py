@@ -2,6 +2,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from qira.config import Config, ensure_data_dir, load_config
 from qira.errors import ConfigError, DataDirError
@@ -40,7 +41,7 @@ def test_config_toml_in_data_dir_is_read(tmp_path):
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):  # pydantic's frozen models refuse assignment
         Config().hub.port = 1  # type: ignore[misc]
 
 

@@ -18,13 +18,21 @@ from typing import Annotated, Any, Protocol, TypedDict
 
 from ..devices import DeviceInfo, DeviceKind
 from ..errors import InferenceError, MemoryStoreError, QiraError
-from ..inference import (ChatMessage, ChatRequest, Finish, MemoryRef, TextDelta, ToolCall, ToolCallDelta,
-                         detect_personal_data)
+from ..inference import (
+    ChatMessage,
+    ChatRequest,
+    Finish,
+    MemoryRef,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    detect_personal_data,
+)
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
+from ._host import visible_hits
 from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
-from ._host import visible_hits
 from ._registry import SkillRegistry
 from ._runner import SkillRunner
 
@@ -133,7 +141,7 @@ class Planner:
         for step in steps:
             g.add_node(step, getattr(self, step))
         g.add_edge(START, steps[0])
-        for a, b in zip(steps, steps[1:], strict=False):
+        for a, b in zip(steps, steps[1:], strict=True):
             g.add_edge(a, b)
         g.add_edge(steps[-1], END)
         return g.compile(checkpointer=checkpointer)

@@ -93,7 +93,7 @@ def skill_name(text: str) -> str:
     return name
 
 
-def _mcp_rows(config, registry: SkillRegistry) -> tuple[list[dict], list[dict]]:
+def _mcp_rows(config: Any, registry: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from ..agent import Grant
     from ..config import ensure_data_dir
     from ..mcp import server_report

@@ -88,7 +88,7 @@ class CloudChatModel:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[Delta, None]:
         body = request_json(request, model=self.config.model or None)
         attempt = 0
         stale_retried = False

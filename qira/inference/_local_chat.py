@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from ..errors import LocalModelError
@@ -36,7 +36,7 @@ class LocalChatModel:
         self.active_streams = 0  # worker threads still inside llama.cpp (cancelled ones stop at the next token)
         self._count_lock = threading.Lock()
 
-    async def stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
+    async def stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncGenerator[Delta, None]:
         """Stream an answer. ``continue_from`` is a partial assistant answer (from a cloud
         stream that broke): llama.cpp prefills it and the model carries on from there."""
         extra = (ChatMessage(role="assistant", content=continue_from),) if continue_from else ()
@@ -57,7 +57,7 @@ class LocalChatModel:
                 messages = _trim(messages, keep=keep, have=exc.n_prompt)
         raise LocalModelError("the conversation does not fit the local model's context, even trimmed")
 
-    async def stream_raw(self, body: Mapping[str, Any]) -> AsyncIterator[Delta]:
+    async def stream_raw(self, body: Mapping[str, Any]) -> AsyncGenerator[Delta, None]:
         server = self.local.loaded_server() or await asyncio.to_thread(self.local.load)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()

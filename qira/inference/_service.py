@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class Turn:
     :class:`Finish`. ``decision`` says where it was routed and why; ``fallback`` says
     why it ended up elsewhere, if it did. ``aclose()`` (or leaving ``async with``) cancels."""
 
-    def __init__(self, decision: RouteDecision, run: Callable[[Turn], AsyncIterator[Delta]]) -> None:
+    def __init__(self, decision: RouteDecision, run: Callable[[Turn], AsyncGenerator[Delta, None]]) -> None:
         self.decision = decision
         self.answered_by: Target = decision.target
         self.fallback: str | None = None
@@ -107,7 +107,7 @@ class InferenceService:
             outgoing = dataclasses.replace(outgoing, max_tokens=decision.max_tokens)
         return Turn(decision, lambda turn: self._run(turn, request, outgoing))
 
-    async def _run(self, turn: Turn, request: ChatRequest, outgoing: ChatRequest) -> AsyncIterator[Delta]:
+    async def _run(self, turn: Turn, request: ChatRequest, outgoing: ChatRequest) -> AsyncGenerator[Delta, None]:
         if turn.decision.target is Target.CLOUD and self.cloud is not None:
             partial: list[str] = []
             try:
@@ -148,7 +148,7 @@ class InferenceService:
                     yield delta
 
     def _cloud_stream(self, request: ChatRequest, completion: list[str],
-                      decision: RouteDecision) -> AsyncIterator[Delta]:
+                      decision: RouteDecision) -> AsyncGenerator[Delta, None]:
         """The cloud answer, with redacted values put back; its text is collected in
         ``completion`` (the caller needs the partial answer if the stream breaks)."""
         assert self.cloud is not None
@@ -157,11 +157,11 @@ class InferenceService:
             stream = _restored(stream, decision.redaction.restorer(), completion)
         return self._with_usage(Target.CLOUD, request, stream, completion)
 
-    def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncIterator[Delta]:
+    def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncGenerator[Delta, None]:
         return self._with_usage(Target.LOCAL, request, self.local.stream(request, continue_from=continue_from), [])
 
-    async def _with_usage(self, target: Target, request: ChatRequest, stream: AsyncIterator[Delta],
-                        completion: list[str]) -> AsyncIterator[Delta]:
+    async def _with_usage(self, target: Target, request: ChatRequest, stream: AsyncGenerator[Delta, None],
+                        completion: list[str]) -> AsyncGenerator[Delta, None]:
         """Pass a backend's deltas through, recording its usage when it finishes."""
         usage: Usage | None = None
         async with contextlib.aclosing(stream):
@@ -195,7 +195,7 @@ class InferenceService:
         await asyncio.to_thread(self.ledger.close)
 
 
-async def _restored(stream: AsyncIterator[Delta], restorer: Restorer, completion: list[str]) -> AsyncIterator[Delta]:
+async def _restored(stream: AsyncGenerator[Delta, None], restorer: Restorer, completion: list[str]) -> AsyncGenerator[Delta, None]:
     """Put redacted values back into the cloud's answer before anything else sees it. Text
     that may be the start of a placeholder waits for the next chunk; if the stream breaks,
     what was held back is added to ``completion`` so the local model continues after it."""

@@ -1,8 +1,8 @@
 """Vector memory of the person's context: SQLite is the truth, FAISS the index."""
 
 from ._embedder import Embedder
-from ._handlers import memory_handlers, memory_json
 from ._extract import Extractor, RuleExtractor, extract_facts
+from ._handlers import memory_handlers, memory_json
 from ._store import CONTEXT_KINDS, MemoryStore
 from ._types import Action, AddResult, ExtractedFact, HistoryEntry, Memory, MemoryKind, Scope, SearchHit
 

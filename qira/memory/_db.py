@@ -14,7 +14,6 @@ Everything here is blocking; the store calls it from its own worker thread.
 from __future__ import annotations
 
 import builtins
-
 import hashlib
 import json
 import re
@@ -37,9 +36,9 @@ __all__ = ["Database", "Row", "text_hash"]
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('schema', {schema});
+INSERT OR IGNORE INTO meta (key, value) VALUES ('seq', 0), ('schema', {SCHEMA_VERSION});
 CREATE TABLE IF NOT EXISTS memories (
     vid INTEGER PRIMARY KEY AUTOINCREMENT,  -- the FAISS id; never reused
     id TEXT NOT NULL UNIQUE,
@@ -89,7 +88,7 @@ CREATE TRIGGER IF NOT EXISTS memories_au AFTER UPDATE OF text ON memories BEGIN
     INSERT INTO memories_fts (memories_fts, rowid, text) VALUES ('delete', old.vid, old.text);
     INSERT INTO memories_fts (rowid, text) VALUES (new.vid, new.text);
 END;
-""".format(schema=SCHEMA_VERSION)
+"""
 
 _COLUMNS = "vid, id, text, text_hash, kind, scope, device, importance, created_at, updated_at, expires_at, parent"
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)

@@ -10,9 +10,8 @@ transaction has committed, so an acknowledged memory survives ``kill -9``.
 
 from __future__ import annotations
 
-import builtins
-
 import asyncio
+import builtins
 import functools
 import logging
 import time
@@ -25,8 +24,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..config import MemoryConfig
 from .._daemon import DaemonExecutor
+from ..config import MemoryConfig
 from ..errors import InvalidMemory, MemoryNotFound, MemoryStoreError, QiraError
 from . import _text as check
 from ._db import Database, text_hash
@@ -242,7 +241,7 @@ class MemoryStore:
             except Exception as exc:
                 _fail(batch, exc)
                 continue
-            for request, result in zip(batch, results):
+            for request, result in zip(batch, results, strict=True):
                 if not request.future.done():
                     request.future.set_result(result)
 
@@ -259,7 +258,7 @@ class MemoryStore:
         if missing:
             firsts = [positions[0] for positions in missing.values()]
             vectors = await self.embedder.embed([texts[i] for i in firsts])
-            for (h, positions), vector in zip(missing.items(), vectors):
+            for (h, positions), vector in zip(missing.items(), vectors, strict=True):
                 out[positions] = vector
                 self._remember_vector(h, vector)
         return out
@@ -468,7 +467,7 @@ class MemoryStore:
         fresh: dict[int, np.ndarray] = {}
         skipped = 0
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
-            for (memory, parent), vector in zip(memories, vectors):
+            for (memory, parent), vector in zip(memories, vectors, strict=True):
                 if db.exists(memory.id):
                     skipped += 1
                     continue

@@ -69,7 +69,7 @@ class BatchWriter:
             for request in batch:
                 stored: list[tuple[Memory, str, str | None]] = []
                 parent: str | None = None
-                for i, (text, h, vector) in enumerate(zip(request.texts, request.hashes, request.vectors)):
+                for i, (text, h, vector) in enumerate(zip(request.texts, request.hashes, request.vectors, strict=True)):
                     chunked = len(request.texts) > 1
                     candidates = [touched.get(r.vid, r) for r in same_text.get(h, [])]
                     exact = next((r for r in candidates if r.memory.text == text and self._mergeable(r, request, now)), None)
@@ -117,7 +117,7 @@ class BatchWriter:
                  rows: dict[int, Row], touched: dict[int, Row], fresh: dict[int, np.ndarray],
                  now: float) -> tuple[Row, float] | None:
         best: tuple[Row, float] | None = None
-        options = [(float(s), int(v)) for s, v in zip(sims, vids) if v >= 0 and int(v) not in fresh]
+        options = [(float(s), int(v)) for s, v in zip(sims, vids, strict=True) if v >= 0 and int(v) not in fresh]
         # Rows written earlier in this same batch are not in the index yet.
         options += [(float(vector @ vec), vid) for vid, vec in fresh.items()]
         for similarity, vid in options:

@@ -467,9 +467,9 @@ def _names(text: str, words: dict[str, list[int]]) -> list[Span]:
     # "I'm Tomasz Kowalski": a full name (two capitalised words or more), not "I'm Brazilian"
     for word in ("i'm", "i", "this"):
         for pos in words.get(word, ()):
-            m = _FULL_NAME_INTRO.match(text, pos)
-            if m:
-                out.extend(_name_span(m))
+            full = _FULL_NAME_INTRO.match(text, pos)
+            if full:
+                out.extend(_name_span(full))
     return out
 
 

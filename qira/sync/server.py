@@ -277,8 +277,11 @@ class SyncServer(AuthMixin):
                     conn.check_backlog()
             if ticks % 20 == 0:  # so `qira devices list` shows a recent "last seen" for online devices
                 seen = [(self._seen[d], d) for d in self._conns if d in self._seen]
-                self._writer_nowait(
-                    lambda c, seen=seen: c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen))
+
+                def job(c: Any, seen: list[tuple[float, str]] = seen) -> None:  # bound now, run later
+                    c.executemany("UPDATE devices SET last_seen = ? WHERE id = ?", seen)
+
+                self._writer_nowait(job)
 
     def _check_device_changes(self) -> None:
         assert self._reader is not None

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from qira.agent import Outcome
-from qira.inference import Target
 from qira.errors import ProtocolError
+from qira.inference import Target
 from tests.agent import _skills
 from tests.agent._fakes import ScriptedModel, text, tool
 

@@ -5,7 +5,16 @@ import asyncio
 import pytest
 
 from qira.errors import LocalModelError
-from qira.inference import ChatMessage, ChatRequest, Finish, LocalChatModel, TextDelta, ToolCallDelta, Usage, grammar_json
+from qira.inference import (
+    ChatMessage,
+    ChatRequest,
+    Finish,
+    LocalChatModel,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+    grammar_json,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -131,7 +131,7 @@ async def test_cancelling_a_turn(make_service, fault_server):
     service = make_service(cloud_config(fault_server.base_url), policy="prefer-cloud")
     turn = service.chat(ask("Capital?", max_tokens=50))
     async with turn:
-        async for delta in turn:
+        async for _delta in turn:
             break
     assert service.cloud.breaker.consecutive_failures == 0
     await service.close()

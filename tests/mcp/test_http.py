@@ -13,8 +13,20 @@ import time
 import pytest
 
 from tests._hub import HubProcess
-from tests.mcp._support import (DEAD_SERVER, HUNG_SERVER, TIME_SERVER, ToolCallingEndpoint, audit, device,
-                                http_client, install_test_skills, issue_token, next_event, revoke, text_of)
+from tests.mcp._support import (
+    DEAD_SERVER,
+    HUNG_SERVER,
+    TIME_SERVER,
+    ToolCallingEndpoint,
+    audit,
+    device,
+    http_client,
+    install_test_skills,
+    issue_token,
+    next_event,
+    revoke,
+    text_of,
+)
 
 TOKYO = {"timezone": "Asia/Tokyo"}
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests._hub import HubProcess
-from tests.mcp._support import (audit, device, install_test_skills, issue_token, next_event, revoke, text_of)
+from tests.mcp._support import audit, device, install_test_skills, issue_token, next_event, revoke, text_of
 
 
 def stdio(data, site, *extra: str):

@@ -19,7 +19,7 @@ async def main(directory: str) -> None:
         texts = [f"Crash test note {n + i}: the {['red', 'green', 'blue', 'amber'][(n + i) % 4]} box number {n + i}"
                  for i in range(8)]
         n += len(texts)
-        for text, result in zip(texts, await asyncio.gather(*(store.add(t) for t in texts))):
+        for text, result in zip(texts, await asyncio.gather(*(store.add(t) for t in texts)), strict=True):
             print(f"{result.memory.id}\t{text}", flush=True)
 
 

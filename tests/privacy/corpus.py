@@ -296,7 +296,7 @@ def _personal() -> list[Case]:
 
 def _cpf(body: str) -> str:
     def digit(digits: str) -> str:
-        total = sum(int(d) * w for d, w in zip(digits, range(len(digits) + 1, 1, -1), strict=False))
+        total = sum(int(d) * w for d, w in zip(digits, range(len(digits) + 1, 1, -1), strict=True))
         r = total % 11
         return "0" if r < 2 else str(11 - r)
 

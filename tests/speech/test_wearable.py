@@ -6,7 +6,7 @@ import subprocess
 import time
 import wave
 
-from ._audio import SCRIPT, concat, noise, say, silence, words, wer
+from ._audio import SCRIPT, concat, noise, say, silence, wer, words
 from ._proxy import CuttingProxy
 from .conftest import Phone, conversation, pair
 
