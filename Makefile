@@ -5,11 +5,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the companion web app's sources and npm packages (issue 13; rules at the end)
+WEB := device_adapters/companion/web
+WEB_DEPS := $(WEB)/node_modules/.package-lock.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean companion browser
 
 install: $(STAMP)
 
@@ -30,10 +33,10 @@ $(STAMP): pyproject.toml Makefile
 run: install
 	$(BIN)/qira serve
 
-test: install
+test: install $(WEB_DEPS) browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+bench: install $(WEB_DEPS) browser
 	mkdir -p bench/results
 	for b in bench/*.py; do \
 		name=$$(basename $$b .py); \
@@ -42,3 +45,26 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# -- issue 13: the companion web app -------------------------------------------------
+# Its built bundle ships in qira/api/static/companion (package data), so `pip install`
+# and `make run` serve it without Node. `make companion` rebuilds it from the lockfile
+# when its sources change; tests/companion checks the shipped bundle equals a fresh build
+# (so `make test` installs the npm packages but never rebuilds the shipped bundle itself).
+WEB_SRC := $(wildcard $(WEB)/src/*.js) $(wildcard $(WEB)/icons/*.png) $(WEB)/index.html $(WEB)/app.css \
+	$(WEB)/sw.js $(WEB)/manifest.webmanifest $(WEB)/build.mjs
+COMPANION := qira/api/static/companion/sw.js
+
+companion: $(COMPANION)
+
+$(COMPANION): $(WEB_SRC) $(WEB_DEPS)
+	cd $(WEB) && node build.mjs
+
+$(WEB_DEPS): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+# The browser the companion's tests drive (Playwright through executable_path: no
+# browser build is downloaded).
+browser:
+	@command -v chromium >/dev/null || apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends chromium \
+		|| { apt-get -o DPkg::Lock::Timeout=900 update && apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends chromium; }

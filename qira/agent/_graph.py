@@ -23,6 +23,7 @@ from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
 from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
+from ._display import shape_for
 from ._host import visible_hits
 from ._registry import SkillRegistry
 from ._runner import SkillRunner
@@ -131,6 +132,9 @@ class Planner:
 
     def _messages(self, state: TurnState) -> list[ChatMessage]:
         system = SYSTEM
+        hint = shape_for(self._device(state).capabilities).hint if state.get("device") else ""
+        if hint:  # the asking device's screen (the display capability)
+            system += "\n" + hint
         if state.get("recalled"):
             system += "\nWhat you know about the person:\n" + "\n".join(f"- {r['text']}" for r in state["recalled"])
         history = [ChatMessage(role=m["role"], content=m["content"]) for m in state.get("messages", [])[-HISTORY:]]
@@ -138,6 +142,9 @@ class Planner:
 
     def _request(self, state: TurnState, messages: list[ChatMessage] | None = None, **kw: Any) -> ChatRequest:
         top = state.get("intents") or [{}]
+        shaped = shape_for(self._device(state).capabilities).max_tokens if state.get("device") else None
+        if shaped is not None:  # the asking device's screen sets the answer's length
+            kw["max_tokens"] = shaped
         return ChatRequest(messages=self._messages(state) if messages is None else messages, private_context=any(r["scope"] == Scope.PRIVATE.value
                            for r in state.get("recalled", [])), intent_confidence=top[0].get("score"), **kw)
 

@@ -43,10 +43,22 @@ def run(args: argparse.Namespace) -> int:
             print(token)
         return 0
     minutes = config.sync.pairing_code_ttl_s / 60
+    companion = companion_link(config.hub.host, config.hub.port, code, tls=bool(config.hub.tls_cert))
     if args.json:
-        print(json.dumps({"code": code, "name": args.name, "kind": args.kind, "ttl_s": config.sync.pairing_code_ttl_s}))
+        print(json.dumps({"code": code, "name": args.name, "kind": args.kind, "ttl_s": config.sync.pairing_code_ttl_s,
+                          "companion": companion}))
         return 0
     print(f"pairing code for {args.kind} {args.name!r}: {code}")
     print(f"  valid {minutes:g} minutes, single use. On the device:")
     print(f"  qira device run --kind {args.kind} --name {args.name} --hub ws://HUB:PORT/ws --pair {code}")
+    print(f"  or open the companion web app on a phone or tablet: {companion}")
     return 0
+
+
+def companion_link(host: str, port: int, code: str, *, tls: bool) -> str:
+    """The companion's pairing link: the code rides in the fragment, which browsers never send to a server."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "HUB"  # listening everywhere: the person picks the address the phone can reach
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"{'https' if tls else 'http'}://{host}:{port}/#pair={code}"
