@@ -60,8 +60,9 @@ def install_skill(site: Path) -> None:
 
 
 def hub_env(cloud_url: str, site: Path) -> dict[str, str]:
-    """A hub whose open questions go to the scripted cloud model (deterministic streaming)."""
-    return {"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_POLICY": "prefer-cloud",
+    """A hub whose open questions (no confident skill match) go to the scripted cloud model: deterministic
+    streaming; skills the person names still run locally."""
+    return {"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_POLICY": "prefer-local",
             "QIRA_INFERENCE_CLOUD__BASE_URL": cloud_url, "QIRA_INFERENCE_CLOUD__MODEL": "scripted",
             "QIRA_INFERENCE_CLOUD__MAX_RETRIES": "0", "PYTHONPATH": str(site)}
 

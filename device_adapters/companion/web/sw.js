@@ -19,7 +19,14 @@ self.addEventListener('fetch', event => {
   const req = event.request
   const url = new URL(req.url)
   if (req.method !== 'GET' || url.origin !== self.location.origin) return
-  if (url.pathname.startsWith('/ws') || url.pathname.startsWith('/v1/') || url.pathname === '/health') return
+  if (url.pathname === '/health') {
+    // the page asks whether the hub answers before it opens a WebSocket: say "unreachable"
+    // instead of failing, so an offline retry leaves no error in the page's console
+    event.respondWith(fetch(req).catch(() => new Response('{"status": "unreachable"}',
+      { headers: { 'content-type': 'application/json' } })))
+    return
+  }
+  if (url.pathname.startsWith('/ws') || url.pathname.startsWith('/v1/')) return
   if (req.mode === 'navigate') {
     // the network first (a new build shows at once), the cached shell when offline
     event.respondWith(fetch(req).catch(() => caches.match('./', { ignoreSearch: true })

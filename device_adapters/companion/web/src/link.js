@@ -11,8 +11,9 @@ const RETRY = new Set(['rate_limited', 'seq_out_of_order']) // the hub did not t
 const REMOTE = Symbol('hub') // origin of updates that came from the hub: never echoed back
 
 export class Link {
-  constructor ({ url, store, docs, capabilities, client, onEvent }) {
+  constructor ({ url, healthUrl, store, docs, capabilities, client, onEvent }) {
     this.url = url
+    this.healthUrl = healthUrl
     this.store = store
     this.docs = docs // name -> Y.Doc
     this.capabilities = capabilities
@@ -70,17 +71,41 @@ export class Link {
     this.onEvent({ type: 'link.state', state, ...detail })
   }
 
-  connect () {
+  async connect () {
     clearTimeout(this.timer)
-    if (this.ws || this.stopped) return
+    if (this.ws || this.stopped || this.probing) return
     if (!navigator.onLine) { this.setState('offline'); return }
     this.setState(this.attempt ? 'reconnecting' : 'connecting')
+    // Ask first whether the hub answers at all (the service worker turns a network
+    // failure into an "unreachable" answer): a WebSocket to an unreachable hub would
+    // fill the console with errors on every retry.
+    this.probing = true
+    const reachable = await this.reachable()
+    this.probing = false
+    if (this.ws || this.stopped) return
+    if (!reachable) { this.retry('offline'); return }
     const ws = this.ws = new WebSocket(this.url)
     ws.binaryType = 'arraybuffer'
     ws.onopen = () => this.hello()
     ws.onmessage = ev => typeof ev.data === 'string' ? this.onText(ev.data) : this.onBinary(new Uint8Array(ev.data))
     ws.onclose = ev => this.closed(ws, ev.code, ev.reason)
     ws.onerror = () => {} // onclose follows and says what happened
+  }
+
+  async reachable () {
+    try {
+      const r = await fetch(this.healthUrl, { cache: 'no-store' })
+      return (await r.json()).status === 'ok'
+    } catch {
+      return false
+    }
+  }
+
+  retry (state) {
+    const delay = Math.min(5000, 200 * 2 ** this.attempt) * (0.5 + Math.random() / 2)
+    this.attempt += 1
+    this.setState(state, { delay })
+    this.timer = setTimeout(() => this.connect(), delay)
   }
 
   // The browser went offline: drop the socket now rather than wait for a timeout.
@@ -101,10 +126,7 @@ export class Link {
     }
     if (this.stopped) return
     if (!navigator.onLine) { this.setState('offline'); return }
-    const delay = Math.min(5000, 200 * 2 ** this.attempt) * (0.5 + Math.random() / 2)
-    this.attempt += 1
-    this.setState('reconnecting', { delay })
-    this.timer = setTimeout(() => this.connect(), delay)
+    this.retry('reconnecting')
   }
 
   send (message) {

@@ -25,7 +25,7 @@ async function boot () {
   const { docs, persisted } = await openDocs()
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
   let view = null
-  const link = new Link({ url: wsUrl, store, docs, capabilities, client: CLIENT, onEvent: ev => view.onEvent(ev) })
+  const link = new Link({ url: wsUrl, healthUrl: `${location.origin}/health`, store, docs, capabilities, client: CLIENT, onEvent: ev => view.onEvent(ev) })
   await link.load()
   view = new View({ link, store, docs })
   await view.restore()

@@ -1,7 +1,7 @@
 // The service worker: the app shell from the cache, so the companion opens without
 // the hub. VERSION is filled in by build.mjs (a hash of the shell), so a new build
 // replaces the old cache.
-const VERSION = '0c83cb0f4012a2df'
+const VERSION = '77a49ee847190de4'
 const SHELL = ["./","app.css","app.js","icon-192.png","icon-512.png","icon-maskable-512.png","index.html","manifest.webmanifest"]
 const CACHE = `qira-shell-${VERSION}`
 
@@ -19,7 +19,14 @@ self.addEventListener('fetch', event => {
   const req = event.request
   const url = new URL(req.url)
   if (req.method !== 'GET' || url.origin !== self.location.origin) return
-  if (url.pathname.startsWith('/ws') || url.pathname.startsWith('/v1/') || url.pathname === '/health') return
+  if (url.pathname === '/health') {
+    // the page asks whether the hub answers before it opens a WebSocket: say "unreachable"
+    // instead of failing, so an offline retry leaves no error in the page's console
+    event.respondWith(fetch(req).catch(() => new Response('{"status": "unreachable"}',
+      { headers: { 'content-type': 'application/json' } })))
+    return
+  }
+  if (url.pathname.startsWith('/ws') || url.pathname.startsWith('/v1/')) return
   if (req.mode === 'navigate') {
     // the network first (a new build shows at once), the cached shell when offline
     event.respondWith(fetch(req).catch(() => caches.match('./', { ignoreSearch: true })
