@@ -99,7 +99,7 @@ class PyDevice:
 
     def _on_event(self, event: Event) -> None:
         with self._cond:
-            self.events.append(event)
+            self.events.append({**event, "_at": time.time()})  # when it reached this device (the benchmark)
             self._cond.notify_all()
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 90.0) -> Any:

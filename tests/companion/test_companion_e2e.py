@@ -71,7 +71,8 @@ def test_chat_streams_deltas_then_the_whole_answer_with_a_route_badge(world):
         window.__seen = []
         new MutationObserver(() => {
             const last = [...document.querySelectorAll('#messages li.assistant .text')].pop()
-            if (last && last.textContent !== window.__seen[window.__seen.length - 1]) window.__seen.push(last.textContent)
+            const text = last && last.textContent
+            if (text && text !== window.__seen[window.__seen.length - 1]) window.__seen.push(text)
         }).observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true})
     }""")
     send(page, "why do tides happen")

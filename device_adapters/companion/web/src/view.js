@@ -48,6 +48,7 @@ export class View {
       if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); this.send() }
     })
     $('new-thread').addEventListener('click', () => this.openThread(null))
+    $('threads-toggle').addEventListener('click', () => this.showThreads($('thread-list').hidden))
     $('note-add').addEventListener('submit', ev => {
       ev.preventDefault()
       const text = $('note-text').value.trim()
@@ -77,6 +78,7 @@ export class View {
     for (const name of ['threads', 'notes', 'reminders', 'settings']) this.renderDoc(name)
     this.renderMessages()
     this.renderMe()
+    if (window.innerWidth < 480 && this.current) this.showThreads(false)
   }
 
   showPairing () { $('pairing').hidden = false; $('shell').hidden = true; $('pair-code').focus() }
@@ -91,7 +93,17 @@ export class View {
     if (name === 'devices') this.refreshDevices()
   }
 
-  layoutChanged () { this.renderApprovals() }
+  layoutChanged () {
+    // a narrow screen keeps the thread list folded away; growing the window unfolds it
+    if (window.innerWidth >= 760) this.showThreads(true)
+    else if (window.innerWidth < 480 && this.current) this.showThreads(false)
+    this.renderApprovals()
+  }
+
+  showThreads (open) {
+    $('thread-list').hidden = !open
+    $('threads-toggle').setAttribute('aria-expanded', String(open))
+  }
 
   touchThread (id, fields) { touchThread(this.docs, id, fields) }
   addNote (text) { return addNote(this.docs, text, this.me.name || 'companion') }
@@ -264,7 +276,10 @@ export class View {
         h.messages.forEach((msg, i) => {
           const m = { key: `h:${id}:${i}`, role: msg.role, text: msg.content, thread: id, at: i / 1000, done: true }
           this.messages.set(m.key, m)
+          this.store.putMessage(m)
         })
+        const first = h.messages.find(msg => msg.role === 'user')
+        if (first) this.touchThread(id, { title: first.content.slice(0, 60) })
         this.renderMessages()
       } catch (err) {
         this.toast({ title: 'Thread', text: err.message })
@@ -286,6 +301,7 @@ export class View {
   message (m) {
     const li = el('li', { class: `${m.role}${m.pending ? ' pending' : ''}`, 'data-key': m.key },
       el('span', { class: 'text' }, m.text || (m.waiting ? '…' : '')))
+    if (m.role === 'assistant' && m.turn && !this.asked(m.turn)) li.prepend(el('span', { class: 'from' }, 'asked on another device'))
     if (m.pending) li.append(el('span', { class: 'meta' }, this.link.state === 'online' ? 'sending…' : 'waiting to send'))
     if (m.error) li.append(el('span', { class: 'meta error' }, m.error))
     if (m.role === 'assistant' && m.done && m.route) {
@@ -299,6 +315,11 @@ export class View {
       li.append(el('span', { class: 'meta' }, badge), why)
     }
     return li
+  }
+
+  asked (turn) {
+    for (const m of this.messages.values()) if (m.role === 'user' && m.turn === turn) return true
+    return false
   }
 
   renderThreads () {
@@ -397,7 +418,9 @@ export class View {
   renderDoc (name) {
     if (name === 'threads') this.renderThreads()
     if (name === 'notes') {
-      $('note-list').replaceChildren(...noteList(this.docs).map(n => el('li', { 'data-note': n.id },
+      const notes = noteList(this.docs)
+      $('side-notes').replaceChildren(...(notes.length ? notes.slice(0, 8).map(n => el('li', {}, n.text)) : [el('li', { class: 'muted' }, 'No notes.')]))
+      $('note-list').replaceChildren(...notes.map(n => el('li', { 'data-note': n.id },
         el('span', {}, n.text), ' ', el('span', { class: 'muted' }, `${n.device} · ${when(n.at)}`), ' ',
         el('button', { type: 'button', class: 'secondary', 'aria-label': `Delete note ${n.text}`, onclick: () => deleteNote(this.docs, n.id) }, 'Delete'))))
     }
