@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test bench clean companion browser
+.PHONY: install run test lint bench clean companion browser
 
 install: $(STAMP)
 
@@ -35,6 +35,12 @@ run: install
 
 test: install $(WEB_DEPS) browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy, configured in pyproject.toml
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install $(WEB_DEPS) browser
 	mkdir -p bench/results

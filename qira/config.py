@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .errors import ConfigError, DataDirError
 
 __all__ = [
+    "POLICIES",
+    "Policy",
     "AgentConfig",
     "CloudConfig",
     "Config",
@@ -98,8 +100,12 @@ class CloudConfig(_Section):
         return os.environ.get(self.api_key_env) or None if self.api_key_env else None
 
 
+Policy = Literal["local-only", "prefer-local", "prefer-cloud"]
+POLICIES: tuple[Policy, ...] = ("local-only", "prefer-local", "prefer-cloud")
+
+
 class InferenceConfig(_Section):
-    policy: Literal["local-only", "prefer-local", "prefer-cloud"] = "prefer-local"
+    policy: Policy = "prefer-local"
     privacy_rule: bool = True  # requests with personal data or private memories stay local
     daily_token_budget: int = Field(default=200_000, ge=0)  # cloud tokens a day; 0: no limit
     # difficulty (prefer-local): any of these sends a request to the cloud

@@ -41,12 +41,19 @@ class ComponentStatus:
 class Health:
     def __init__(self) -> None:
         self._components: dict[str, ComponentStatus] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the caller's thread) whenever a component changes state."""
+        self._listeners.append(listener)
 
     def set(self, name: str, state: ComponentState, reason: str | None = None) -> None:
         previous = self._components.get(name)
         self._components[name] = ComponentStatus(state=state, reason=reason, since=time.time())
         if previous is None or previous.state != state:
             log.info("component %s %s%s", name, state.value, f": {reason}" if reason else "")
+            for listener in self._listeners:
+                listener()
 
     def get(self, name: str) -> ComponentStatus | None:
         return self._components.get(name)
@@ -60,6 +67,15 @@ class Health:
 
     def as_json(self) -> dict[str, object]:
         return {name: status.as_json() for name, status in sorted(self._components.items())}
+
+    @property
+    def summary(self) -> ComponentState:
+        """One word for the whole hub: ``error`` if any part failed, else ``warming``, else ``ready``."""
+        states = {s.state for s in self._components.values()}
+        for worst in (ComponentState.ERROR, ComponentState.WARMING):
+            if worst in states:
+                return worst
+        return ComponentState.READY
 
     async def warm(self, name: str, load: Callable[[], object]) -> bool:
         """Run a blocking ``load`` in a thread, reporting ``warming`` then ``ready`` or ``error``."""

@@ -14,7 +14,7 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import uvicorn
@@ -53,6 +53,7 @@ class Hub:
         self._build_memory()
         self._build_inference()
         self._build_agent()
+        self._build_device_ops()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -157,6 +158,15 @@ class Hub:
 
         self.sync.register_handler("context.event", context_event)
 
+    def _build_device_ops(self) -> None:
+        from .api.device_ops import DeviceOps
+
+        # hub.status, settings.set, devices.list, approval.list: the hub as a whole, for the faces
+        self.device_ops = DeviceOps(health=self.health, inference=self.inference, sync=self.sync, agent=self.agent)
+        for type_, handler in self.device_ops.handlers().items():
+            self.sync.register_handler(type_, handler)
+        self.on_startup(self.device_ops.start)
+
     # -- lifecycle ---------------------------------------------------------
 
     def on_startup(self, hook: Hook) -> None:
@@ -258,7 +268,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self) -> Iterator[None]:
         # uvicorn re-raises the signal after a graceful shutdown, which turns a
         # clean stop into exit status 143; a clean stop here exits 0.
         if threading.current_thread() is not threading.main_thread():

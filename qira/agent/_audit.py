@@ -79,7 +79,8 @@ def read_audit(path: Path, **filters: object) -> list[AuditEntry]:
 
 def _query(conn: sqlite3.Connection, *, skill: str | None = None, device: str | None = None,
            outcome: str | None = None, since: float | None = None, limit: int = 100) -> list[AuditEntry]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[object] = []
     for column, value in (("skill", skill), ("outcome", outcome)):
         if value:
             where.append(f"{column} = ?")

@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ..config import ensure_data_dir
 from ..errors import InvalidMemory, QiraError
@@ -177,7 +177,7 @@ async def _history(store: MemoryStore, args: argparse.Namespace) -> int:
 
 async def _export(store: MemoryStore, args: argparse.Namespace) -> int:
     records = await store.export()
-    out: TextIO = sys.stdout if args.file == "-" else _open(args.file, "w")
+    out: IO[str] = sys.stdout if args.file == "-" else _open(args.file, "w")
     try:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -189,7 +189,7 @@ async def _export(store: MemoryStore, args: argparse.Namespace) -> int:
 
 
 async def _import(store: MemoryStore, args: argparse.Namespace) -> int:
-    source: TextIO = sys.stdin if args.file == "-" else _open(args.file, "r")
+    source: IO[str] = sys.stdin if args.file == "-" else _open(args.file, "r")
     records = []
     try:
         for number, line in enumerate(source, 1):
@@ -214,7 +214,7 @@ async def _context(store: MemoryStore, args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(path: str, mode: str) -> TextIO:
+def _open(path: str, mode: str) -> IO[str]:
     try:
         return Path(path).open(mode, encoding="utf-8")
     except OSError as exc:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from ..config import InferenceConfig
+from ..config import InferenceConfig, Policy
 from ..devices import DeviceKind
 from ._breaker import BreakerState
 from ._privacy import detect_personal_data
@@ -47,6 +47,8 @@ NO_CLOUD = CloudStatus(configured=False)
 class Router:
     def __init__(self, config: InferenceConfig) -> None:
         self.config = config
+        # the person can change it at run time (the settings.set operation); the config is the default
+        self.policy: Policy = config.policy
         # llama.cpp splits the context between its parallel slots (the KV cache is not unified)
         self.local_context_tokens = config.local.context_size // config.local.parallel
 
@@ -68,7 +70,7 @@ class Router:
 
         if not cloud.configured:
             return local("no gigafactory endpoint is configured, so everything runs on this hub")
-        if cfg.policy == "local-only":
+        if self.policy == "local-only":
             return local("your policy is local-only")
         if cfg.privacy_rule:
             if request.private_context:
@@ -88,7 +90,7 @@ class Router:
         answer_tokens = cap or request.max_tokens
         if cloud.tokens_left is not None and prompt_tokens + answer_tokens > cloud.tokens_left:
             return local(f"today's cloud token budget is spent ({cloud.tokens_left} of {cfg.daily_token_budget} left)")
-        if cfg.policy == "prefer-cloud":
+        if self.policy == "prefer-cloud":
             return to_cloud("your policy prefers the cloud")
 
         hard = self._difficulty(request, chars=chars, prompt_tokens=prompt_tokens, answer_tokens=answer_tokens, wearable=wearable)

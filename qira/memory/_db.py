@@ -13,6 +13,8 @@ Everything here is blocking; the store calls it from its own worker thread.
 
 from __future__ import annotations
 
+import builtins
+
 import hashlib
 import json
 import re
@@ -311,7 +313,7 @@ class Database:
                 yield _row(values)
             last = rows[-1][0]
 
-    def rare_terms(self, query: str, *, max_docs: int) -> list[str]:
+    def rare_terms(self, query: str, *, max_docs: int) -> builtins.list[str]:
         """The query's particulars that few memories contain: names, numbers, codes, dates.
 
         These are what sentence embeddings blur ("4417" and "4471" embed alike) and what
@@ -319,7 +321,7 @@ class Database:
         which handles paraphrase better (measured on bench/data/persona.json). Words in
         more than ``max_docs`` memories are dropped too; counting stops at
         ``max_docs + 1`` so the check stays cheap on a million memories."""
-        terms: list[str] = []
+        terms: builtins.list[str] = []
         for word in dict.fromkeys(_particulars(query)):
             quoted = '"' + word.replace('"', '""') + '"'
             (df,) = self._one(
@@ -330,7 +332,7 @@ class Database:
                 terms.append(quoted)
         return terms
 
-    def lexical(self, terms: Sequence[str], *, limit: int) -> list[tuple[int, float]]:
+    def lexical(self, terms: Sequence[str], *, limit: int) -> builtins.list[tuple[int, float]]:
         """(vid, bm25 strength > 0) for memories matching any of ``terms``, strongest first."""
         if not terms:
             return []
@@ -340,7 +342,7 @@ class Database:
         )
         return [(vid, float(score)) for vid, score in rows]
 
-    def history(self, memory_id: str) -> list[HistoryEntry]:
+    def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         rows = self._all(
             "SELECT memory_id, seq, at, op, actor, text, changes FROM history WHERE memory_id = ? ORDER BY hid",
             (memory_id,),
@@ -360,11 +362,12 @@ class Database:
             (m.id, m.text, hash_, m.kind.value, m.scope.value, m.device, m.importance, m.created_at, m.updated_at,
              m.expires_at, parent, seq, seq, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
         )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None  # an INSERT always sets it
+        return cur.lastrowid
 
     def update(self, vid: int, *, seq: int, memory: Memory, hash_: str, vector: np.ndarray | None) -> None:
         m = memory
-        params: list[Any] = [m.text, hash_, m.kind.value, m.scope.value, m.importance, m.updated_at, m.expires_at, seq]
+        params: builtins.list[Any] = [m.text, hash_, m.kind.value, m.scope.value, m.importance, m.updated_at, m.expires_at, seq]
         extra = ""
         if vector is not None:
             extra = ", vseq = ?, embedding = ?"
@@ -399,6 +402,6 @@ class Database:
         """Forgotten means forgotten: earlier versions of the text leave the history too."""
         self.conn.execute("UPDATE history SET text = NULL, changes = '{}' WHERE memory_id = ?", (memory_id,))
 
-    def expired(self, now: float) -> list[Row]:
+    def expired(self, now: float) -> builtins.list[Row]:
         rows = self._all(f"SELECT {_COLUMNS} FROM memories WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,))
         return [_row(v) for v in rows]

@@ -10,7 +10,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import MemoryStoreError
 
@@ -27,7 +27,7 @@ class Embedder:
 
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once loaded (imported lazily: ~8 s)
         self._lock = threading.Lock()
 
     @property

@@ -22,12 +22,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import faiss
 
 from ..errors import MemoryStoreError
 from ._db import Database
@@ -42,7 +39,7 @@ META_FILE = "index.json"
 
 
 @functools.cache
-def _faiss():  # type: ignore[no-untyped-def]
+def _faiss() -> Any:
     """faiss, imported on first use: the import costs a few hundred ms that the hub's
     start-up (health within 1.5 s) should not pay; the index loads in the background."""
     import faiss
@@ -68,7 +65,8 @@ class VectorIndex:
         self.directory = directory
         self.dim = dim
         self.exact_max = exact_max
-        self.index: faiss.Index | None = None
+        # Any: faiss's stubs describe the raw SWIG signatures, not the numpy wrappers faiss installs
+        self.index: Any = None
         self.kind = "flat"
         self.seq = 0  # the change sequence this index reflects
         self.nlist = 0

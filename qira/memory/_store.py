@@ -10,6 +10,8 @@ transaction has committed, so an acknowledged memory survives ``kill -9``.
 
 from __future__ import annotations
 
+import builtins
+
 import asyncio
 import logging
 import time
@@ -122,8 +124,9 @@ class MemoryStore:
             await self._run(self._index.save)
         db, self._db = self._db, None
         await self._run(db.close)
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
         self.index_status = "closed"
         self._closing = False
 
@@ -131,6 +134,13 @@ class MemoryStore:
         if self._executor is None:
             raise MemoryStoreError("the memory store is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    @property
+    def _opened(self) -> Database:
+        """The database, for work on the store's thread between open() and close()."""
+        if self._db is None:
+            raise MemoryStoreError("the memory store is closed")
+        return self._db
 
     async def _open_db(self) -> Database:
         if self._closing or self._db is None:
@@ -253,14 +263,14 @@ class MemoryStore:
             self._cache.popitem(last=False)
 
     def _apply(self, batch: list[AddRequest]) -> list[AddResult]:
-        results = BatchWriter(self._db, self._index, self.config).apply(batch)
+        results = BatchWriter(self._opened, self._index, self.config).apply(batch)
         self._maybe_rebuild()
         return results
 
     def _maybe_rebuild(self) -> None:
         if self._index.needs_rebuild():
             log.info("memory index outgrew its kind (%s, %d vectors): rebuilding", self._index.kind, self._index.size)
-            self._index.rebuild(self._db)
+            self._index.rebuild(self._opened)
 
     # -- search ----------------------------------------------------------------------
 
@@ -282,7 +292,7 @@ class MemoryStore:
         return await self._run(self._search, query, np.asarray(embedding, dtype=np.float32), k, filters)
 
     def _search(self, query: str, vector: np.ndarray, k: int, filters: dict[str, Any]) -> list[SearchHit]:
-        db, index, mirror = self._db, self._index, self._mirror
+        db, index, mirror = self._opened, self._index, self._mirror
         index.catch_up(db)  # another process (the CLI, say) may have written since we looked
         mirror.catch_up(db)
         if index.size == 0:
@@ -348,7 +358,7 @@ class MemoryStore:
 
     def _update(self, memory_id: str, text: str | None, kind: MemoryKind | None, scope: Scope | None,
                 importance: float | None, actor: str | None, vector: np.ndarray | None) -> Memory:
-        db = self._db
+        db = self._opened
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
             row = db.get(memory_id)
             m, now = row.memory, time.time()
@@ -378,7 +388,7 @@ class MemoryStore:
             self._cache.pop(h, None)
 
     def _forget(self, memory_id: str, actor: str | None) -> list[str]:
-        db = self._db
+        db = self._opened
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
             row = db.get(memory_id)
             rows = [row, *db.children(memory_id)]
@@ -387,7 +397,7 @@ class MemoryStore:
         return [r.text_hash for r in rows]
 
     def _purge_expired(self) -> int:
-        db = self._db
+        db = self._opened
         expired = db.expired(time.time())
         if not expired:
             return 0
@@ -413,7 +423,7 @@ class MemoryStore:
         db = await self._open_db()
         return await self._run(lambda: db.list(where, params, limit=limit, offset=offset))
 
-    async def history(self, memory_id: str) -> list[HistoryEntry]:
+    async def history(self, memory_id: str) -> builtins.list[HistoryEntry]:
         """Every change to a memory, oldest first, with who made it (kept after forget, without the text)."""
         memory_id = check.check_id(memory_id)
         db = await self._open_db()
@@ -428,7 +438,7 @@ class MemoryStore:
 
     # -- export / import ---------------------------------------------------------------
 
-    async def export(self) -> list[dict[str, Any]]:
+    async def export(self) -> builtins.list[dict[str, Any]]:
         """Every memory as a plain dict (one JSON line each in ``qira memory export``)."""
         db = await self._open_db()
         return await self._run(lambda: [db.export_record(row) for row in db.iter_all()])
@@ -444,8 +454,9 @@ class MemoryStore:
         await self._open_db()
         return await self._run(self._import, memories, vectors, actor)
 
-    def _import(self, memories: list[tuple[Memory, str | None]], vectors: np.ndarray, actor: str | None) -> dict[str, int]:
-        db = self._db
+    def _import(self, memories: builtins.list[tuple[Memory, str | None]], vectors: np.ndarray,
+                actor: str | None) -> dict[str, int]:
+        db = self._opened
         fresh: dict[int, np.ndarray] = {}
         skipped = 0
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:

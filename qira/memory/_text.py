@@ -41,14 +41,14 @@ def check_text(text: object, *, what: str = "text") -> str:
 
 def check_kind(kind: object) -> MemoryKind:
     try:
-        return MemoryKind(kind)
+        return MemoryKind(kind)  # type: ignore[arg-type]  # any object: a wrong one raises ValueError, reported below
     except ValueError:
         raise InvalidMemory(f"unknown kind {kind!r}: expected one of {', '.join(k.value for k in MemoryKind)}") from None
 
 
 def check_scope(scope: object) -> Scope:
     try:
-        return Scope(scope)
+        return Scope(scope)  # type: ignore[arg-type]  # any object: a wrong one raises ValueError, reported below
     except ValueError:
         raise InvalidMemory(f"unknown scope {scope!r}: expected one of {', '.join(s.value for s in Scope)}") from None
 

@@ -59,7 +59,7 @@ class BatchWriter:
         fresh: dict[int, np.ndarray] = {}  # vid -> vector written in this transaction
         results: list[AddResult] = []
         with db.write(prepare=lambda: index.catch_up(db)) as seq:
-            same_text = {}
+            same_text: dict[str, list[Any]] = {}
             for row, _vector in db.by_hash(h for r in batch for h in r.hashes):
                 same_text.setdefault(row.text_hash, []).append(row)
             sims, vids = index.search(all_vectors, _DEDUP_NEIGHBOURS)
@@ -157,7 +157,7 @@ class BatchWriter:
         m = row.memory
         updated = replace(m, text=text, kind=request.kind, importance=max(m.importance, request.importance),
                           updated_at=now, expires_at=request.expires_at if m.expires_at is not None else None)
-        changes = {"text": [m.text, text]}
+        changes: dict[str, list[Any]] = {"text": [m.text, text]}
         if updated.kind is not m.kind:
             changes["kind"] = [m.kind.value, updated.kind.value]
         if updated.importance != m.importance:

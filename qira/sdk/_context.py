@@ -156,8 +156,11 @@ class SkillContext:
             due = float("inf")
         elif delay_s is not None:
             due = time.time() + float(delay_s)
+        elif isinstance(at, datetime):
+            due = at.timestamp()
         else:
-            due = at.timestamp() if isinstance(at, datetime) else float(at)  # type: ignore[union-attr]
+            assert at is not None  # exactly one of the three was given
+            due = float(at)
         item = Scheduled(id="", due_at=due, title=title, text=text, kind=kind, device=device, on_context=on_context)
         return await self.host.schedule(item)
 

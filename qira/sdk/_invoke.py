@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -34,7 +35,7 @@ async def invoke(skill: Skill, ctx: SkillContext, arguments: Mapping[str, Any], 
     else:
         # A plain function may block: it runs in a worker thread, keeping the context vars.
         call = contextvars.copy_context().run
-        result = await asyncio.to_thread(call, handler, ctx, **arguments)
+        result = await asyncio.to_thread(functools.partial(call, handler, ctx, **arguments))
     return _as_reply(result)
 
 

@@ -520,7 +520,7 @@ class SyncServer:
         self._notify(info)
 
     def _notify(self, info: DeviceInfo) -> None:
-        frame = event_frame("presence", _presence_payload(info))
+        frame = event_frame("presence", info.presence())
         for other_id, other in self._conns.items():
             if other_id != info.id and other.live:
                 other.enqueue(frame)
@@ -542,11 +542,6 @@ class SyncServer:
         if inspect.isawaitable(outcome):
             self._spawn(_logged(outcome))
 
-
-
-def _presence_payload(info: DeviceInfo) -> dict[str, Any]:
-    return {"device": info.id, "name": info.name, "kind": info.kind.value, "online": info.online,
-            "last_seen": info.last_seen, "last_active": info.last_active, "capabilities": dict(info.capabilities)}
 
 
 async def _noop(_device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
