@@ -21,10 +21,10 @@ from ..errors import InferenceError, MemoryStoreError, QiraError
 from ..inference import ChatMessage, ChatRequest, Finish, TextDelta, ToolCall, ToolCallDelta
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
-from ._intent import IntentMatcher, confident
-from ._ports import MemoryPort, ModelPort
 from ._display import shape_for
 from ._host import visible_hits
+from ._intent import IntentMatcher, confident
+from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
 from ._runner import SkillRunner
 

@@ -208,6 +208,81 @@ def test_growing_the_window_sends_a_display_change_and_the_next_answer_follows_i
     assert wide.body["max_tokens"] == 320 and "wide screen (1920 px" in wide.body["messages"][0]["content"]
 
 
+def test_an_approval_asked_while_the_browser_was_away_shows_on_reconnect_and_can_be_denied(world):
+    page, context, py = world.page, world.context, world.py
+    context.set_offline(True)
+    page.wait_for_selector("#status[data-state=offline]")
+    mark = py.mark()
+    started = py.request("chat.send", {"text": "water the garden"})
+    request = py.wait(lambda e: e.get("type") == "approval.request", after=mark)
+    context.set_offline(False)  # approval.list on reconnect brings the card back
+    card = page.locator(f'#approvals [data-approval="{request["approval"]}"]')
+    card.locator("button:has-text('Deny')").click()
+    resolved = py.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
+                       after=mark)
+    assert resolved["status"] == "denied"
+    done = py.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == started["turn"], after=mark)
+    assert done["text"].startswith("Not done (you declined)")
+    card.wait_for(state="detached")
+
+
+def test_memories_are_added_searched_and_forgotten_with_scope_badges(world):
+    page = world.page
+    page.click('nav button[data-view="memory"]')
+    page.fill("#memory-text", "my bike lock code is 4512")
+    page.select_option("#memory-scope", "device")
+    page.click("#memory-add button")
+    page.wait_for_selector("#memory-list >> text=Memory added.")
+    page.fill("#memory-query", "bike lock code")
+    page.click("#memory-search button")
+    hit = page.locator("#memory-list li", has_text="my bike lock code is 4512").first
+    hit.wait_for()
+    assert hit.locator(".badge").inner_text() == "device"
+    hit.locator("button:has-text('Forget')").click()
+    hit.locator(".card button:has-text('Approve')").click()
+    page.wait_for_selector("#memory-list >> text=Forgotten: my bike lock code is 4512")
+    page.click("#memory-search button")
+    page.wait_for_selector("#memory-list li")
+    assert "my bike lock code is 4512" not in page.inner_text("#memory-list")
+
+
+def test_devices_show_presence_and_battery(world):
+    page, py = world.page, world.py
+    page.click('nav button[data-view="devices"]')
+    page.wait_for_selector("#device-list li[data-device] >> text=desk")
+    assert "(this device)" in page.locator("#device-list li", has_text="pocket").inner_text()
+    py.call(lambda: py.session.presence(active=True, capabilities={"battery": 0.42}))
+    desk = page.locator("#device-list li", has_text="desk")
+    desk.locator("text=battery 42%").wait_for()
+    assert "online" in desk.inner_text()
+
+
+def test_a_reminder_arrives_as_an_in_app_notification(world):
+    page = world.page
+    send(page, "remind me in 2 seconds to stretch")
+    toast = page.locator("#toasts .toast", has_text="stretch").filter(has_text="Reminder")
+    toast.wait_for()
+    toast.locator("button[aria-label=Dismiss]").click()
+    toast.wait_for(state="detached")
+
+
+def test_the_inference_policy_is_set_through_the_audited_operation(world):
+    page, py = world.page, world.py
+    page.click('nav button[data-view="settings"]')
+    mark = py.mark()
+    page.check('input[name="policy"][value="local-only"]')
+    page.wait_for_selector("#settings-msg >> text=Policy is now local-only (was prefer-local).")
+    status = py.wait(lambda e: e.get("type") == "hub.status" and e.get("policy") == "local-only", after=mark)
+    assert status["policy"] == "local-only"
+    assert page.inner_text("#policy") == "local-only"
+    out = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(world.hub.data_dir), "--json",
+                          "--skill", "settings"], capture_output=True, text=True, timeout=60)
+    entries = [json.loads(line) for line in out.stdout.splitlines()]
+    assert any(e["device_name"] == "pocket" for e in entries), out.stdout + out.stderr
+    page.check('input[name="policy"][value="prefer-local"]')  # as it was
+    page.wait_for_selector("#settings-msg >> text=Policy is now prefer-local (was local-only).")
+
+
 def test_layouts_from_watch_to_rollable_are_accessible(world):
     page = world.page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

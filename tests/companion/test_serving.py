@@ -17,7 +17,6 @@ import pytest
 import websockets
 import websockets.exceptions
 
-
 HTTPS = re.compile(r"hub listening on https://([\d.]+):(\d+)")
 
 
