@@ -209,7 +209,7 @@ class Hub:
 
     async def serve(self, *, on_listening: Callable[[str, int], None] | None = None) -> None:
         """Serve until SIGINT/SIGTERM, then shut down cleanly."""
-        tls = _tls_files(self.config.hub.tls_cert, self.config.hub.tls_key)  # checked before anything starts
+        cert, key = _tls_files(self.config.hub.tls_cert, self.config.hub.tls_key)  # checked before anything starts
         sock = bind_socket(self.config.hub.host, self.config.hub.port)
         host, port = sock.getsockname()[:2]
         await self.start()
@@ -226,7 +226,8 @@ class Hub:
                 log_config=None,
                 access_log=False,
                 timeout_graceful_shutdown=5,
-                **tls,
+                ssl_certfile=cert,
+                ssl_keyfile=key,
             ),
             before_shutdown=self.stop,
         )
@@ -240,10 +241,11 @@ class Hub:
         log.info("stopped")
 
 
-def _tls_files(cert: str, key: str) -> dict[str, str]:
-    """uvicorn's TLS options, after checking the pair loads (a one-line error, not a traceback)."""
+def _tls_files(cert: str, key: str) -> tuple[str | None, str | None]:
+    """uvicorn's TLS files (None, None: plain HTTP), after checking the pair loads (a one-line
+    error, not a traceback)."""
     if not cert and not key:
-        return {}
+        return None, None
     if not (cert and key):
         raise StartupError("TLS needs both a certificate and its key (--tls-cert and --tls-key)")
     import ssl
@@ -252,7 +254,7 @@ def _tls_files(cert: str, key: str) -> dict[str, str]:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as exc:
         raise StartupError(f"cannot use the TLS certificate {cert} with key {key}: {exc}") from exc
-    return {"ssl_certfile": cert, "ssl_keyfile": key}
+    return cert, key
 
 
 class _Server(uvicorn.Server):
