@@ -306,7 +306,9 @@ export class View {
     if (m.error) li.append(el('span', { class: 'meta error' }, m.error))
     if (m.role === 'assistant' && m.done && m.route) {
       const label = m.fallback || m.degraded ? 'fallback' : m.route
-      const why = el('span', { class: 'reason', hidden: true }, m.reason || m.fallback || ROUTE_WHY[label] || label)
+      // chat.done may carry the human reason (`reason`, or `fallback` when the cloud failed before answering)
+      const said = [m.reason, m.fallback].find(x => typeof x === 'string' && x)
+      const why = el('span', { class: 'reason', hidden: true }, said || ROUTE_WHY[label] || label)
       const badge = el('button', { type: 'button', class: `badge ${label}`, 'aria-expanded': 'false', 'aria-label': `route: ${label}, show why` }, label)
       badge.addEventListener('click', () => {
         why.hidden = !why.hidden
