@@ -24,6 +24,7 @@ class World:
     context: Any
     page: Any
     link: dict[str, Any]
+    playwright: Any
     errors: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # what one test leaves for the next
 
@@ -48,7 +49,8 @@ def world(tmp_path_factory):
                                                                    viewport={"width": 390, "height": 844})
         context.set_default_timeout(120_000)
         page = context.pages[0] if context.pages else context.new_page()
-        w = World(hub=hub, cloud=cloud, py=py, browser=browser, context=context, page=page, link=link)
+        w = World(hub=hub, cloud=cloud, py=py, browser=browser, context=context, page=page, link=link,
+                  playwright=pw)
         page.on("console", lambda m: w.errors.append(f"console: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
         yield w

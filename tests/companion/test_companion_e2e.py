@@ -10,7 +10,7 @@ import sys
 
 from pycrdt import Array, Map
 
-from tests.companion._browser import ARTIFACTS, AXE
+from tests.companion._browser import ARTIFACTS, AXE, chromium_path
 from tests.companion.conftest import ANSWER
 
 SIZES = [(280, 280), (390, 844), (820, 1180), (1920, 1080)]
@@ -241,9 +241,8 @@ def test_memories_are_added_searched_and_forgotten_with_scope_badges(world):
     hit.locator("button:has-text('Forget')").click()
     hit.locator(".card button:has-text('Approve')").click()
     page.wait_for_selector("#memory-list >> text=Forgotten: my bike lock code is 4512")
-    page.click("#memory-search button")
-    page.wait_for_selector("#memory-list li")
-    assert "my bike lock code is 4512" not in page.inner_text("#memory-list")
+    hits = page.evaluate("window.qiraCompanion.link.request('memory.search', {query: 'bike lock code', k: 10})")
+    assert "my bike lock code is 4512" not in [h["memory"]["text"] for h in hits["hits"]]
 
 
 def test_devices_show_presence_and_battery(world):
@@ -281,6 +280,21 @@ def test_the_inference_policy_is_set_through_the_audited_operation(world):
     assert any(e["device_name"] == "pocket" for e in entries), out.stdout + out.stderr
     page.check('input[name="policy"][value="prefer-local"]')  # as it was
     page.wait_for_selector("#settings-msg >> text=Policy is now prefer-local (was local-only).")
+
+
+def test_a_wrong_code_says_why_and_offers_the_form_again(world):
+    # another browser (its own profile): this one's tab would share the paired device's token
+    other = world.playwright.chromium.launch(executable_path=chromium_path())
+    try:
+        page = other.new_page()
+        page.goto(f"{world.hub.http_url}/#pair=AAAA-AAAA")
+        page.wait_for_selector("#pairing:not([hidden])")
+        page.wait_for_selector("#pair-error:has-text('auth_failed')")
+        assert page.is_visible("#pair-code")
+    finally:
+        other.close()
+    # the paired page in the same browser profile was not disturbed
+    assert world.page.get_attribute("#status", "data-state") == "online"
 
 
 def test_layouts_from_watch_to_rollable_are_accessible(world):

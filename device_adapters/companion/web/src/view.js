@@ -144,13 +144,13 @@ export class View {
     await this.store.setMany({ token: null })
     this.link.token = null
     this.showPairing()
-    $('pair-error').textContent = message
+    // the hub's own words (a wrong code, a lockout) say more than the close code
+    $('pair-error').textContent = this.refusal || message
+    this.refusal = null
   }
 
   refused ({ code, message }) {
-    if (code === 'auth_failed' || code === 'revoked' || code === 'pairing_locked') {
-      $('pair-error').textContent = `${message || code}`
-    }
+    this.refusal = `${message || code} (${code})`
   }
 
   async ready (result) {
