@@ -304,6 +304,11 @@ def test_layouts_from_watch_to_rollable_are_accessible(world):
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_function(f"window.innerWidth === {width}")
+        # re-flowed live: the thread list folds away on a narrow screen and comes back as the window
+        # grows; the third column (reminders, notes) appears on a wide one
+        page.click('nav button[data-view="chat"]')
+        assert page.is_visible("#thread-list") == (width >= 760), width
+        assert page.is_visible("#side-notes") == (width >= 1280), width
         for view in ("chat", "memory", "notes", "devices", "settings"):
             page.click(f'nav button[data-view="{view}"]')
             if view == "chat":

@@ -67,12 +67,12 @@ async function boot () {
   let reported = display()
   let pending = null
   window.addEventListener('resize', () => {
+    view.layoutChanged() // re-flow at once; tell the hub once the size has settled
     clearTimeout(pending)
     pending = setTimeout(() => {
       const now = display()
       if (now.width === reported.width && now.height === reported.height) return
       reported = now
-      view.layoutChanged()
       link.presence(true, { display: now }) // the hub shapes the next answer to this size
     }, 250)
   })
