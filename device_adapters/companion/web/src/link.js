@@ -119,6 +119,10 @@ export class Link {
     this.ws = null
     this.ready = false
     clearInterval(this.ticker)
+    // replies to this connection's ids will never come: the outbox is replayed with new ids
+    this.idToSeq.clear()
+    for (const resolve of this.controls.values()) resolve({ type: 'error', code: 'closed' })
+    this.controls.clear()
     if (FATAL.has(code)) {
       this.stopped = true
       this.setState('paused', { code, reason })
@@ -142,9 +146,11 @@ export class Link {
   }
 
   async welcome (result) {
+    const ws = this.ws
     const updates = { device_id: result.device_id, name: result.name, kind: result.kind }
     if (result.token) { updates.token = this.token = result.token; this.pairCode = null }
     await this.store.setMany(updates)
+    if (ws !== this.ws) return // the connection died meanwhile: the next hello starts over
     this.heartbeat = (result.heartbeat_s || 20) * 1000
     const acked = result.acked_seq || 0
     const gone = [...this.unacked.keys()].filter(s => s <= acked) // acked on a connection that died before the reply
