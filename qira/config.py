@@ -10,12 +10,13 @@ command-line flags. Everything else receives the frozen :class:`Config`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError, DataDirError
 
@@ -28,6 +29,8 @@ __all__ = [
     "HubConfig",
     "InferenceConfig",
     "LocalModelConfig",
+    "McpConfig",
+    "McpServerConfig",
     "MemoryConfig",
     "SkillsConfig",
     "SyncConfig",
@@ -37,6 +40,8 @@ __all__ = [
 ]
 
 ENV_PREFIX = "QIRA_"
+_PERMISSIONS = {"memory.read", "memory.write", "notify", "network", "system"}  # qira.sdk.Permission's values
+_MCP_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # the prefix of its tools' skill names
 
 
 class _Section(BaseModel):
@@ -131,6 +136,44 @@ class SkillsConfig(_Section):
     grants: dict[str, list[str]] = {}
 
 
+class McpServerConfig(_Section):
+    """One ``[mcp.servers.NAME]``: an MCP server whose tools become the skills ``NAME.tool``."""
+
+    command: str = ""  # a stdio server: the program to start ...
+    args: list[str] = []  # ... and its arguments
+    env: dict[str, str] = {}  # extra environment for the program
+    url: str = ""  # or a Streamable HTTP server (only one of command and url)
+    # what each of its tools declares (the person's [skills.grants] can withhold it per tool);
+    # empty: "system" for a command, "network" for a url
+    permissions: list[str] = []
+    grants: list[str] = []  # grant rules applied to every tool of the server: "-system@wearable"
+    risk: Literal["", "low", "medium", "high"] = ""  # empty: from each tool's annotations, else high
+    timeout_s: float = Field(default=30.0, gt=0)  # one tool call
+    start_timeout_s: float = Field(default=20.0, gt=0)  # start, initialize and list tools
+    retry_s: float = Field(default=30.0, gt=0)  # wait before starting a failed server again
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("give either command (a stdio server) or url (Streamable HTTP), not both or neither")
+        unknown = sorted(set(self.permissions) - _PERMISSIONS)
+        if unknown:
+            raise ValueError(f"unknown permissions {unknown}: use {', '.join(sorted(_PERMISSIONS))}")
+        return self
+
+
+class McpConfig(_Section):
+    servers: dict[str, McpServerConfig] = {}
+    http: bool = True  # serve Qira's skills at /mcp on the hub's port (a device token as the bearer)
+
+    @model_validator(mode="after")
+    def _server_names(self) -> McpConfig:
+        for name in self.servers:
+            if not _MCP_NAME.match(name):
+                raise ValueError(f"server name {name!r}: lowercase letters, digits and _, starting with a letter")
+        return self
+
+
 class Config(_Section):
     hub: HubConfig = HubConfig()
     sync: SyncConfig = SyncConfig()
@@ -138,6 +181,7 @@ class Config(_Section):
     inference: InferenceConfig = InferenceConfig()
     agent: AgentConfig = AgentConfig()
     skills: SkillsConfig = SkillsConfig()
+    mcp: McpConfig = McpConfig()
 
     @property
     def data_dir(self) -> Path:

@@ -54,6 +54,7 @@ class Hub:
         self._build_inference()
         self._build_agent()
         self._build_device_ops()
+        self._build_mcp()
         self.on_shutdown(self._close_models)
 
     # -- parts -------------------------------------------------------------
@@ -166,6 +167,41 @@ class Hub:
         for type_, handler in self.device_ops.handlers().items():
             self.sync.register_handler(type_, handler)
         self.on_startup(self.device_ops.start)
+
+    def _build_mcp(self) -> None:
+        from . import __version__
+        from .mcp import AgentTools, McpHttp, McpServers, ServerState, ServerStatus, memory_search, write_status
+
+        # Qira as an MCP server at /mcp (device token as the bearer), and MCP servers as skills NAME.tool.
+        if self.config.mcp.http:
+            self.mcp_http = McpHttp(AgentTools(self.agent), self.sync.device_for_token, version=__version__)
+            self.routes.extend(self.mcp_http.routes)
+
+            async def start_http() -> None:
+                self.health.set("mcp", ComponentState.READY, "/mcp: a device token as the bearer (loads on first use)")
+                self.spawn(self.mcp_http.run(on_ready=lambda: self.health.set(
+                    "mcp", ComponentState.READY, "serving /mcp (a device token as the bearer)")), "mcp-http")
+
+            self.on_startup(start_http)
+        states = {ServerState.READY: ComponentState.READY, ServerState.STARTING: ComponentState.WARMING,
+                  ServerState.ERROR: ComponentState.ERROR}
+
+        def server_status(status: ServerStatus) -> None:  # /health and `qira skill list` show each server
+            self.health.set(f"mcp.{status.name}", states[status.state], status.reason)
+            try:
+                write_status(self.data_dir, self.mcp_servers.statuses(), self.mcp_servers.known())
+            except OSError:
+                log.warning("could not write the MCP status file", exc_info=True)
+
+        self.mcp_servers = McpServers(self.config.mcp.servers, self.agent, log_dir=self.data_dir / "mcp" / "logs",
+                                      on_status=server_status)
+
+        async def start_servers() -> None:
+            await self.agent.add_skills([memory_search], source="qira.mcp")
+            await self.mcp_servers.start()
+
+        self.on_startup(start_servers)
+        self.on_shutdown(self.mcp_servers.stop)
 
     # -- lifecycle ---------------------------------------------------------
 

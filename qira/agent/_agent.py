@@ -16,7 +16,7 @@ from typing import Any
 from ..config import AgentConfig, SkillsConfig
 from ..devices import DeviceGateway, DeviceInfo
 from ..errors import ProtocolError, SkillError
-from ..sdk import Scheduled
+from ..sdk import Scheduled, Skill
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._db import AgentDB, agent_db_path
 from ._graph import Planner, TurnSink
@@ -24,7 +24,7 @@ from ._host import HostServices
 from ._intent import IntentMatcher
 from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
-from ._runner import SkillRunner
+from ._runner import SkillRunner, StepResult
 from ._scheduler import Scheduler
 from ._sinks import DeviceSink, QueueSink, TurnEvent
 from ._targets import active_devices, pick_device
@@ -36,6 +36,7 @@ log = logging.getLogger("qira.agent")
 THREAD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
 MAX_TEXT = 8000
 MAX_CACHED_THREADS = 1000
+DIRECT_THREAD = "direct:"  # approvals for skills called directly (an MCP client), not by a planner turn
 
 
 class Agent:
@@ -68,6 +69,7 @@ class Agent:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._activity: dict[str, float] = {}  # device id -> when the person last talked to Qira on it
+        self._waiters: dict[str, asyncio.Future[str]] = {}  # direct-call approval id -> its answer
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -285,6 +287,11 @@ class Agent:
         for d in active_devices(self.gateway.devices()) if self.gateway else []:
             await self._push(d.id, "approval.resolved", resolved)
         thread = row["thread"]
+        waiter = self._waiters.pop(approval_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(status)
+        if thread.startswith(DIRECT_THREAD):  # a direct call waits on it (or gave up): no turn to resume
+            return status
         sink = self._paused_sinks.pop(thread, None)
         if sink is None:  # the hub restarted while paused: answer the thread's devices
             participants = await self._thread_participants(thread, row["device"] or "")
@@ -295,6 +302,51 @@ class Agent:
         self._spawn(self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink),
                     f"resume-{approval_id}")
         return status
+
+    # -- skills called directly (MCP clients) ------------------------------
+
+    async def add_skills(self, skills: Sequence[Skill], *, source: str, grants: Sequence[str] = ()) -> list[str]:
+        """Skills that appear while running (an MCP server's tools): planned, granted,
+        approved and audited like any other. Returns the names added."""
+        added = [s for s in skills if self.registry.add(s, source=source, grants=grants)]
+        await self.matcher.add(added)
+        return [s.name for s in added]
+
+    def remove_skills(self, names: Sequence[str]) -> None:
+        self.matcher.remove(names)
+        for name in names:
+            self.registry.remove(name)
+
+    async def call_skill(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any], *,
+                         via: str = "direct") -> StepResult:
+        """Run one skill for ``device`` outside a conversation (an MCP client's tool call):
+        its grants, timeout and audit as in a turn, and a high-risk skill waits for the
+        person's approval on their devices."""
+        thread, turn = f"{DIRECT_THREAD}{device.id}", uuid.uuid4().hex[:12]
+        call = {"id": f"{via}-1", "skill": name, "arguments": dict(arguments)}
+        common: dict[str, Any] = {"device": device, "thread": thread, "turn": turn}
+        skill = self.registry.get(name)
+        if skill is None or not skill.risk.needs_approval:
+            return await self.runner.run(call, text=f"({via}) {name}", **common)
+        summary = skill.describe(arguments)
+        if self.gateway is None:
+            return await self.runner.refuse(call, approval="unavailable", **common, message=(
+                f"Not done: {summary} needs approval on one of your devices, and no hub is running to ask them."))
+        approval_id = f"{via}-{turn}"
+        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._waiters[approval_id] = waiter
+        try:
+            # not pushed to the asking client itself: it is a program, the person approves on their devices
+            value = {"approval": approval_id, "skill": skill.name, "risk": skill.risk.value,
+                     "summary": f"{summary} (asked by {device.name} via {via})"}
+            await self._request_approval(thread, turn, value, {})
+            status = await waiter
+        finally:
+            self._waiters.pop(approval_id, None)
+        if status != "approved":
+            why = "you declined" if status == "denied" else "nobody approved it in time"
+            return await self.runner.refuse(call, approval=status, message=f"Not done ({why}): {summary}.", **common)
+        return await self.runner.run(call, text=f"({via}) {name}", approval=status, **common)
 
     async def pending_approvals(self) -> list[dict[str, Any]]:
         rows = await self.db.run(lambda c: c.execute("SELECT * FROM approvals WHERE status = 'pending'").fetchall())

@@ -59,6 +59,10 @@ def _kind(state: Mapping[str, Any]) -> DeviceKind:
     return DeviceKind(state["device"].get("kind", "pc"))
 
 
+def _intent_names(state: Mapping[str, Any]) -> list[str]:
+    return [i["skill"] for i in state.get("intents") or []]
+
+
 def _served(stream: Any, default: str) -> tuple[str, bool]:
     """Where a model stream really ran, and whether it fell back (InferenceService's Turn says)."""
     answered_by = getattr(stream, "answered_by", None)
@@ -182,7 +186,7 @@ class Planner:
             return {"route": {"target": "local", "reasons": ["no inference service on this hub"]}}
         # A confident local match needs no tool planning: asking the router with the tool
         # schemas would send every skill call to the cloud.
-        tools = () if self._confident(state) else self.registry.tools()
+        tools = () if self._confident(state) else self.registry.tools(relevant=_intent_names(state))
         decision = self.model.route(self._request(state, tools=tools), device_kind=_kind(state))
         return {"route": {"target": decision.target.value, "reasons": list(decision.reasons)}}
 
@@ -220,7 +224,13 @@ class Planner:
         skill = self.registry.get(name)
         risk = skill.risk.value if skill else "low"
         summary = skill.describe(arguments) if skill else name
-        return {"id": call_id, "skill": name, "arguments": dict(arguments), "risk": risk, "summary": summary}
+        # a model calls a tool by its function name ("srv__tool" for srv.tool): record the skill's own
+        return {"id": call_id, "skill": skill.name if skill else name, "arguments": dict(arguments), "risk": risk,
+                "summary": summary}
+
+    def _tool_name(self, name: str) -> str:
+        skill = self.registry.get(name)
+        return skill.tool_schema()["function"]["name"] if skill else name
 
     async def _extract_with_model(self, skill: Any, state: TurnState) -> dict[str, Any] | None:
         """Grammar-constrained JSON from the model (valid only when it finished with ``stop``)."""
@@ -253,7 +263,7 @@ class Planner:
 
     async def _plan_with_tools(self, state: TurnState) -> dict[str, Any]:
         sink = self._sink(state)
-        request = self._request(state, tools=self.registry.tools())
+        request = self._request(state, tools=self.registry.tools(relevant=_intent_names(state)))
         text, calls, degraded = [], [], False
         stream = self.model.chat(request, device_kind=_kind(state))
         async for delta in stream:
@@ -335,7 +345,8 @@ class Planner:
         """The conversation plus the cloud model's tool calls and their results, for it to phrase the answer."""
         messages = self._messages(state)
         messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
-            ToolCall(id=c["id"], name=c["skill"], arguments=json.dumps(c["arguments"])) for c in state["calls"]]))
+            ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"]))
+            for c in state["calls"]]))
         for r in state["results"]:
             messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
         return messages

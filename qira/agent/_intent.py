@@ -88,6 +88,37 @@ class IntentMatcher:
         self._owners = owners
         self._matrix = await self._embedder.embed(texts) if texts else None
 
+    async def add(self, skills: Iterable[Skill]) -> None:
+        """Match skills added while running (an MCP server's tools) from now on."""
+        new = [s for s in skills if s.name not in self._skills]
+        if self._ready is None:  # not embedded yet: prepare() will include them
+            self._add_names(new)
+            return
+        await self.prepare()
+        owners = [s.name for s in new for _ in s.examples]
+        texts = [e for s in new for e in s.examples]
+        vectors = await self._embedder.embed(texts) if texts else None
+        self._add_names(new)
+        if vectors is not None:  # owners and matrix change together: match() may run in between awaits
+            import numpy as np
+
+            matrix = vectors if self._matrix is None else np.vstack([self._matrix, vectors])
+            self._owners, self._matrix = [*self._owners, *owners], matrix
+
+    def _add_names(self, skills: list[Skill]) -> None:
+        for s in skills:
+            self._skills[s.name] = s
+            self._patterns[s.name] = s.pattern_regexes()
+
+    def remove(self, names: Iterable[str]) -> None:
+        gone = set(names)
+        keep = [i for i, owner in enumerate(self._owners) if owner not in gone]
+        if self._matrix is not None and len(keep) != len(self._owners):
+            self._owners, self._matrix = [self._owners[i] for i in keep], (self._matrix[keep] if keep else None)
+        for name in gone:
+            self._skills.pop(name, None)
+            self._patterns.pop(name, None)
+
     async def embed(self, text: str) -> Any:
         """The vector :meth:`match` compares (of the normalised text); recall reuses it."""
         return (await self._embedder.embed([normalize(text) or text]))[0]
@@ -107,7 +138,7 @@ class IntentMatcher:
             vector = None
         if self._matrix is not None and vector is not None:
             for owner, sim in zip(self._owners, (self._matrix @ vector).tolist(), strict=True):
-                if sim > scores[owner]:
+                if sim > scores.get(owner, 0.0):
                     scores[owner] = float(sim)
         pattern_args: dict[str, dict[str, str]] = {}
         for name in self._skills:

@@ -88,6 +88,9 @@ class SkillRegistry:
         self.sources = {name: src for name, (_, src) in entries.items()}
         self.disabled = sorted(n for n in entries if n in config.disabled)
         self._skills = {name: s for name, (s, _) in entries.items() if name not in config.disabled}
+        self._runtime: set[str] = set()  # added while running (MCP tools): offered to a model only when relevant
+        self._aliases: dict[str, str] = {}  # tool-call name -> skill name, where they differ ("srv__tool")
+        self._added_grants: dict[str, list[Grant]] = {}  # rules given with add(), before the config's own
         self._grants: dict[str, list[Grant]] = {}
         for name, texts in config.grants.items():
             try:
@@ -110,16 +113,44 @@ class SkillRegistry:
         return len(self._skills)
 
     def get(self, name: str) -> Skill | None:
-        return self._skills.get(name)
+        return self._skills.get(name) or self._skills.get(self._aliases.get(name, ""))
+
+    def add(self, skill: Skill, *, source: str, grants: Iterable[str] = ()) -> bool:
+        """Add a skill while running (an MCP server's tool); ``grants`` apply before the
+        config's own rules for it. False when the name is taken or disabled."""
+        if skill.name in self._skills or skill.name in self.config.disabled:
+            return False
+        rules = [Grant.parse(t) for t in grants]  # ValueError: the caller reports it
+        self._skills[skill.name] = skill
+        self.sources[skill.name] = source
+        self._runtime.add(skill.name)
+        self._added_grants[skill.name] = rules
+        tool_name = skill.tool_schema()["function"]["name"]
+        if tool_name != skill.name:
+            self._aliases[tool_name] = skill.name
+        return True
+
+    def remove(self, name: str) -> None:
+        """Take back a skill added with :meth:`add` (its server went away)."""
+        if name in self._runtime:
+            self._runtime.discard(name)
+            self._skills.pop(name, None)
+            self._added_grants.pop(name, None)
+            self._aliases = {k: v for k, v in self._aliases.items() if v != name}
 
     def granted(self, skill: Skill, device: DeviceInfo | None = None) -> frozenset[Permission]:
         """What the skill may use when asked from ``device``: what it declares, plus
         config grants, minus config withholdings (later entries win)."""
         perms = set(skill.permissions)
-        for grant in self._grants.get(skill.name, []):
+        for grant in [*self._added_grants.get(skill.name, []), *self._grants.get(skill.name, [])]:
             if grant.applies(device):
                 (perms.add if grant.allow else perms.discard)(grant.permission)
         return frozenset(perms)
 
-    def tools(self) -> list[dict]:
-        return [s.tool_schema() for s in self._skills.values()]
+    def tools(self, relevant: Iterable[str] | None = None) -> list[dict]:
+        """Tool schemas for a model. Skills added while running (a dozen MCP servers' tools)
+        only when named in ``relevant`` (the request's intent matches), so they do not
+        flood a small context window; ``None``: every skill."""
+        wanted = None if relevant is None else set(relevant)
+        return [s.tool_schema() for name, s in self._skills.items()
+                if wanted is None or name not in self._runtime or name in wanted]

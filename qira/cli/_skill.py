@@ -36,9 +36,13 @@ def run_list(args: argparse.Namespace) -> int:
                      "granted": sorted(p.value for p in registry.granted(s)), "grant_rules": list(rules),
                      "approval": s.risk.needs_approval, "source": registry.sources.get(s.name, ""),
                      "description": s.description})
+    servers, tools = _mcp_rows(config, registry)  # issue 16: MCP servers' tools and why any are disabled
+    rows += tools
     if args.json:
         for row in rows:
             print(json.dumps(row))
+        for server in servers:
+            print(json.dumps(server))
         for name in registry.disabled:
             print(json.dumps({"name": name, "disabled": True}))
         for p in registry.problems:
@@ -53,8 +57,34 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{name:<16} disabled in [skills] disabled")
     for p in registry.problems:
         print(f"not loaded: {p.entry_point}: {p.error}")
+    for server in servers:
+        print(f"MCP server {server['server']}: {server['state']}: {server['reason']} (as seen by {server['seen_by']})")
     print(f"{len(rows)} skills")
     return 0
+
+
+def _mcp_rows(config, registry: SkillRegistry) -> tuple[list[dict], list[dict]]:
+    from ..agent import Grant
+    from ..config import ensure_data_dir
+    from ..mcp import server_report
+
+    report, seen_by = server_report(config, ensure_data_dir(config))
+    servers, tools = [], []
+    for server in report:
+        servers.append({k: server.get(k) for k in ("server", "state", "reason", "tools")} | {"seen_by": seen_by})
+        rules = [*config.mcp.servers[server["server"]].grants] if server["server"] in config.mcp.servers else []
+        for name, info in (server.get("info") or {}).items():
+            rules_here = rules + list(config.skills.grants.get(name, []))
+            granted = set(info["declares"])
+            for rule in (Grant.parse(t) for t in rules_here):
+                if rule.where is None:
+                    (granted.add if rule.allow else granted.discard)(rule.permission.value)
+            tools.append({"name": name, "risk": info["risk"], "declares": info["declares"], "granted": sorted(granted),
+                          "grant_rules": rules_here, "approval": info["risk"] == "high",
+                          "source": f"mcp:{server['server']}", **({"description": info["description"]}
+                          if server["state"] == "ready" else {"description": f"{info['description']} [disabled]",
+                                                              "disabled": server["reason"]})})
+    return servers, tools
 
 
 def run_new(args: argparse.Namespace) -> int:
