@@ -5,11 +5,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the companion web app's sources and npm packages (issue 13; rules at the end)
+WEB := device_adapters/companion/web
+WEB_DEPS := $(WEB)/node_modules/.package-lock.json
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean companion browser
 
 # issue 15: Debian packages of the speech pipeline
 SPEECH_DEBS := espeak-ng sox apertium apertium-eng-spa apertium-es-pt apertium-eng-cat apertium-fr-es
@@ -54,7 +57,7 @@ tray-debs:
 run: install
 	$(BIN)/qira serve
 
-test: install
+test: install $(WEB_DEPS) browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy, configured in pyproject.toml
@@ -63,7 +66,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install
+bench: install $(WEB_DEPS) browser
 	mkdir -p bench/results
 	for b in bench/*.py; do \
 		name=$$(basename $$b .py); \
@@ -72,3 +75,26 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# -- issue 13: the companion web app -------------------------------------------------
+# Its built bundle ships in qira/api/static/companion (package data), so `pip install`
+# and `make run` serve it without Node. `make companion` rebuilds it from the lockfile
+# when its sources change; tests/companion checks the shipped bundle equals a fresh build
+# (so `make test` installs the npm packages but never rebuilds the shipped bundle itself).
+WEB_SRC := $(wildcard $(WEB)/src/*.js) $(wildcard $(WEB)/icons/*.png) $(WEB)/index.html $(WEB)/app.css \
+	$(WEB)/sw.js $(WEB)/manifest.webmanifest $(WEB)/build.mjs
+COMPANION := qira/api/static/companion/sw.js
+
+companion: $(COMPANION)
+
+$(COMPANION): $(WEB_SRC) $(WEB_DEPS)
+	cd $(WEB) && node build.mjs
+
+$(WEB_DEPS): $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+# The browser the companion's tests drive (Playwright through executable_path: no
+# browser build is downloaded).
+browser:
+	@command -v chromium >/dev/null || apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends chromium \
+		|| { apt-get -o DPkg::Lock::Timeout=900 update && apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends chromium; }

@@ -39,8 +39,9 @@ class HubInfo:
         return asdict(self)
 
 
-def hub_urls(host: str, port: int) -> tuple[str, str]:
-    """(the HTTP URL this machine reaches the hub at, the ws:// URL a device should use)."""
+def hub_urls(host: str, port: int, *, tls: bool = False) -> tuple[str, str]:
+    """(the HTTP URL this machine reaches the hub at, the ws:// URL a device should use);
+    https:// and wss:// when the hub serves TLS itself."""
     wildcard = host in ("", "0.0.0.0", "::")
     local = ("::1" if ":" in host else "127.0.0.1") if wildcard else host
     device = _lan_address() if wildcard else host
@@ -48,7 +49,8 @@ def hub_urls(host: str, port: int) -> tuple[str, str]:
     def fmt(h: str) -> str:
         return f"[{h}]" if ":" in h else h
 
-    return f"http://{fmt(local)}:{port}", f"ws://{fmt(device)}:{port}/ws"
+    http, ws = ("https", "wss") if tls else ("http", "ws")
+    return f"{http}://{fmt(local)}:{port}", f"{ws}://{fmt(device)}:{port}/ws"
 
 
 def _lan_address() -> str:

@@ -56,6 +56,10 @@ class HubConfig(_Section):
     data_dir: str = ""  # empty: the user's data directory (platformdirs)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     warm_up: bool = True  # load models in the background at start-up
+    # HTTPS/WSS (issue 13): a phone's browser needs a secure context for the companion's
+    # service worker and notifications. Both empty: plain HTTP (fine on 127.0.0.1).
+    tls_cert: str = ""  # PEM certificate (chain) file
+    tls_key: str = ""  # PEM private key file
 
 
 class SyncConfig(_Section):

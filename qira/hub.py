@@ -278,6 +278,7 @@ class Hub:
 
         self.on_startup(start_servers)
         self.on_shutdown(self.mcp_servers.stop)
+
     def _build_speech(self) -> None:
         # issue 15: audio frames -> captions and speech. Models load on the first stream
         # (or in the background with [speech] warm_up), never on the start-up path.
@@ -355,7 +356,7 @@ class Hub:
         """Record where this hub listens (``<data dir>/hub.json``) so the CLI finds it."""
         from . import __version__
 
-        http_url, ws_url = hub_urls(host, port)
+        http_url, ws_url = hub_urls(host, port, tls=bool(self.config.hub.tls_cert))
         info = HubInfo(pid=os.getpid(), host=host, port=port, http_url=http_url, ws_url=ws_url, version=__version__,
                        data_dir=str(self.data_dir), admin_secret=self.admin_secret, started_at=time.time())
         try:
@@ -384,6 +385,7 @@ class Hub:
         # Blocking calls run on daemon threads: a model still warming (seconds of imports)
         # is abandoned at exit instead of being joined, so stopping takes well under 2 s.
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())
+        cert, key = _tls_files(self.config.hub.tls_cert, self.config.hub.tls_key)  # checked before anything starts
         sock = bind_socket(self.config.hub.host, self.config.hub.port)
         host, port = sock.getsockname()[:2]
         await self.start()
@@ -403,6 +405,8 @@ class Hub:
                 # X-Forwarded-For is believed only from sync.trusted_proxies, by the sync layer
                 # itself (uvicorn's default would trust it from 127.0.0.1)
                 proxy_headers=False,
+                ssl_certfile=cert,
+                ssl_keyfile=key,
             ),
             before_shutdown=self.stop,
         )
@@ -430,6 +434,20 @@ def exit_now(code: int = 0) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+def _tls_files(cert: str, key: str) -> tuple[str | None, str | None]:
+    """uvicorn's TLS files (None, None: plain HTTP), after checking the pair loads (a one-line
+    error, not a traceback)."""
+    if not cert and not key:
+        return None, None
+    if not (cert and key):
+        raise StartupError("TLS needs both a certificate and its key (--tls-cert and --tls-key)")
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise StartupError(f"cannot use the TLS certificate {cert} with key {key}: {exc}") from exc
+    return cert, key
 
 
 class _Server(uvicorn.Server):

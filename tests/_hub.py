@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-LISTENING = re.compile(r"hub listening on http://([\d.]+):(\d+)")
+LISTENING = re.compile(r"hub listening on https?://([\d.]+):(\d+)")
 
 
 class HubProcess:

@@ -30,6 +30,7 @@ from ..inference import (
 )
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
+from ._display import shape_for
 from ._host import visible_hits
 from ._intent import IntentMatcher, confident
 from ._ports import MemoryPort, ModelPort
@@ -161,6 +162,9 @@ class Planner:
 
     def _messages(self, state: TurnState) -> list[ChatMessage]:
         system = SYSTEM
+        hint = shape_for(self._device(state).capabilities).hint if state.get("device") else ""
+        if hint:  # the asking device's screen (the display capability)
+            system += "\n" + hint
         if state.get("recalled"):
             system += "\nWhat you know about the person:\n" + "\n".join(f"- {r['text']}" for r in state["recalled"])
         history = [ChatMessage(role=m["role"], content=m["content"]) for m in state.get("messages", [])[-HISTORY:]]
@@ -170,6 +174,9 @@ class Planner:
         top = state.get("intents") or [{}]
         # The recalled memories travel as data too: the router decides which may leave the hub
         # (never private or device scope, never below its relevance cutoff, never personal data).
+        shaped = shape_for(self._device(state).capabilities).max_tokens if state.get("device") else None
+        if shaped is not None:  # the asking device's screen sets the answer's length
+            kw["max_tokens"] = shaped
         memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score"))
                     for r in state.get("recalled", [])]
         return ChatRequest(messages=self._messages(state) if messages is None else messages, memories=memories,

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             result = pair_op(store, args.name, args.kind, token=args.token, ttl_s=config.sync.pairing_code_ttl_s)
         finally:
             store.close()
-        http_url, ws_url = hub_urls(config.hub.host, config.hub.port)
+        http_url, ws_url = hub_urls(config.hub.host, config.hub.port, tls=bool(config.hub.tls_cert))
     name = shlex.quote(args.name)
     if args.token:
         if args.json:
@@ -63,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
     code = result["code"]
     link = f"{_device_http(http_url, ws_url)}/#pair={code}&name={quote(args.name)}&kind={args.kind}"
     if args.json:
-        print(json.dumps({**result, "hub": ws_url, "link": link, "hub_running": hub is not None}))
+        print(json.dumps({**result, "hub": ws_url, "link": link, "companion": link, "hub_running": hub is not None}))
         return 0
     minutes = config.sync.pairing_code_ttl_s / 60
     print(f"pairing code for {args.kind} {args.name!r}: {code}")
     print(f"  valid {minutes:g} minutes, single use. On the device:")
     print(f"  qira device run --kind {args.kind} --name {name} --hub {ws_url} --pair {code}")
-    print(f"  or open {link}")
+    print(f"  or open the companion web app on a phone or tablet: {link}")
     if hub is None:
         print(f"  note: no hub is running on {config.data_dir}; the code works once `qira serve` starts there "
               f"({ws_url} if it keeps the configured port)")
@@ -80,9 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _device_http(http_url: str, ws_url: str) -> str:
-    """The hub's HTTP address as a device sees it (the host of its ws:// URL)."""
-    host = ws_url.removeprefix("ws://").split("/", 1)[0]
-    return f"http://{host}" if host else http_url
+    """The hub's HTTP address as a device sees it (the host of its ws:// or wss:// URL)."""
+    scheme, _, rest = ws_url.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{'https' if scheme == 'wss' else 'http'}://{host}" if host else http_url
 
 
 def _print_qr(link: str) -> None:

@@ -18,19 +18,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(parser)
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port for HTTP and WebSocket (default 8765; 0 picks a free one)")
+    parser.add_argument("--tls-cert", metavar="PEM",
+                        help="serve https:// and wss:// with this certificate (a phone needs it for the companion)")
+    parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(args, host=args.host, port=args.port)
+    config = config_from_args(args, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     from ..hub import Hub  # heavy: only the command that runs the hub imports it
     setup_logging(config.hub.log_level)
     hub = Hub(config)
 
+    secure = bool(config.hub.tls_cert)
+
     def listening(host: str, port: int) -> None:
-        _, ws_url = hub_urls(host, port)
-        print(f"Qira {__version__} hub listening on http://{host}:{port}", flush=True)
+        http_url, ws_url = hub_urls(host, port, tls=secure)
+        print(f"Qira {__version__} hub listening on {http_url}", flush=True)
         print(f"  devices connect to {ws_url}", flush=True)
+        print(f"  the companion web app: {http_url}/", flush=True)
         print(f"  data in {hub.data_dir}", flush=True)
         # the command as the person ran it (`make run` runs .venv/bin/qira, not on PATH), with the
         # data directory when it is not the default: another shell would otherwise pair with another one

@@ -36,7 +36,7 @@ __all__ = [
 PROTOCOL_VERSION = 1
 
 # The shared CRDT documents. A device may subscribe to any of them.
-DOC_NAMES = frozenset({"context", "threads", "settings", "reminders", "notifications"})
+DOC_NAMES = frozenset({"context", "threads", "settings", "reminders", "notifications", "notes"})  # notes: issue 13
 
 # Message types the protocol itself owns; every other device->hub type is an
 # application operation and must carry ``seq``.
