@@ -10,6 +10,8 @@ and never enter the checkpoint.
 
 from __future__ import annotations
 
+import itertools
+
 import json
 import logging
 import operator
@@ -142,7 +144,7 @@ class Planner:
         for step in steps:
             g.add_node(step, getattr(self, step))
         g.add_edge(START, steps[0])
-        for a, b in zip(steps, steps[1:], strict=True):
+        for a, b in itertools.pairwise(steps):
             g.add_edge(a, b)
         g.add_edge(steps[-1], END)
         return g.compile(checkpointer=checkpointer)
