@@ -11,7 +11,6 @@ and never enter the checkpoint.
 from __future__ import annotations
 
 import itertools
-
 import json
 import logging
 import operator
