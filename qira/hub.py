@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
+import os
 import signal
 import socket
 import threading
@@ -221,10 +223,18 @@ class Hub:
         if on_listening is not None:
             on_listening(host, port)
         log.info("listening on %s:%d, data in %s", host, port, self.data_dir)
+        # issue 11: where this hub listens, for `qira ask` on the same data directory
+        announce = self.data_dir / "run" / "hub.json"
+        with contextlib.suppress(OSError):
+            announce.parent.mkdir(parents=True, exist_ok=True)
+            announce.write_text(json.dumps({"pid": os.getpid(), "host": host, "port": port}))
         try:
             await server.serve(sockets=[sock])
         finally:
             sock.close()
+            with contextlib.suppress(OSError, ValueError):
+                if json.loads(announce.read_text()).get("pid") == os.getpid():
+                    announce.unlink()
         log.info("stopped")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..devices import DeviceGateway
 
@@ -16,10 +17,15 @@ log = logging.getLogger("qira.agent")
 
 @dataclass(frozen=True, kw_only=True)
 class TurnEvent:
-    kind: str  # delta | done
+    kind: str  # delta | done | pending (paused for an approval; the text says so)
     text: str
     route: str = "local"
     degraded: bool = False
+    # on "done"/"pending", for the OpenAI-compatible API (issue 11):
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens the model reported
+    finish: str = "stop"  # stop | length
+    fallback: str | None = None  # why the local model stood in for the cloud, if it did
+    approval: Mapping[str, Any] | None = None  # the pending approval, on "pending"
 
 
 class DeviceSink:
@@ -64,12 +70,16 @@ class QueueSink:
         if text:
             await self._queue.put(TurnEvent(kind="delta", text=text))
 
-    async def done(self, text: str, *, route: str, degraded: bool) -> None:
+    async def done(self, text: str, *, route: str, degraded: bool, **_: Any) -> None:
         await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded))
+
+    async def paused(self, text: str, approval: Mapping[str, Any]) -> None:
+        """The turn waits for the person's approval on a device: the caller hears it at once."""
+        await self._queue.put(TurnEvent(kind="pending", text=text, approval=dict(approval)))
 
     async def events(self) -> AsyncIterator[TurnEvent]:
         while True:
             event = await self._queue.get()
             yield event
-            if event.kind == "done":
+            if event.kind in ("done", "pending"):
                 return
