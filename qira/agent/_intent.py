@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import logging
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -229,11 +232,12 @@ class IntentMatcher:
     """Classify utterances against a set of skills: ``await matcher.classify(text)``."""
 
     def __init__(self, skills: Iterable[Skill], embedder: _Embedder, *, thresholds: Thresholds | None = None,
-                 out_of_scope: Iterable[str] = OUT_OF_SCOPE) -> None:
+                 out_of_scope: Iterable[str] = OUT_OF_SCOPE, cache: Path | None = None) -> None:
         self._skills = {s.name: s for s in skills}
         self._embedder = embedder
         self.thresholds = thresholds or Thresholds()
         self._out_of_scope = tuple(out_of_scope)
+        self._cache = cache  # the training vectors, kept between runs (a .npz file)
         self._classifier: IntentClassifier | None = None
         self._ready: asyncio.Future[None] | None = None
         self._patterns = {s.name: [_parse_pattern(p) for p in s.patterns] for s in self._skills.values()}
@@ -262,7 +266,10 @@ class IntentMatcher:
         key = (id(self._embedder), tuple(labels), tuple(texts))
         trained = _TRAINED.get(key)
         if trained is None:
-            vectors = await self._embedder.embed(texts)
+            vectors = await asyncio.to_thread(_load_vectors, self._cache, texts)
+            if vectors is None:
+                vectors = np.asarray(await self._embedder.embed(texts), dtype=np.float32)
+                await asyncio.to_thread(_save_vectors, self._cache, texts, vectors)
             trained = await asyncio.to_thread(IntentClassifier, labels, np.asarray(vectors))
             if len(_TRAINED) >= _TRAINED_KEEP:
                 _TRAINED.pop(next(iter(_TRAINED)))
@@ -333,6 +340,36 @@ class IntentMatcher:
             if found is not None:
                 return found  # otherwise: "what is 100 fahrenheit in celsius" — celsius is no language
         return None
+
+
+def _digest(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def _load_vectors(path: Path | None, texts: Sequence[str]) -> np.ndarray | None:
+    """The cached training vectors, if they were made from exactly these texts."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            if str(data["digest"]) != _digest(texts) or data["vectors"].shape[0] != len(texts):
+                return None
+            return np.asarray(data["vectors"], dtype=np.float32)
+    except (OSError, ValueError, KeyError) as exc:  # a broken cache is rebuilt, never fatal
+        log.info("intent vector cache unreadable (%s): embedding again", exc)
+        return None
+
+
+def _save_vectors(path: Path | None, texts: Sequence[str], vectors: np.ndarray) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, digest=np.array(_digest(texts)), vectors=vectors)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("could not cache the intent vectors: %s", exc)
 
 
 _SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
