@@ -181,6 +181,13 @@ class Agent:
             if not task.done() and thread not in self._paused_sinks:
                 task.cancel()
 
+    async def explain(self, thread: str) -> dict[str, Any]:
+        """How the thread's last turn was planned: the route and why, and the intent decision."""
+        async with self._lock(thread):
+            values = await self._thread_values(thread)
+        return {"route": dict(values.get("route") or {}), "intent": dict(values.get("intent") or {}),
+                "served": values.get("served") or (values.get("route") or {}).get("target", "local")}
+
     async def _prior_request(self, key: str) -> TurnEvent | None:
         """The same API request seen before with an approval: still pending, or lately resolved."""
         row = await self.db.run(lambda c: c.execute(

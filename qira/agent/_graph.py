@@ -310,6 +310,8 @@ class Planner:
             elif isinstance(delta, Finish):
                 degraded = degraded or delta.degraded
         served, fell_back = _served(stream, "cloud")
+        if getattr(stream, "fallback", None):
+            self.info.setdefault(state.get("turn", ""), {})["fallback"] = stream.fallback
         mode = "skill" if calls else "answered"
         return {"mode": mode, "calls": calls, "answer": "".join(text), "degraded": degraded or fell_back,
                 "answer_streamed": bool(text), "served": served}

@@ -161,15 +161,16 @@ async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options:
 
     config = config.model_copy(update={"hub": config.hub.model_copy(update={"warm_up": False})})
     out = sys.stdout
-    with progress("loading Qira (no hub is running: answering in this process)"):
+    with progress("loading Qira (no hub is running: answering in this process)", stream=sys.stderr):
         hub = Hub(config)
         await hub.start()
         await asyncio.to_thread(hub.embedder.load)
         await hub.agent.matcher.prepare()
     device = DeviceInfo(id=DEVICE_NAME, name="this terminal", kind=kind)
+    thread = f"ask-{os.urandom(6).hex()}"
     final = None
     try:
-        async for event in hub.agent.ask(device, question, options=options):
+        async for event in hub.agent.ask(device, question, options=options, thread=thread):
             if event.kind == "delta":
                 out.write(event.text)
                 out.flush()
@@ -182,17 +183,14 @@ async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options:
         if final is not None and final.fallback:
             print(f"note: {final.fallback}", file=sys.stderr)
         if explain and final is not None:
-            found = await _explain(hub, question)
-            print(f"answered in this process: route={final.route}{', degraded' if final.degraded else ''}; {found}",
-                  file=sys.stderr)
+            how = await hub.agent.explain(thread)
+            route = how["route"]
+            print(f"route: {route.get('target', 'local')}: " + "; ".join(route.get("reasons", [])), file=sys.stderr)
+            intent = how["intent"]
+            print(f"intent: {intent.get('decision', 'model')}" + (f" {intent['skill']}" if intent.get("skill") else "")
+                  + (f" ({intent['reason']})" if intent.get("reason") else ""), file=sys.stderr)
+            print(f"answered by: {final.route}{' (degraded)' if final.degraded else ''}, in this process "
+                  "(no hub is running)", file=sys.stderr)
     finally:
         await hub.stop()
     return 0
-
-
-async def _explain(hub: Any, question: str) -> str:
-    try:
-        c = await hub.agent.matcher.classify(question)
-    except Exception as exc:  # only an explanation: never fail the answer for it
-        return f"(no intent explanation: {exc})"
-    return f"intent: {c.decision.value}" + (f" {c.skill}" if c.skill else "") + f" ({c.reason})"

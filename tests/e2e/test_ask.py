@@ -31,4 +31,4 @@ def test_ask_without_a_hub_runs_the_agent_here(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Today is "), done.stdout
     assert "no hub is running" in done.stderr  # the progress line while models load
-    assert "intent: act date_today" in done.stderr
+    assert "intent: act date_today" in done.stderr and "route: local" in done.stderr
