@@ -341,8 +341,11 @@ class Agent:
                               asking=row["device"])
         from langgraph.types import Command
 
-        self._spawn(self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink),
-                    f"resume-{approval_id}")
+        async def resume() -> None:
+            await self.matcher.warm()  # a hub that just restarted: the models load before the skill's timeout starts
+            await self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink)
+
+        self._spawn(resume(), f"resume-{approval_id}")
         return status
 
     async def pending_approvals(self) -> list[dict[str, Any]]:

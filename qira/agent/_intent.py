@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,6 +223,31 @@ class IntentClassifier:
 # process (a restart in tests, `qira ask` after a reload) reuses it. Read-only once made.
 _TRAINED: dict[tuple[Any, ...], IntentClassifier] = {}
 _TRAINED_KEEP = 8
+EMBED_BATCH = 64
+
+
+async def _in_daemon_thread(fn: Any, *args: Any) -> Any:
+    """Run ``fn`` in a daemon thread: unlike ``asyncio.to_thread``, a process shutting down
+    does not wait for a training it no longer needs."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def work() -> None:
+        def settle(result: Any, error: BaseException | None) -> None:
+            if not done.done():
+                done.set_exception(error) if error is not None else done.set_result(result)
+
+        try:
+            outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+        except BaseException as exc:  # handed to the awaiting task
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop closed meanwhile (the hub shut down): nobody waits for it
+
+    threading.Thread(target=work, name="qira-intent-training", daemon=True).start()
+    return await done
 
 
 class _Embedder(Protocol):
@@ -268,13 +294,24 @@ class IntentMatcher:
         if trained is None:
             vectors = await asyncio.to_thread(_load_vectors, self._cache, texts)
             if vectors is None:
-                vectors = np.asarray(await self._embedder.embed(texts), dtype=np.float32)
+                # in batches: a hub shutting down cancels this between two, not after all of them
+                parts = [np.asarray(await self._embedder.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+                         for i in range(0, len(texts), EMBED_BATCH)]
+                vectors = np.concatenate(parts)
                 await asyncio.to_thread(_save_vectors, self._cache, texts, vectors)
-            trained = await asyncio.to_thread(IntentClassifier, labels, np.asarray(vectors))
+            trained = await _in_daemon_thread(IntentClassifier, labels, vectors)
             if len(_TRAINED) >= _TRAINED_KEEP:
                 _TRAINED.pop(next(iter(_TRAINED)))
             _TRAINED[key] = trained
         self._classifier = trained
+
+    async def warm(self) -> None:
+        """Load the embedding model (a skill resumed after an approval should not pay for it
+        inside its own timeout)."""
+        try:
+            await self._embedder.embed(["warm up"])
+        except QiraError as exc:
+            log.warning("cannot load the embedding model: %s", exc)
 
     async def embed(self, text: str) -> Any:
         """The vector :meth:`classify` uses (of the normalised text); recall reuses it."""
