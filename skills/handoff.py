@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from qira.sdk import DeviceInfo, Permission, SkillContext, skill
+from qira.sdk.words import your
 
 _ALIASES = {"computer": "pc", "laptop": "pc", "desktop": "pc", "watch": "wearable", "mobile": "phone", "ipad": "tablet"}
 
@@ -25,11 +26,16 @@ def find_device(devices: list[DeviceInfo], wanted: str) -> DeviceInfo | None:
 @skill(
     description="Send this conversation, or a text, to another of the person's devices",
     examples=["send this to my tablet", "hand this off to my phone", "continue on my pc", "open this on my laptop",
-              "send the recipe to my tablet", "move this conversation to my computer"],
+              "send the recipe to my tablet", "move this conversation to my computer",
+              "let me pick this up on my phone", "switch this chat to my watch", "forward this to my tablet",
+              "show this on my computer", "continue this conversation on my phone", "send that answer to my laptop",
+              "beam this to my tablet", "i want to finish this on my pc", "send it over to my watch"],
     patterns=["send this to my {device}", "send this to the {device}", "send it to my {device}",
               "hand this off to my {device}", "hand this over to my {device}", "continue on my {device}",
-              "open this on my {device}", "move this conversation to my {device}", "send {text} to my {device}"],
+              "open this on my {device}", "move this conversation to my {device}", "send {text} to my {device}",
+              "send this to {device}", "send it to {device}"],
     permissions=[Permission.NOTIFY],
+    summary="send this to your {device}",
 )
 async def handoff(ctx: SkillContext, device: Annotated[str, "the device to send to: a name or tablet, phone, pc, watch"],
                   text: Annotated[str, "what to send; empty: the last answer"] = "") -> str:
@@ -42,4 +48,4 @@ async def handoff(ctx: SkillContext, device: Annotated[str, "the device to send 
     await ctx.notify(text, title=f"From your {ctx.device.name}", device=target.id, kind="handoff",
                      data={"thread": ctx.thread})
     state = "" if target.online else " It's offline now; it will get it when it reconnects."
-    return f"Sent to your {target.name}.{state}"
+    return f"Sent to {your(target.name)}.{state}"

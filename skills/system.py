@@ -15,8 +15,17 @@ from qira.sdk import Permission, SkillContext, skill
         "what's the cpu load",
         "what's the uptime of my computer",
         "show system information",
+        "how much ram is free",
+        "is my disk almost full",
+        "how hard is my processor working",
+        "how long has the computer been running",
+        "check the health of this computer",
+        "what's the memory usage on the hub",
+        "is the machine overloaded",
+        "storage left on my pc",
     ],
-    patterns=["system info", "system information", "show system info", "show system information"],
+    patterns=["system info", "system information", "show system info", "show system information", "system status"],
+    read_only=True,
     permissions=[Permission.SYSTEM],
 )
 async def system_info(ctx: SkillContext) -> str:

@@ -4,6 +4,7 @@ notifications and the proactive loop, around the planner graph."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -21,7 +22,7 @@ from ._audit import AuditEntry, AuditLog, Outcome
 from ._db import AgentDB, agent_db_path
 from ._graph import Planner, TurnSink
 from ._host import HostServices
-from ._intent import IntentMatcher
+from ._intent import IntentMatcher, Thresholds
 from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
 from ._runner import SkillRunner, StepResult
@@ -54,11 +55,10 @@ class Agent:
         self.services = HostServices(db=self.db, scheduler=self.scheduler, data_dir=data_dir, gateway=gateway,
                                      memory=memory, model=model, notify=self.notify)
         self.runner = SkillRunner(self.registry, self.services, self.audit, default_timeout_s=config.skill_timeout_s)
-        self.matcher = IntentMatcher(list(self.registry), embedder)
+        self.matcher = IntentMatcher(list(self.registry), embedder, thresholds=Thresholds.from_config(config),
+                                     cache=self.dir / "intent-vectors.npz")
         self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
-                               memory=memory, threshold=config.intent_threshold,
-                               floor=config.intent_floor, margin=config.intent_margin,
-                               extract_facts=extract_facts,
+                               memory=memory, extract_facts=extract_facts,
                                device_lookup=self._device)
         self._graph: Any = None
         self._started = asyncio.Event()  # set when start() is over, whether it worked or not
@@ -169,20 +169,63 @@ class Agent:
                 "participants": list(values.get("participants", []))}
 
     async def ask(self, device: DeviceInfo, text: str, *, history: Sequence[Mapping[str, str]] = (),
-                  thread: str | None = None) -> AsyncIterator[TurnEvent]:
-        """One turn for an in-process caller (the OpenAI-compatible API): events as they come."""
+                  thread: str | None = None, options: Mapping[str, Any] | None = None,
+                  request_key: str | None = None) -> AsyncIterator[TurnEvent]:
+        """One turn for an in-process caller (the OpenAI-compatible API): events as they come.
+
+        ``options``: ``system`` text, ``max_tokens``, ``temperature``, ``stop`` for the model.
+        A turn that needs an approval ends at once with a ``pending`` event. ``request_key``
+        names the request (a hash of it, or the client's idempotency key): asked again, it
+        gets the same pending approval, or the answer once approved, and never a second one."""
+        if request_key is not None:
+            key = hashlib.sha256(f"{device.id}\n{request_key}".encode()).hexdigest()[:24]
+            prior = await self._prior_request(key)
+            if prior is not None:
+                yield prior
+                return
+            thread = f"api-{key}-{uuid.uuid4().hex[:12]}"
         thread = thread or f"api-{uuid.uuid4().hex[:12]}"
         turn = uuid.uuid4().hex[:12]
         sink = QueueSink()
         graph_input = self._input(device, text, thread, turn)
         graph_input["messages"] = [{"role": m["role"], "content": m["content"]} for m in history]
+        graph_input["options"] = dict(options or {})
         task = self._spawn(self._run(thread, turn, graph_input, sink), f"turn-{turn}")
         try:
             async for event in sink.events():
+                if event.kind == "done":
+                    info = self.planner.info.pop(turn, {})
+                    event = replace(event, usage=tuple(info["usage"]) if "usage" in info else None,
+                                    finish=info.get("finish", "stop"))
                 yield event
         finally:
+            self.planner.info.pop(turn, None)
             if not task.done() and thread not in self._paused_sinks:
                 task.cancel()
+
+    async def explain(self, thread: str) -> dict[str, Any]:
+        """How the thread's last turn was planned: the route and why, and the intent decision."""
+        async with self._lock(thread):
+            values = await self._thread_values(thread)
+        return {"route": dict(values.get("route") or {}), "intent": dict(values.get("intent") or {}),
+                "served": values.get("served") or (values.get("route") or {}).get("target", "local")}
+
+    async def _prior_request(self, key: str) -> TurnEvent | None:
+        """The same API request seen before with an approval: still pending, or lately resolved."""
+        row = await self.db.run(lambda c: c.execute(
+            "SELECT * FROM approvals WHERE thread LIKE ? ORDER BY created_at DESC LIMIT 1",
+            (f"api-{key}-%",)).fetchone())
+        if row is None:
+            return None
+        if row["status"] == "pending":
+            return TurnEvent(kind="pending", text=_pending_text(row["summary"], row["id"]),
+                             approval=_approval_payload(row))
+        if (row["resolved_at"] or 0) < time.time() - self.config.approval_timeout_s:
+            return None  # long ago: a new request
+        async with self._lock(row["thread"]):  # after the resumed turn has finished
+            values = await self._thread_values(row["thread"])
+        answer = next((m["content"] for m in reversed(values.get("messages", [])) if m.get("role") == "assistant"), "")
+        return TurnEvent(kind="done", text=answer or f"That request was {row['status']}.")
 
     def _input(self, device: DeviceInfo, text: str, thread: str, turn: str) -> dict[str, Any]:
         return {"text": text, "thread": thread, "turn": turn,
@@ -231,16 +274,21 @@ class Agent:
                 return
             finally:
                 self.planner.sinks.pop(turn, None)
+                if not isinstance(sink, QueueSink):
+                    self.planner.info.pop(turn, None)  # only the API reads it
             pending = out.get("__interrupt__") if isinstance(out, Mapping) else None
             if pending:
                 self._paused_sinks[thread] = sink
-                await self._request_approval(thread, turn, pending[0].value, out.get("device", {}))
+                payload = await self._request_approval(thread, turn, pending[0].value, out.get("device", {}))
+                if isinstance(sink, QueueSink):  # an HTTP caller hears at once that it waits
+                    await sink.paused(_pending_text(payload["summary"], payload["approval"]), payload)
             else:
                 self._paused_sinks.pop(thread, None)
 
     # -- approvals ---------------------------------------------------------
 
-    async def _request_approval(self, thread: str, turn: str, value: Mapping[str, Any], asking: Mapping[str, Any]) -> None:
+    async def _request_approval(self, thread: str, turn: str, value: Mapping[str, Any],
+                                asking: Mapping[str, Any]) -> dict[str, Any]:
         approval_id = value["approval"]
         now = time.time()
         expires_at = now + self.config.approval_timeout_s
@@ -256,6 +304,7 @@ class Agent:
         for device_id in sorted(targets):
             await self._push(device_id, "approval.request", payload)
         self._arm(approval_id, expires_at)
+        return payload
 
     def _arm(self, approval_id: str, expires_at: float) -> None:
         async def expire() -> None:
@@ -319,8 +368,11 @@ class Agent:
                               asking=row["device"])
         from langgraph.types import Command
 
-        self._spawn(self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink),
-                    f"resume-{approval_id}")
+        async def resume() -> None:
+            await self.matcher.warm()  # a hub that just restarted: the models load before the skill's timeout starts
+            await self._run(thread, row["turn"], Command(resume={"status": status, "by": by}), sink)
+
+        self._spawn(resume(), f"resume-{approval_id}")
         return status
 
     # -- skills called directly (MCP clients) ------------------------------
@@ -424,6 +476,16 @@ class Agent:
     async def context_event(self, device: DeviceInfo, kind: str, value: str) -> int:
         """A context event from a device (place, activity, ...) fires the triggers waiting for it."""
         return await self.scheduler.context_event(kind, value)
+
+
+def _pending_text(summary: str, approval_id: str) -> str:
+    return (f"Waiting for your approval on your devices: {summary}. Approve it there and it will be done "
+            f"(approval {approval_id}).")
+
+
+def _approval_payload(row: Any) -> dict[str, Any]:
+    return {"approval": row["id"], "skill": row["skill"], "summary": row["summary"], "risk": row["risk"],
+            "expires_at": row["expires_at"], "thread": row["thread"], "turn": row["turn"], "status": row["status"]}
 
 
 def _import_langgraph() -> None:

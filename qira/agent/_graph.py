@@ -14,6 +14,7 @@ import itertools
 import json
 import logging
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Protocol, TypedDict
 
@@ -27,13 +28,15 @@ from ..inference import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
+    Usage,
     detect_personal_data,
 )
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
+from ._answer import BEYOND_LOCAL, WearableBuffer, beyond_local, grounding, relevant_memories
 from ._display import shape_for
 from ._host import visible_hits
-from ._intent import IntentMatcher, confident
+from ._intent import Decision, IntentMatcher
 from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
 from ._runner import SkillRunner
@@ -42,6 +45,7 @@ __all__ = ["Planner", "TurnSink", "TurnState"]
 
 log = logging.getLogger("qira.agent.planner")
 
+WEARABLE_CHARS = 280  # what a watch shows of one answer
 HISTORY = 12  # messages of the thread the model sees
 RECALL_K = 8  # searched; device-scope memories of other devices are then dropped
 SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices. "
@@ -61,6 +65,21 @@ class _NullSink:
     async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False,
                    reason: str = "") -> None:
         return None
+
+
+_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|yes please|correct|right)\b[\s,.!]*"
+                  r"(?:please|do it|go ahead|thanks)?[\s.!]*$", re.IGNORECASE)
+
+
+def _affirmative(text: str) -> bool:
+    return bool(_YES.match(text.strip()))
+
+
+def _ask_back(skill: Any, arguments: Mapping[str, Any] | None) -> str:
+    """ "Save “buy milk” as a note?": the skill's summary when its slots are known, else its description."""
+    what = skill.describe(arguments) if (skill.summary and arguments) else skill.description
+    what = what[0].lower() + what[1:] if what else skill.name
+    return f"Do you want me to {what.rstrip('.')}? Say yes and I will."
 
 
 def _union(a: list[str], b: list[str]) -> list[str]:
@@ -104,6 +123,8 @@ class TurnState(TypedDict, total=False):
     text: str
     recalled: list[dict[str, Any]]
     intents: list[dict[str, Any]]
+    intent: dict[str, Any]  # the classifier's decision: act | ask | model, the skill, why
+    offer: dict[str, Any] | None  # a skill Qira asked about last turn ("Save that as a note?")
     route: dict[str, Any]
     mode: str  # skill | chat | answered
     calls: list[dict[str, Any]]
@@ -115,12 +136,13 @@ class TurnState(TypedDict, total=False):
     degraded: bool
     fallback: bool  # the cloud failed before its first token; another model answered
     reason: str  # why the turn was degraded or fell back, in words
+    # from the OpenAI-compatible API: system text, max_tokens, temperature, stop
+    options: dict[str, Any]
 
 
 class Planner:
     def __init__(self, *, registry: SkillRegistry, matcher: IntentMatcher, runner: SkillRunner,
-                 model: ModelPort | None, memory: MemoryPort | None, threshold: float,
-                 floor: float = 0.3, margin: float = 0.15,
+                 model: ModelPort | None, memory: MemoryPort | None,
                  extract_facts: Callable[[str], list[Any]] | None = None,
                  device_lookup: Callable[[str], DeviceInfo | None] | None = None) -> None:
         self.registry = registry
@@ -128,12 +150,11 @@ class Planner:
         self.runner = runner
         self.model = model
         self.memory = memory
-        self.threshold = threshold
-        self.floor = floor
-        self.margin = margin
         self.extract_facts = extract_facts
         self.device_lookup = device_lookup
         self.sinks: dict[str, TurnSink] = {}
+        # per turn, for the API: model usage, finish reason, why the local model stood in
+        self.info: dict[str, dict[str, Any]] = {}
 
     def build(self, checkpointer: Any) -> Any:
         from langgraph.graph import END, START, StateGraph  # imported off the start-up path (Agent.start)
@@ -151,7 +172,7 @@ class Planner:
     # -- helpers -----------------------------------------------------------
 
     def _confident(self, state: TurnState) -> bool:
-        return confident(state.get("intents") or [], threshold=self.threshold, floor=self.floor, margin=self.margin)
+        return (state.get("intent") or {}).get("decision") == Decision.ACT.value
 
     def _sink(self, state: TurnState) -> TurnSink:
         return self.sinks.get(state.get("turn", ""), _NullSink())
@@ -163,21 +184,23 @@ class Planner:
 
     def _messages(self, state: TurnState) -> list[ChatMessage]:
         system = SYSTEM
+        extra = (state.get("options") or {}).get("system")
+        if extra:  # the API caller's system messages come first: they say how to answer
+            system = f"{extra}\n\n{system}"
         hint = shape_for(self._device(state).capabilities).hint if state.get("device") else ""
         if hint:  # the asking device's screen (the display capability)
             system += "\n" + hint
-        if state.get("recalled"):
-            system += "\nWhat you know about the person:\n" + "\n".join(f"- {r['text']}" for r in state["recalled"])
+        system += grounding(state.get("recalled") or [])
         history = [ChatMessage(role=m["role"], content=m["content"]) for m in state.get("messages", [])[-HISTORY:]]
         return [ChatMessage(role="system", content=system), *history]
 
     def _request(self, state: TurnState, messages: list[ChatMessage] | None = None, **kw: Any) -> ChatRequest:
         top = state.get("intents") or [{}]
+        shaped = shape_for(self._device(state).capabilities).max_tokens if state.get("device") else None
+        if shaped is not None and not (state.get("options") or {}).get("max_tokens"):
+            kw["max_tokens"] = shaped  # the asking device's screen sets the answer's length, unless the caller did
         # The recalled memories travel as data too: the router decides which may leave the hub
         # (never private or device scope, never below its relevance cutoff, never personal data).
-        shaped = shape_for(self._device(state).capabilities).max_tokens if state.get("device") else None
-        if shaped is not None:  # the asking device's screen sets the answer's length
-            kw["max_tokens"] = shaped
         memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score"))
                     for r in state.get("recalled", [])]
         return ChatRequest(messages=self._messages(state) if messages is None else messages, memories=memories,
@@ -188,8 +211,9 @@ class Planner:
     async def receive(self, state: TurnState) -> dict[str, Any]:
         text = state["text"].strip()
         return {"messages": [{"role": "user", "content": text}], "participants": [state["device"]["id"]], "text": text,
-                "recalled": [], "intents": [], "calls": [], "approvals": {}, "results": [], "answer": "",
-                "mode": "", "degraded": False, "fallback": False, "reason": "", "route": {}, "answer_streamed": False, "served": ""}
+                "recalled": [], "intents": [], "intent": {}, "calls": [], "approvals": {}, "results": [], "answer": "",
+                "mode": "", "degraded": False, "fallback": False, "reason": "", "route": {}, "answer_streamed": False,
+                "served": "", "options": state.get("options") or {}}
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
         # One embedding of the words serves both the memory search and the intent match.
@@ -204,13 +228,29 @@ class Planner:
                 hits = await self.memory.search(state["text"], k=RECALL_K,
                                                 **({"embedding": vector} if vector is not None else {}))
                 recalled = [{"id": h.memory.id, "text": h.memory.text, "scope": h.memory.scope.value,
-                             "score": round(h.score, 4)} for h in visible_hits(hits, state["device"]["id"])][:5]
+                             "score": round(h.score, 4),
+                             "similarity": round(float((h.explanation or {}).get("similarity", h.score)), 4)}
+                            for h in visible_hits(hits, state["device"]["id"])]
+                recalled = [dict(r) for r in relevant_memories(recalled)][:5]
             except MemoryStoreError as exc:  # answer without memories rather than not at all
                 log.warning("recall failed: %s", exc)
-        matches = await self.matcher.match(state["text"], vector=vector) if len(self.registry) else []
+        offer = state.get("offer")
+        if offer and _affirmative(state["text"]) and offer.get("skill") in self.registry:
+            # "yes" to "Save that as a note?": the offered skill, on the words it was offered for
+            intent = {"decision": Decision.ACT.value, "skill": offer["skill"], "reason": "the person said yes",
+                      "offered_text": offer.get("text", "")}
+            intents = [{"skill": offer["skill"], "score": 1.0, "arguments": offer.get("arguments")}]
+            return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
+        if not len(self.registry):
+            return {"recalled": recalled, "intents": [], "intent": {"decision": Decision.MODEL.value}, "offer": None}
+        found = await self.matcher.classify(state["text"], vector=vector)
+        chosen = found.chosen
+        ranked = ([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen]
         intents = [{"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
-                   for m in matches]
-        return {"recalled": recalled, "intents": intents}
+                   for m in ranked[:3]]
+        intent = {"decision": found.decision.value, "skill": found.skill, "reason": found.reason,
+                  "out_of_scope": found.out_of_scope}
+        return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
 
     async def route(self, state: TurnState) -> dict[str, Any]:
         if self.model is None:
@@ -234,11 +274,20 @@ class Planner:
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
         top = (state.get("intents") or [None])[0]
+        intent = state.get("intent") or {}
+        if top and intent.get("decision") == Decision.ASK.value:
+            skill = self.registry.get(top["skill"])
+            if skill is not None:
+                offer = {"skill": skill.name, "arguments": top.get("arguments"), "text": state["text"]}
+                return {"mode": "answered", "calls": [], "answer": _ask_back(skill, top.get("arguments")),
+                        "offer": offer}
         if not top or not self._confident(state):
             return {"mode": "chat", "calls": []}  # not sure: the model answers, no skill guesses
         skill = self.registry.get(top["skill"])
         if skill is None:
             return {"mode": "chat", "calls": []}
+        if intent.get("offered_text"):  # a "yes": the slots come from the words first offered for
+            state = {**state, "text": intent["offered_text"]}  # type: ignore[typeddict-item]
         arguments = dict(top.get("arguments") or {})
         missing = [p.name for p in skill.params if p.required and p.name not in arguments]
         if missing:
@@ -311,6 +360,8 @@ class Planner:
             elif isinstance(delta, Finish):
                 degraded = degraded or delta.degraded
         served, fell_back = _served(stream, "cloud")
+        if getattr(stream, "fallback", None):
+            self.info.setdefault(state.get("turn", ""), {})["fallback"] = stream.fallback
         mode = "skill" if calls else "answered"
         return {"mode": mode, "calls": calls, "answer": "".join(text), **_failover(stream, degraded and fell_back),
                 "answer_streamed": bool(text), "served": served}
@@ -351,7 +402,11 @@ class Planner:
         failover = _worse(state, {})
         route = state.get("route", {}).get("target", "local")
         served = state.get("served") or route
-        if state.get("mode") == "chat":
+        if state.get("mode") == "chat" and self.model is not None and beyond_local(
+                state["text"], state.get("route", {}), personal=bool(state.get("recalled"))):
+            answer, served = BEYOND_LOCAL, "local"  # one honest line instead of an invented answer
+            await sink.delta(answer)
+        elif state.get("mode") == "chat":
             answer, more, served = await self._stream_answer(state, self._messages(state), sink)
             failover = _worse(failover, more)
         elif state.get("results"):
@@ -393,23 +448,39 @@ class Planner:
             text = fallback if fallback is not None else "I have no model to talk with on this hub, and no skill matched what you asked."
             await sink.delta(text)
             return (fallback_answer if fallback_answer is not None else text), _worse({}, {}), "local"
-        request = self._request(state, messages, max_tokens=200)
-        parts, degraded = [], False
+        options = state.get("options") or {}
+        request = self._request(state, messages, max_tokens=int(options.get("max_tokens") or 200),
+                                temperature=float(options.get("temperature", 0.7)), stop=tuple(options.get("stop") or ()))
+        parts, degraded, reason = [], False, "stop"
+        info = self.info.setdefault(state.get("turn", ""), {})
+        wearable = WearableBuffer(WEARABLE_CHARS) if _kind(state) is DeviceKind.WEARABLE else None
         stream = self.model.chat(request, device_kind=_kind(state))
         try:
             async for delta in stream:
                 if isinstance(delta, TextDelta) and delta.text:
                     parts.append(delta.text)
-                    await sink.delta(delta.text)
+                    await sink.delta(wearable.feed(delta.text) if wearable else delta.text)
+                elif isinstance(delta, Usage):
+                    used = info.setdefault("usage", [0, 0])
+                    used[0] += delta.prompt_tokens
+                    used[1] += delta.completion_tokens
                 elif isinstance(delta, Finish):
-                    degraded = delta.degraded
+                    degraded, reason = delta.degraded, delta.reason
         except InferenceError as exc:
             text = fallback if fallback is not None else f"Sorry, I could not reach a model just now ({exc})."
             await sink.delta(text)
-            failed = {"degraded": bool(parts), "fallback": not parts, "reason": f"no model could answer ({exc})"}
+            info["fallback"] = f"no model could answer ({exc})"
+            failed = {"degraded": bool(parts), "fallback": not parts, "reason": info["fallback"]}
             return (fallback_answer if fallback_answer is not None else "".join(parts) + text), failed, "local"
         served, fell_back = _served(stream, state.get("route", {}).get("target", "local"))
-        return "".join(parts).strip(), _failover(stream, degraded and fell_back), served
+        info["finish"] = reason
+        if getattr(stream, "fallback", None):
+            info["fallback"] = stream.fallback
+        answer = "".join(parts).strip()
+        if wearable is not None:
+            rest, answer = wearable.finish(cut_short=reason == "length")
+            await sink.delta(rest)
+        return answer, _failover(stream, degraded and fell_back), served
 
     async def learn(self, state: TurnState) -> dict[str, Any]:
         if self.memory is None or self.extract_facts is None:

@@ -1,31 +1,59 @@
-"""Local planning without trusting the local model: which skill does the person mean
-(embeddings over each skill's example utterances, plus its patterns), and with
-which arguments (the patterns' slots)."""
+"""Local planning without trusting the local model: which skill does the person mean, if
+any, and with which arguments.
+
+Two sources of evidence, as in Rasa's pipeline:
+
+- a **classifier** over the sentence embeddings: multinomial logistic regression trained
+  at start-up on every skill's example utterances plus a shipped **out-of-scope** class
+  (open questions, writing requests, near-misses that use a skill's words; see
+  ``_out_of_scope.py``), with ``class_weight="balanced"`` so the large out-of-scope class
+  does not drown a skill with five examples. Its probabilities come from the log loss it
+  minimises (a recalibration with ``CalibratedClassifierCV`` was measured and made it
+  worse on so few examples a class). The cosine to the
+  skill's nearest example is kept as a second, model-free guard (CLINC150's lesson:
+  an utterance far from everything is out of scope whatever the softmax says);
+- **patterns** that match the whole utterance, with typed slots: a slot whose converter
+  rejects it ("Celsius" is not a language) makes the pattern fall through to the next.
+
+:func:`decide` turns both into one of three outcomes, like Rasa's FallbackClassifier:
+act, ask back (a skill that changes something, matched with middling confidence), or
+let the model answer. The core is sans-I/O: :class:`IntentMatcher` only adds the
+embedding calls around it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import hashlib
 import logging
+import os
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from ..errors import QiraError
-from ..sdk import Skill
+from ..sdk import InvalidArguments, Skill
+from ._out_of_scope import OUT_OF_SCOPE
 
 log = logging.getLogger("qira.agent.intent")
 
-__all__ = ["IntentMatch", "IntentMatcher", "confident", "normalize"]
+__all__ = ["OUT_OF_SCOPE_LABEL", "Classification", "Decision", "IntentClassifier", "IntentMatch", "IntentMatcher",
+           "Thresholds", "decide", "normalize"]
 
-PATTERN_SCORE = 0.9  # a pattern that matches the whole utterance is near-certain
+OUT_OF_SCOPE_LABEL = "out_of_scope"
 
 _PREFIXES = re.compile(
     r"^(?:(?:hey|ok|okay|hi)\s+qira\b|qira\b|please\b|can you\b|could you\b|would you\b|will you\b|"
     r"i want you to\b|i'd like you to\b|i would like you to\b|kindly\b)[\s,:]*",
     re.IGNORECASE,
 )
-_SUFFIXES = re.compile(r"(?:[\s,]+(?:please|thanks|thank you))?[\s.!?]*$", re.IGNORECASE)
+_SUFFIXES = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|qira))?[\s.!?]*$", re.IGNORECASE)
 
 
 def normalize(text: str) -> str:
@@ -39,121 +67,429 @@ def normalize(text: str) -> str:
     return _SUFFIXES.sub("", out)
 
 
-def confident(matches: list[Any], *, threshold: float, floor: float, margin: float) -> bool:
-    """Act on the best match? Yes when it is strong, or when it is fair and clearly ahead
-    of the runner-up (MiniLM scores paraphrases low when content words dominate)."""
-    if not matches:
-        return False
-    top = _score(matches[0])
-    second = _score(matches[1]) if len(matches) > 1 else 0.0
-    return top >= threshold or (top >= floor and top - second >= margin)
+_QUESTION = re.compile(r"^(?:how|why|what|what's|whats|which|who|whom|whose|when|where|is|are|was|were|does|do|did|"
+                       r"should|shall|may|might|can i|could i|can we|is there|are there)\b", re.IGNORECASE)
+_REQUEST = re.compile(r"^(?:can|could|would|will)\s+you\b", re.IGNORECASE)
 
 
-def _score(m: Any) -> float:
-    return float(m["score"] if isinstance(m, Mapping) else m.score)
+class Mood(enum.StrEnum):
+    COMMAND = "command"  # "set a timer for 5 minutes"
+    ASKING = "asking"  # "can you remind me ...?", "can you remember things?": a request or a question
+    QUESTION = "question"  # "how do I set a timer on my microwave": never a request to change something
+
+
+def mood(text: str) -> Mood:
+    raw = " ".join(text.split())
+    if _REQUEST.match(raw):
+        return Mood.ASKING if raw.endswith("?") else Mood.COMMAND
+    if raw.endswith("?") or _QUESTION.match(normalize(raw)):
+        return Mood.QUESTION
+    return Mood.COMMAND
+
+
+class Decision(enum.StrEnum):
+    ACT = "act"  # run the skill
+    ASK = "ask"  # a skill that changes something, not sure enough: ask the person first
+    MODEL = "model"  # no skill: the model answers
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntentMatch:
+    skill: str
+    score: float  # the classifier's probability, 0..1 (a matching pattern lifts it)
+    arguments: Mapping[str, str] | None = field(default=None)  # from a pattern, when one matched
+    similarity: float = 0.0  # cosine of the utterance to the skill's nearest example
+    pattern: bool = False  # a pattern matched the whole utterance and its slots converted
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """When a match is good enough (``[agent]`` in the config)."""
+
+    read_only: float = 0.5  # a skill that only reads or talks acts at this probability
+    changes: float = 0.75  # a skill that changes something needs this much
+    ask: float = 0.35  # between this and ``changes``: ask back instead
+    similarity: float = 0.3  # below this cosine to every example of the skill: out of scope
+    margin: float = 0.1  # over the runner-up skill
+    pattern_veto: float = 0.85  # a matching pattern acts unless out-of-scope is this likely
+
+    @classmethod
+    def from_config(cls, config: Any) -> Thresholds:
+        return cls(read_only=config.intent_threshold, changes=config.intent_act_threshold,
+                   ask=config.intent_ask_threshold, similarity=config.intent_floor, margin=config.intent_margin)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Classification:
+    """What the person meant: the ranked skills, the out-of-scope probability, and the decision."""
+
+    text: str
+    candidates: tuple[IntentMatch, ...]  # every skill, most likely first
+    out_of_scope: float
+    decision: Decision
+    skill: str | None  # the skill to run (ACT) or to offer (ASK)
+    reason: str
+
+    @property
+    def top(self) -> IntentMatch | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def chosen(self) -> IntentMatch | None:
+        return next((c for c in self.candidates if c.skill == self.skill), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"decision": self.decision.value, "skill": self.skill, "reason": self.reason,
+                "out_of_scope": round(self.out_of_scope, 4),
+                "candidates": [{"skill": c.skill, "score": round(c.score, 4), "similarity": round(c.similarity, 4),
+                                "pattern": c.pattern, "arguments": dict(c.arguments) if c.arguments else None}
+                               for c in self.candidates]}
+
+
+def decide(candidates: Sequence[IntentMatch], out_of_scope: float, skills: Mapping[str, Skill], *,
+           thresholds: Thresholds, embedded: bool = True,
+           mood: Mood = Mood.COMMAND) -> tuple[Decision, str | None, str]:
+    """Act, ask back or leave it to the model: (decision, skill, why). A skill that changes
+    something needs a command; for a question that merely mentions its topic it never acts,
+    and a matching pattern in a "can you ...?" needs the classifier to agree strongly."""
+    t = thresholds
+    patterned = [c for c in candidates if c.pattern]
+    if patterned:
+        p = patterned[0]
+        if not embedded:
+            return Decision.ACT, p.skill, "a pattern matched (no embeddings to weigh it)"
+        changes = not skills[p.skill].read_only if p.skill in skills else True
+        doubtful = changes and mood is not Mood.COMMAND and p.score < t.changes
+        if (out_of_scope < t.pattern_veto or p.score >= t.ask) and not doubtful:
+            return Decision.ACT, p.skill, f"a pattern of {p.skill} matched the whole utterance"
+    if not candidates or not embedded:
+        return Decision.MODEL, None, "no skill matched"
+    top = candidates[0]
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    skill = skills.get(top.skill)
+    if skill is None or top.score <= out_of_scope:
+        return Decision.MODEL, None, f"out of scope ({out_of_scope:.2f})"
+    if top.similarity < t.similarity:
+        return Decision.MODEL, None, f"{top.skill}: no example is close ({top.similarity:.2f})"
+    if mood is Mood.QUESTION and not skill.read_only:
+        return Decision.MODEL, None, f"a question, not a request to {top.skill}"
+    needed = t.read_only if skill.read_only else t.changes
+    if top.score >= needed and top.score - second >= t.margin:
+        return Decision.ACT, top.skill, f"{top.skill} at {top.score:.2f}"
+    if not skill.read_only and top.score >= t.ask:
+        return Decision.ASK, top.skill, f"{top.skill} at {top.score:.2f} changes something: asking first"
+    return Decision.MODEL, None, f"{top.skill} only at {top.score:.2f}"
+
+
+class IntentClassifier:
+    """The trained part, sans I/O: fit on example vectors, then score one vector.
+
+    Multinomial logistic regression: its probabilities are the ones its log loss
+    calibrates. A weak regularisation (``C``) because the classes are a handful of short
+    sentences each; ``class_weight="balanced"`` so the large out-of-scope class does not
+    drown a skill with five examples. (Sigmoid recalibration with CalibratedClassifierCV
+    was measured and dropped: with 5-20 examples a class, its folds starve the fit; see
+    bench/agent.py.)"""
+
+    def __init__(self, labels: Sequence[str], vectors: np.ndarray, *, c: float = 64.0) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.labels = list(labels)
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.model: Any = None
+        self.classes: list[str] = sorted(set(self.labels))
+        if len(self.classes) < 2:
+            return  # one class: nothing to tell apart, similarity alone decides
+        self.model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
+        self.model.fit(self.vectors, np.array(self.labels))
+        self.classes = list(self.model.classes_)
+
+    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
+        if self.model is None:
+            return {label: 1.0 for label in set(self.labels)}
+        probs = self.model.predict_proba(np.asarray(vector, dtype=np.float32)[None, :])[0]
+        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
+
+    def similarities(self, vector: np.ndarray) -> dict[str, float]:
+        sims = self.vectors @ np.asarray(vector, dtype=np.float32)
+        out: dict[str, float] = {}
+        for label, sim in zip(self.labels, sims.tolist(), strict=True):
+            if sim > out.get(label, -1.0):
+                out[label] = float(sim)
+        return out
+
+
+# The same skills and embedder train the same classifier: an agent rebuilt in the same
+# process (a restart in tests, `qira ask` after a reload) reuses it. Read-only once made.
+_TRAINED: dict[tuple[Any, ...], IntentClassifier] = {}
+_TRAINED_KEEP = 8
+EMBED_BATCH = 64
+
+
+async def _in_daemon_thread(fn: Any, *args: Any) -> Any:
+    """Run ``fn`` in a daemon thread: unlike ``asyncio.to_thread``, a process shutting down
+    does not wait for a training it no longer needs."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def work() -> None:
+        def settle(result: Any, error: BaseException | None) -> None:
+            if not done.done():
+                done.set_exception(error) if error is not None else done.set_result(result)
+
+        try:
+            outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+        except BaseException as exc:  # handed to the awaiting task
+            outcome = (None, exc)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop closed meanwhile (the hub shut down): nobody waits for it
+
+    threading.Thread(target=work, name="qira-intent-training", daemon=True).start()
+    return await done
 
 
 class _Embedder(Protocol):
     async def embed(self, texts: list[str]) -> Any: ...
 
 
-@dataclass(frozen=True, kw_only=True)
-class IntentMatch:
-    skill: str
-    score: float  # 0..1
-    arguments: Mapping[str, str] | None = field(default=None)  # from a pattern, when one matched
-
-
 class IntentMatcher:
-    def __init__(self, skills: Iterable[Skill], embedder: _Embedder) -> None:
+    """Classify utterances against a set of skills: ``await matcher.classify(text)``."""
+
+    def __init__(self, skills: Iterable[Skill], embedder: _Embedder, *, thresholds: Thresholds | None = None,
+                 out_of_scope: Iterable[str] = OUT_OF_SCOPE, cache: Path | None = None) -> None:
         self._skills = {s.name: s for s in skills}
         self._embedder = embedder
-        self._owners: list[str] = []
-        self._matrix: Any = None
+        self.thresholds = thresholds or Thresholds()
+        self._out_of_scope = tuple(out_of_scope)
+        self._cache = cache  # the training vectors, kept between runs (a .npz file)
+        self._classifier: IntentClassifier | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._patterns = {s.name: s.pattern_regexes() for s in self._skills.values()}
+        self._generation = 0
+        self._patterns = {s.name: [_parse_pattern(p) for p in s.patterns] for s in self._skills.values()}
+
+    @property
+    def skills(self) -> Mapping[str, Skill]:
+        return self._skills
 
     async def prepare(self) -> None:
-        """Embed every example once (the first call loads the embedding model)."""
+        """Embed every example and train the classifier (the first call loads the embedding model)."""
         if self._ready is None:
             self._ready = asyncio.ensure_future(self._prepare())
         await asyncio.shield(self._ready)
 
     async def _prepare(self) -> None:
-        owners, texts = [], []
+        generation = self._generation
+        labels, texts = [], []
         for s in self._skills.values():
             for example in s.examples:
-                owners.append(s.name)
-                texts.append(example)
-        self._owners = owners
-        self._matrix = await self._embedder.embed(texts) if texts else None
+                labels.append(s.name)
+                texts.append(normalize(example) or example)
+        if not labels:
+            return
+        for text in self._out_of_scope:
+            labels.append(OUT_OF_SCOPE_LABEL)
+            texts.append(text)
+        key = (id(self._embedder), tuple(labels), tuple(texts))
+        trained = _TRAINED.get(key)
+        if trained is None:
+            vectors = await asyncio.to_thread(_load_vectors, self._cache, texts)
+            if vectors is None:
+                # in batches: a hub shutting down cancels this between two, not after all of them
+                parts = [np.asarray(await self._embedder.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
+                         for i in range(0, len(texts), EMBED_BATCH)]
+                vectors = np.concatenate(parts)
+                await asyncio.to_thread(_save_vectors, self._cache, texts, vectors)
+            trained = await _in_daemon_thread(IntentClassifier, labels, vectors)
+            if len(_TRAINED) >= _TRAINED_KEEP:
+                _TRAINED.pop(next(iter(_TRAINED)))
+            _TRAINED[key] = trained
+        if generation == self._generation:
+            self._classifier = trained
+
+    async def warm(self) -> None:
+        """Load the embedding model (a skill resumed after an approval should not pay for it
+        inside its own timeout)."""
+        try:
+            await self._embedder.embed(["warm up"])
+        except QiraError as exc:
+            log.warning("cannot load the embedding model: %s", exc)
 
     async def add(self, skills: Iterable[Skill]) -> None:
-        """Match skills added while running (an MCP server's tools) from now on."""
+        """Classify against skills added while running (an MCP server's tools) from now on."""
         new = [s for s in skills if s.name not in self._skills]
-        if self._ready is None:  # not embedded yet: prepare() will include them
-            self._add_names(new)
-            return
-        await self.prepare()
-        owners = [s.name for s in new for _ in s.examples]
-        texts = [e for s in new for e in s.examples]
-        vectors = await self._embedder.embed(texts) if texts else None
-        self._add_names(new)
-        if vectors is not None:  # owners and matrix change together: match() may run in between awaits
-            import numpy as np
-
-            matrix = vectors if self._matrix is None else np.vstack([self._matrix, vectors])
-            self._owners, self._matrix = [*self._owners, *owners], matrix
-
-    def _add_names(self, skills: list[Skill]) -> None:
-        for s in skills:
-            self._skills[s.name] = s
-            self._patterns[s.name] = s.pattern_regexes()
+        for skill in new:
+            self._skills[skill.name] = skill
+            self._patterns[skill.name] = [_parse_pattern(p) for p in skill.patterns]
+        if new:
+            self._retrain()
 
     def remove(self, names: Iterable[str]) -> None:
-        gone = set(names)
-        keep = [i for i, owner in enumerate(self._owners) if owner not in gone]
-        if self._matrix is not None and len(keep) != len(self._owners):
-            self._owners, self._matrix = [self._owners[i] for i in keep], (self._matrix[keep] if keep else None)
+        gone = [name for name in names if name in self._skills]
         for name in gone:
-            self._skills.pop(name, None)
+            del self._skills[name]
             self._patterns.pop(name, None)
+        if gone:
+            self._retrain()
+
+    def _retrain(self) -> None:
+        # The classifier is trained on every skill at once: the next classify() trains it
+        # again (the examples already embedded come from the in-process and on-disk caches).
+        self._generation += 1  # a training still running for the old set is not used
+        self._ready = None
 
     async def embed(self, text: str) -> Any:
-        """The vector :meth:`match` compares (of the normalised text); recall reuses it."""
+        """The vector :meth:`classify` uses (of the normalised text); recall reuses it."""
         return (await self._embedder.embed([normalize(text) or text]))[0]
 
-    async def match(self, text: str, *, k: int = 3, vector: Any = None) -> list[IntentMatch]:
-        """The ``k`` likeliest skills, best first. Without the embedding model (it failed to
+    async def embed_many(self, texts: Sequence[str]) -> Any:
+        """Vectors for many utterances in one batch (evaluation)."""
+        return await self._embedder.embed([normalize(t) or t for t in texts])
+
+    async def classify(self, text: str, *, vector: Any = None) -> Classification:
+        """Rank the skills for ``text`` and decide. Without the embedding model (it failed to
         load) only the patterns count."""
-        clean = normalize(text)
-        scores: dict[str, float] = {name: 0.0 for name in self._skills}
+        embedded = True
         try:
             await self.prepare()
-            if self._matrix is not None and clean and vector is None:
+            if self._classifier is not None and vector is None and normalize(text):
                 vector = await self.embed(text)
         except QiraError as exc:
             log.warning("intent matching without embeddings: %s", exc)
             self._ready = None  # try loading again next time
             vector = None
-        if self._matrix is not None and vector is not None:
-            for owner, sim in zip(self._owners, (self._matrix @ vector).tolist(), strict=True):
-                if sim > scores.get(owner, 0.0):
-                    scores[owner] = float(sim)
-        pattern_args: dict[str, dict[str, str]] = {}
+        if self._classifier is None or vector is None:
+            embedded = False
+        return self.classify_vector(text, vector if embedded else None)
+
+    def classify_vector(self, text: str, vector: Any) -> Classification:
+        """The sans-I/O core of :meth:`classify` (``vector`` None: patterns only)."""
+        clean = normalize(text)
+        probs: dict[str, float] = {}
+        sims: dict[str, float] = {}
+        embedded = vector is not None and self._classifier is not None
+        if embedded:
+            assert self._classifier is not None
+            probs = self._classifier.probabilities(vector)
+            sims = self._classifier.similarities(vector)
+        out_of_scope = probs.get(OUT_OF_SCOPE_LABEL, 0.0)
+        candidates = []
         for name in self._skills:
             found = self.extract(name, clean)
-            if found is not None:
-                pattern_args[name] = found
-                scores[name] = max(scores[name], PATTERN_SCORE + 0.01 * min(len(found), 5))
-        ranked = sorted(scores.items(), key=lambda item: -item[1])[:k]
-        return [IntentMatch(skill=n, score=round(s, 4), arguments=pattern_args.get(n)) for n, s in ranked]
+            candidates.append(IntentMatch(skill=name, score=round(probs.get(name, 0.0), 4), arguments=found,
+                                          similarity=round(sims.get(name, 0.0), 4), pattern=found is not None))
+        candidates.sort(key=lambda m: (-m.score, not m.pattern, -m.similarity))
+        decision, skill, reason = decide(candidates, out_of_scope, self._skills, thresholds=self.thresholds,
+                                         embedded=embedded, mood=mood(text))
+        return Classification(text=text, candidates=tuple(candidates), out_of_scope=round(out_of_scope, 4),
+                              decision=decision, skill=skill, reason=reason)
+
+    async def match(self, text: str, *, k: int = 3, vector: Any = None) -> list[IntentMatch]:
+        """The ``k`` likeliest skills, best first (the candidates of :meth:`classify`)."""
+        return list((await self.classify(text, vector=vector)).candidates[:k])
 
     def extract(self, skill: str, text: str) -> dict[str, str] | None:
-        """Slot values from the first of the skill's patterns that matches the whole utterance."""
+        """Slot values from the first of the skill's patterns that matches the whole utterance
+        with slots that convert (typed parameters, and the skill's slot converters). Every
+        split of the words between slots is tried: "remind me to call the bank in 20 minutes"
+        gives ``when="20 minutes"`` although "bank in 20 minutes" came first."""
         clean = normalize(text)
-        for regex in self._patterns.get(skill, ()):
-            m = regex.fullmatch(clean)
-            if m:
-                return {k: v.strip(" \"'") for k, v in m.groupdict().items() if v and v.strip()}
+        s = self._skills.get(skill)
+        if s is None:
+            return None
+        for parts in self._patterns.get(skill, ()):
+            found = _match(parts, clean, 0, {}, s)
+            if found is not None:
+                return found  # otherwise: "what is 100 fahrenheit in celsius" — celsius is no language
         return None
+
+
+def _digest(texts: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()
+
+
+def _load_vectors(path: Path | None, texts: Sequence[str]) -> np.ndarray | None:
+    """The cached training vectors, if they were made from exactly these texts."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            if str(data["digest"]) != _digest(texts) or data["vectors"].shape[0] != len(texts):
+                return None
+            return np.asarray(data["vectors"], dtype=np.float32)
+    except (OSError, ValueError, KeyError) as exc:  # a broken cache is rebuilt, never fatal
+        log.info("intent vector cache unreadable (%s): embedding again", exc)
+        return None
+
+
+def _save_vectors(path: Path | None, texts: Sequence[str], vectors: np.ndarray) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, digest=np.array(_digest(texts)), vectors=vectors)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.info("could not cache the intent vectors: %s", exc)
+
+
+_SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+_EMPTY = r"\s*"
+
+
+def _parse_pattern(pattern: str) -> list[tuple[str, Any]]:
+    """ "remind me {when} to {text}" -> literal regexes and slot names, in order."""
+    parts: list[tuple[str, Any]] = []
+    last = 0
+    for m in _SLOT.finditer(pattern):
+        parts.append(("lit", _literal(pattern[last:m.start()])))
+        parts.append(("slot", m.group(1)))
+        last = m.end()
+    parts.append(("lit", _literal(pattern[last:])))
+    return parts
+
+
+def _literal(text: str) -> re.Pattern[str]:
+    # spaces in a pattern match any run of whitespace (none at the very edges of the utterance)
+    words = [re.escape(w) for w in text.split(" ")]
+    return re.compile(r"\s+".join(words) if text.strip() else _EMPTY, re.IGNORECASE)
+
+
+def _match(parts: Sequence[tuple[str, Any]], text: str, pos: int, found: dict[str, str],
+           skill: Skill) -> dict[str, str] | None:
+    if not parts:
+        return dict(found) if pos == len(text) else None
+    kind, value = parts[0]
+    if kind == "lit":
+        m = value.match(text, pos)
+        return _match(parts[1:], text, m.end(), found, skill) if m else None
+    following = parts[1][1] if len(parts) > 1 else None
+    if following is None or following.pattern == _EMPTY:  # the slot runs to the end
+        ends = [len(text)]
+    else:  # each place the next literal could start, shortest slot first
+        ends = [m.start() for m in following.finditer(text, pos + 1)]
+    for end in ends:
+        piece = text[pos:end].strip(" \"'")
+        if not piece or not _slot_converts(skill, value, piece):
+            continue
+        found[value] = piece
+        out = _match(parts[1:], text, end, found, skill)
+        if out is not None:
+            return out
+        del found[value]
+    return None
+
+
+def _slot_converts(skill: Skill, name: str, value: str) -> bool:
+    check = skill.slots.get(name)
+    param = next((p for p in skill.params if p.name == name), None)
+    try:
+        if check is not None and check(value) is None:
+            return False
+        if param is not None:
+            param.coerce(value)
+    except (ValueError, TypeError, InvalidArguments):
+        return False
+    return True

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..devices import DeviceGateway
 from ..errors import UnknownDevice
@@ -17,12 +18,16 @@ log = logging.getLogger("qira.agent")
 
 @dataclass(frozen=True, kw_only=True)
 class TurnEvent:
-    kind: str  # delta | done
+    kind: str  # delta | done | pending (paused for an approval; the text says so)
     text: str
     route: str = "local"
     degraded: bool = False  # the cloud failed mid-answer; the local model finished it
     fallback: bool = False  # the cloud failed before its first token; the local model answered
     reason: str = ""  # why, in words (empty when nothing failed)
+    # on "done"/"pending", for the OpenAI-compatible API (issue 11):
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens the model reported
+    finish: str = "stop"  # stop | length
+    approval: Mapping[str, Any] | None = None  # the pending approval, on "pending"
 
 
 class DeviceSink:
@@ -80,9 +85,13 @@ class QueueSink:
         await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback,
                                         reason=reason))
 
+    async def paused(self, text: str, approval: Mapping[str, Any]) -> None:
+        """The turn waits for the person's approval on a device: the caller hears it at once."""
+        await self._queue.put(TurnEvent(kind="pending", text=text, approval=dict(approval)))
+
     async def events(self) -> AsyncIterator[TurnEvent]:
         while True:
             event = await self._queue.get()
             yield event
-            if event.kind == "done":
+            if event.kind in ("done", "pending"):
                 return

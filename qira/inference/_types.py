@@ -56,6 +56,7 @@ class ChatRequest:
     max_tokens: int = 256
     temperature: float = 0.7
     json_schema: Mapping[str, Any] | None = None  # structured output (grammar-constrained locally)
+    stop: Sequence[str] = ()  # stop sequences (issue 11: the OpenAI API's ``stop``)
     # what the router needs to know about the request beyond its text:
     private_context: bool = False  # a private-scope memory is in the context (keeps the request local)
     memories: Sequence[MemoryRef] = ()  # recalled memories in the context: the router filters what may leave

@@ -45,6 +45,8 @@ def request_json(
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if request.stop:
+        body["stop"] = list(request.stop)
     if model:
         body["model"] = model
     if request.json_schema is not None:

@@ -62,6 +62,12 @@ class Skill:
     risk: Risk = Risk.LOW
     timeout_s: float | None = None  # None: the hub's agent.skill_timeout_s
     summary: str = ""  # approval text, a template over the parameters: "Forget memories about {query}"
+    # Only reads and talks (no note, memory, reminder, message or system change). A skill
+    # that changes something acts only on a high-confidence match; below it Qira asks back.
+    read_only: bool = False
+    # slot name -> converter for pattern slots ("a duration", "a language"): a converter that
+    # raises ValueError (or returns None) makes the pattern fall through to the next one.
+    slots: Mapping[str, Callable[[str], Any]] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if not NAME.match(self.name):
@@ -73,6 +79,9 @@ class Skill:
             unknown = set(_SLOT.findall(pattern)) - names
             if unknown:
                 raise ValueError(f"skill {self.name}: pattern {pattern!r} names unknown parameters {sorted(unknown)}")
+        unknown_slots = set(self.slots) - names
+        if unknown_slots:
+            raise ValueError(f"skill {self.name}: slots {sorted(unknown_slots)} are not parameters")
 
     @property
     def streams(self) -> bool:
@@ -151,6 +160,8 @@ def skill(
     risk: Risk | str = Risk.LOW,
     timeout_s: float | None = None,
     summary: str = "",
+    read_only: bool = False,
+    slots: Mapping[str, Callable[[str], Any]] | None = None,
 ) -> Callable[[Callable[..., Any]], Skill]:
     """Declare a skill from an ``async def`` whose first parameter is the context::
 
@@ -158,6 +169,11 @@ def skill(
                patterns=["say hi to {who}"])
         async def greet(ctx: SkillContext, who: str) -> str:
             return f"Hello, {who}!"
+
+    ``read_only=True`` says the skill only reads and talks; any other skill acts only on
+    a high-confidence match. ``slots`` maps a parameter to a converter that checks a
+    pattern's slot ("a duration", "a language"); when it raises ``ValueError`` or returns
+    ``None`` the next pattern is tried.
 
     The function may also be an async generator yielding text chunks (streamed to
     the device as they come), or a plain function (run in a worker thread).
@@ -177,6 +193,8 @@ def skill(
             risk=Risk(risk),
             timeout_s=timeout_s,
             summary=summary,
+            read_only=read_only,
+            slots=dict(slots or {}),
         )
 
     return wrap

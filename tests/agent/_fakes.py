@@ -84,7 +84,8 @@ class RecordingGateway:
     def events(self, type: str, device: str | None = None) -> list[dict]:
         return [p for d, t, p in [*self.pushed, *self.sent] if t == type and (device is None or d == device)]
 
-    async def wait_for(self, type: str, device: str | None = None, *, count: int = 1, timeout: float = 5.0) -> list[dict]:
+    async def wait_for(self, type: str, device: str | None = None, *, count: int = 1,
+                       timeout: float = 60.0) -> list[dict]:
         deadline = time.monotonic() + timeout
         while len(self.events(type, device)) < count:
             if time.monotonic() > deadline:

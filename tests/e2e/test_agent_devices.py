@@ -146,7 +146,7 @@ def world(tmp_path_factory):
         for d in devices.values():
             d.wait(lambda e: e.get("type") == "session.ready", timeout=60)
         # the first turn loads the embedding model in the hub: give it time once
-        assert devices["pc"].ask("what time is it", timeout=120)["text"].startswith("It's")
+        assert devices["pc"].ask("what time is it", timeout=600)["text"].startswith("It's")
         yield hub, devices, tmp
     finally:
         for d in devices.values():
@@ -167,7 +167,7 @@ def test_reminder_said_on_the_tablet_arrives_on_the_worn_wearable(world):
 def test_a_context_event_fires_the_reminder_waiting_for_it(world):
     _, devices, _ = world
     done = devices["tablet"].ask("remind me to buy milk when I get to the store")
-    assert done["text"] == "OK, I'll remind you to buy milk when you get to store."
+    assert done["text"].startswith("OK, I'll remind you to buy milk when you get to the store")
     watch_mark, phone_mark = devices["watch"].mark(), devices["phone"].mark()
     devices["phone"].say("/context place store")
     reply = devices["phone"].wait(lambda e: e.get("type") == "reply" and "triggered" in (e.get("result") or {}),
@@ -195,7 +195,7 @@ def test_approval_requested_from_the_pc_is_approved_on_the_phone_across_a_hub_re
     phone.say(f"/approve {request['approval']}")
     done = pc.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=pc_mark,
                    timeout=60)
-    assert done["text"].startswith("Forgotten (1): my wifi password is on the fridge")
+    assert done["text"].startswith("Forgotten (1 memory): my wifi password is on the fridge")
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved", after=phone_mark)
     assert resolved["status"] == "approved"
 

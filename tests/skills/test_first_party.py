@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,10 +22,10 @@ def test_remember_recall_forget():
     host = FakeHost()
     assert "remember: my sister is Ana" in host.call(memory.remember, text="my sister is Ana").text
     host.call(memory.remember, text="I park on level 3")
-    assert "my sister is Ana" in host.call(memory.recall, topic="sister").text
-    assert "don't know anything" in host.call(memory.recall, topic="volcanoes").text
+    assert host.call(memory.recall, topic="sister").text == "Your sister is Ana."  # no echo of the question
+    assert host.call(memory.recall, topic="volcanoes").text.startswith("I don't know that yet")
     out = host.call(memory.forget, topic="sister")
-    assert out.text.startswith("Forgotten (1)") and [m.text for m in host.memories_list] == ["I park on level 3"]
+    assert out.text.startswith("Forgotten (1 memory)") and [m.text for m in host.memories_list] == ["I park on level 3"]
     assert memory.forget.risk.needs_approval and memory.forget.describe({"topic": "x"}) == "Forget what I remember about x"
 
 
@@ -55,14 +55,16 @@ def test_clock_times_and_places():
 
 def test_remind_schedules_by_delay_time_or_place():
     host = FakeHost()
-    assert "remind you to stretch in 2 seconds" in host.call(reminders.remind, text="stretch", when="2 seconds").text
+    said = host.call(reminders.remind, text="stretch", when="2 seconds").text
+    assert "remind you to stretch in 2 seconds" in said and "your pc" in said  # and which device
     assert abs(host.scheduled_list[0].due_at - time.time() - 2) < 1
     host.call(reminders.remind, text="buy milk", when="I get to the store")
     assert host.scheduled_list[1].on_context == ("place", "store")
     assert "didn't understand" in host.call(reminders.remind, text="x", when="someday").text
     assert "Timer set for 5 minutes" in host.call(reminders.timer, duration="5 minutes").text
+    assert host.scheduled_list[-1].text == "Your 5-minute timer is done."
     listing = host.call(reminders.reminders_list).text
-    assert "stretch" in listing and "when you get to store" in listing
+    assert "stretch" in listing and "when you get to the store" in listing
     with pytest.raises(PermissionDenied):
         host.call(reminders.remind, text="x", when="1 minute", grants=[])
 
@@ -72,6 +74,8 @@ def test_handoff_sends_the_last_answer_to_the_named_device():
     reply = host.call(handoff.handoff, device="tablet",
                       history=[{"role": "user", "content": "recipe?"}, {"role": "assistant", "content": "Flour, eggs."}])
     assert reply.text.startswith("Sent to your t1.") and "offline" in reply.text
+    named = FakeHost(devices_list=[dev("my-watch", DeviceKind.WEARABLE)]).call(handoff.handoff, device="watch")
+    assert named.text.startswith("Sent to my-watch.")
     sent = host.notifications[0]
     assert (sent.device, sent.kind, sent.text, sent.data) == ("t1", "handoff", "Flour, eggs.", {"thread": "test-thread"})
     assert "couldn't find your fridge" in host.call(handoff.handoff, device="fridge").text
@@ -120,4 +124,56 @@ def test_remind_splits_at_the_last_time_phrase_when_the_pattern_split_too_early(
     assert "remind you to check in with Bob in 5 minutes" in out.text
     out = host.call(reminders.remind, utterance="remind me to look at the stars at 9pm", text="look",
                     when="the stars at 9pm")
-    assert "look at the stars at 21:00" in out.text
+    assert "look at the stars" in out.text and "at 21:00" in out.text
+
+
+@pytest.mark.parametrize(("said", "weekday", "hour", "minute"), [
+    ("tomorrow at 9", None, 9, 0), ("next Friday at noon", 4, 12, 0), ("Thursday at 3pm", 3, 15, 0),
+    ("Monday morning", 0, 9, 0), ("on Sunday", 6, 9, 0), ("at 17:30", None, 17, 30),
+])
+def test_reminder_times_in_words(said, weekday, hour, minute):
+    now = datetime(2026, 12, 1, 10, 0).astimezone()  # a Tuesday
+    at = reminders.parse_time(said, now)
+    assert at is not None and at > now and (at.hour, at.minute) == (hour, minute)
+    if weekday is not None:
+        assert at.weekday() == weekday
+    if said.startswith("tomorrow"):
+        assert at.date() == datetime(2026, 12, 2).date()
+    assert reminders.parse_time("someday maybe", now) is None
+
+
+def test_a_time_zone_is_converted_to_the_hubs():
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    at = reminders.parse_time("at 5pm EST", now)
+    assert at is not None and at.astimezone(UTC).hour == 22
+
+
+def test_remind_tomorrow_says_when_and_on_which_device():
+    host = FakeHost()
+    out = host.call(reminders.remind, utterance="remind me tomorrow at 9 to call the school",
+                    text="call the school", when="tomorrow at 9").text
+    assert "call the school tomorrow at 09:00" in out and "device" in out and "your pc" in out
+    due = datetime.fromtimestamp(host.scheduled_list[0].due_at)
+    assert (due.hour, due.minute) == (9, 0)
+
+
+def test_remind_without_slots_finds_the_time_in_the_words():
+    host = FakeHost()
+    out = host.call(reminders.remind, utterance="create a reminder: dentist appointment on Thursday at 3pm").text
+    assert "dentist appointment" in out and "15:00" in out
+    assert datetime.fromtimestamp(host.scheduled_list[0].due_at).hour == 15
+
+
+def test_words_helper():
+    from qira.sdk.words import arrival, clip, plural, your
+
+    assert (plural(1, "note"), plural(3, "note"), plural(2, "memory"), plural(0, "battery")) == (
+        "1 note", "3 notes", "2 memories", "0 batteries")
+    assert (your("phone"), your("my-watch"), your("Ana's tablet")) == ("your phone", "my-watch", "Ana's tablet")
+    assert (arrival("home"), arrival("work"), arrival("store"), arrival("the office")) == (
+        "when you get home", "when you get to work", "when you get to the store", "when you get to the office")
+    text = "The tide rises twice a day. The moon pulls the water toward it, and the earth turns beneath."
+    assert clip(text, 40) == "The tide rises twice a day."
+    cut = clip("supercalifragilistic words everywhere around here", 30)
+    assert cut.endswith("…") and not cut[:-1].endswith(("w", "e", "a")) or cut == "supercalifragilistic words…"
+    assert clip("short", 30) == "short"
