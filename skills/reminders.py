@@ -202,8 +202,9 @@ async def remind(ctx: SkillContext, text: Annotated[str, "what to remind of"] = 
         at = now + timedelta(seconds=delay)
         await ctx.schedule(text, delay_s=delay, title="Reminder")
         return f"OK, I'll remind you to {text} {_in_words(delay)} (at {_clock(at, now)}), {where}."
-    at = parse_time(when, now) if when else None
-    if at is not None:
+    due = parse_time(when, now) if when else None
+    if due is not None:
+        at = due
         await ctx.schedule(text, at=at, title="Reminder")
         return f"OK, I'll remind you to {text} {_day(at, now)} at {_clock(at, now)}, {where}."
     return (f"I didn't understand when to remind you ('{when}'). Try 'in 10 minutes', 'at 5pm', "

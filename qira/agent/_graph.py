@@ -273,7 +273,8 @@ class Planner:
         return await self._plan_locally(state)
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
-        top = (state.get("intents") or [None])[0]
+        intents = state.get("intents") or []
+        top = intents[0] if intents else None
         intent = state.get("intent") or {}
         if top and intent.get("decision") == Decision.ASK.value:
             skill = self.registry.get(top["skill"])
@@ -287,7 +288,7 @@ class Planner:
         if skill is None:
             return {"mode": "chat", "calls": []}
         if intent.get("offered_text"):  # a "yes": the slots come from the words first offered for
-            state = {**state, "text": intent["offered_text"]}  # type: ignore[typeddict-item]
+            state = {**state, "text": intent["offered_text"]}
         arguments = dict(top.get("arguments") or {})
         missing = [p.name for p in skill.params if p.required and p.name not in arguments]
         if missing:
@@ -346,6 +347,7 @@ class Planner:
         sink = self._sink(state)
         request = self._request(state, tools=self.registry.tools(relevant=_intent_names(state)))
         text, calls, degraded = [], [], False
+        assert self.model is not None  # plan() asks the cloud only when there is a model
         stream = self.model.chat(request, device_kind=_kind(state))
         async for delta in stream:
             if isinstance(delta, TextDelta) and delta.text:
@@ -360,8 +362,6 @@ class Planner:
             elif isinstance(delta, Finish):
                 degraded = degraded or delta.degraded
         served, fell_back = _served(stream, "cloud")
-        if getattr(stream, "fallback", None):
-            self.info.setdefault(state.get("turn", ""), {})["fallback"] = stream.fallback
         mode = "skill" if calls else "answered"
         return {"mode": mode, "calls": calls, "answer": "".join(text), **_failover(stream, degraded and fell_back),
                 "answer_streamed": bool(text), "served": served}
@@ -383,16 +383,17 @@ class Planner:
 
     async def act(self, state: TurnState) -> dict[str, Any]:
         sink, results = self._sink(state), []
-        common = {"device": self._device(state), "thread": state.get("thread", ""), "turn": state["turn"]}
+        device, thread, turn = self._device(state), state.get("thread", ""), state["turn"]
         history = tuple({"role": m["role"], "content": m["content"]} for m in state.get("messages", [])[-HISTORY:-1])
         for call in state.get("calls", []):
             approval = state.get("approvals", {}).get(call["id"], "not needed")
             if approval in ("denied", "expired"):
                 why = "you declined" if approval == "denied" else "nobody approved it in time"
-                result = await self.runner.refuse(call, approval=approval, message=f"Not done ({why}): {call['summary']}.", **common)
+                result = await self.runner.refuse(call, approval=approval, message=f"Not done ({why}): {call['summary']}.",
+                                                  device=device, thread=thread, turn=turn)
             else:
                 result = await self.runner.run(call, text=state["text"], approval=approval, on_chunk=sink.delta,
-                                               history=history, **common)
+                                               history=history, device=device, thread=thread, turn=turn)
             results.append(result.as_state())
         return {"results": results}
 
@@ -469,13 +470,10 @@ class Planner:
         except InferenceError as exc:
             text = fallback if fallback is not None else f"Sorry, I could not reach a model just now ({exc})."
             await sink.delta(text)
-            info["fallback"] = f"no model could answer ({exc})"
-            failed = {"degraded": bool(parts), "fallback": not parts, "reason": info["fallback"]}
+            failed = {"degraded": bool(parts), "fallback": not parts, "reason": f"no model could answer ({exc})"}
             return (fallback_answer if fallback_answer is not None else "".join(parts) + text), failed, "local"
         served, fell_back = _served(stream, state.get("route", {}).get("target", "local"))
         info["finish"] = reason
-        if getattr(stream, "fallback", None):
-            info["fallback"] = stream.fallback
         answer = "".join(parts).strip()
         if wearable is not None:
             rest, answer = wearable.finish(cut_short=reason == "length")

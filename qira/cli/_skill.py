@@ -50,7 +50,7 @@ def run_list(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     registry = SkillRegistry.from_entry_points(config.skills)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in sorted(registry, key=lambda s: s.name):
         rules = config.skills.grants.get(s.name, [])
         rows.append({"name": s.name, "risk": s.risk.value, "declares": sorted(p.value for p in s.permissions),
@@ -144,52 +144,51 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_try(args: argparse.Namespace) -> int:
-    """Match an utterance the way the hub's local planner does, without a hub."""
-    from ..agent import IntentMatcher, SkillRegistry
-    from ..agent._intent import confident, normalize  # the planner's own rules
+    """Classify an utterance the way the hub's planner does (the same classifier and
+    thresholds), without a hub."""
+    from ..agent import IntentMatcher, SkillRegistry, Thresholds, normalize
     from ..memory import Embedder
     from ._common import progress
 
     config = config_from_args(args)
     registry = SkillRegistry.from_entry_points(config.skills)
     embedder = Embedder(batch_size=config.memory.embed_batch_size)
+    matcher = IntentMatcher(list(registry), embedder, thresholds=Thresholds.from_config(config.agent))
 
-    async def match() -> list[Any]:
-        return await IntentMatcher(list(registry), embedder).match(args.utterance, k=args.k)
-
-    with progress("loading the embedding model", stream=sys.stderr):
+    with progress("loading the embedding model and training the intent classifier", stream=sys.stderr):
         embedder.load()
-    matches = asyncio.run(match())
-    agent = config.agent
-    acts = confident(matches, threshold=agent.intent_threshold, floor=agent.intent_floor, margin=agent.intent_margin)
+        result = asyncio.run(matcher.classify(args.utterance))
     clean = normalize(args.utterance)
-    rows = []
-    for m in matches:
+    rows: list[dict[str, Any]] = []
+    for m in result.candidates[:args.k]:
         skill = registry.get(m.skill)
         pattern, slots, arguments, problem = _pattern(skill, clean) if skill else (None, {}, {}, None)
-        rows.append({"skill": m.skill, "score": m.score, "pattern": pattern, "slots": slots, "arguments": arguments,
-                     "problem": problem})
-    verdict = rows[0] if acts and rows else None
+        rows.append({"skill": m.skill, "score": m.score, "similarity": m.similarity, "pattern": pattern,
+                     "slots": slots, "arguments": arguments or (dict(m.arguments) if m.arguments else {}), "problem": problem})
     if args.json:
         print(json.dumps({"utterance": args.utterance, "normalized": clean, "candidates": rows,
-                          "runs": verdict["skill"] if verdict else None,
+                          "out_of_scope": result.out_of_scope, "decision": result.decision.value,
+                          "runs": result.skill if result.decision.value == "act" else None,
+                          "asks": result.skill if result.decision.value == "ask" else None, "reason": result.reason,
                           "problems": [{"entry_point": p.entry_point, "error": p.error} for p in registry.problems]}))
         return 0
     print(f"utterance: {args.utterance!r}" + (f"  (matched as {clean!r})" if clean != args.utterance else ""))
     for row in rows:
         how = f"pattern {row['pattern']!r}" if row["pattern"] else "examples"
-        print(f"  {row['skill']:<16} {row['score']:.3f}  by {how}")
+        print(f"  {row['skill']:<16} {row['score']:.3f}  (similarity {row['similarity']:.2f}) by {how}")
         if row["slots"]:
             print(f"      slots: {', '.join(f'{k}={v!r}' for k, v in row['slots'].items())}")
         if row["problem"]:
             print(f"      {row['problem']}")
-    if verdict:
-        shown = ", ".join(f"{k}={v!r}" for k, v in verdict["arguments"].items())
-        print(f"-> runs {verdict['skill']}({shown})" if verdict["pattern"] else
-              f"-> runs {verdict['skill']}; its parameters come from the model (no pattern matched)")
+    print(f"  out of scope    {result.out_of_scope:.3f}")
+    chosen = next((r for r in rows if r["skill"] == result.skill), None)
+    if result.decision.value == "act" and result.skill:
+        shown = ", ".join(f"{k}={v!r}" for k, v in (chosen["arguments"] if chosen else {}).items())
+        print(f"-> runs {result.skill}({shown}): {result.reason}")
+    elif result.decision.value == "ask" and result.skill:
+        print(f"-> asks first whether to run {result.skill}: {result.reason}")
     else:
-        print(f"-> no skill acts: the model answers (a skill acts at {agent.intent_threshold:g}, or at "
-              f"{agent.intent_floor:g} when {agent.intent_margin:g} ahead of the next)")
+        print(f"-> no skill acts: the model answers ({result.reason})")
     for p in registry.problems:
         print(f"not loaded: {p.entry_point}: {p.error}")
     return 0

@@ -77,8 +77,8 @@ class LocalChatModel:
                 # refusing to answer.
                 # Half the context at most: a 135M model gains little from a long history and
                 # every kept token is prompt processing on the hub's CPU.
-                keep = min(exc.n_ctx - request.max_tokens - 32, exc.n_ctx // 2)
-                messages = _trim(messages, keep=keep, have=exc.n_prompt)
+                budget = min(exc.n_ctx - request.max_tokens - 32, exc.n_ctx // 2)
+                messages = _trim(messages, keep=budget, have=exc.n_prompt)
         raise LocalModelError("the conversation does not fit the local model's context, even trimmed")
 
     async def stream_raw(self, body: Mapping[str, Any]) -> AsyncGenerator[Delta, None]:
@@ -151,7 +151,7 @@ class RepeatGuard:
     def feed(self, text: str) -> str:
         if self.looping:
             return ""
-        out = []
+        out: list[str] = []
         for ch in text:
             self._sentence += ch
             self._unsent += ch

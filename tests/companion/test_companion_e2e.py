@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.parse
 
 from pycrdt import Array, Map
 
@@ -50,7 +51,8 @@ def test_pairs_from_the_link_that_qira_pair_prints(world):
     page, link = world.page, world.link
     mark = world.py.mark()
     fragment = link["companion"].split("#", 1)[1]
-    assert fragment == f"pair={link['code']}"
+    # the code rides in the fragment (with the name and kind, for the person's eyes only)
+    assert urllib.parse.parse_qs(fragment)["pair"] == [link["code"]]
     page.goto(f"{world.hub.http_url}/#{fragment}")
     page.wait_for_selector("#status[data-state=online]")
     assert "#" not in page.url  # the one-time code does not stay in the address bar or history
