@@ -58,6 +58,7 @@ run: install
 	$(BIN)/qira serve
 
 test: install $(WEB_DEPS) browser
+	$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy, configured in pyproject.toml

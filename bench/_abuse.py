@@ -38,9 +38,16 @@ def pct(values: list[float], q: float) -> float:
 
 def _malformed_frames() -> list[str | bytes]:
     deep = "[" * 2000 + "]" * 2000
-    return ["{not json", deep, '{"v":1,"id":1,"type":"ping","x":NaN}', '{"v":1,"id":"x","type":"ping"}',
-            json.dumps({"v": 1, "id": 2, "type": "presence", "capabilities": {"battery": "\ud800"}}),
-            json.dumps({"v": 1, "id": 3, "type": "ack", "hub_seq": 2**64}), b"\x07garbage", b"\x00\x03bad\x09\x09"]
+    return [
+        "{not json",
+        deep,
+        '{"v":1,"id":1,"type":"ping","x":NaN}',
+        '{"v":1,"id":"x","type":"ping"}',
+        json.dumps({"v": 1, "id": 2, "type": "presence", "capabilities": {"battery": "\ud800"}}),
+        json.dumps({"v": 1, "id": 3, "type": "ack", "hub_seq": 2**64}),
+        b"\x07garbage",
+        b"\x00\x03bad\x09\x09",
+    ]
 
 
 def abuser(kind: str, url: str, token: str) -> None:
@@ -125,12 +132,16 @@ async def abuse_section(tmp: Path, quick: bool) -> dict[str, Any]:
         await _ops(hub.ws_url, good, 50, 50)  # warm the path
         quiet, _ = await _ops(hub.ws_url, good, n, 50)
         out["quiet"] = {"p50_ms": round(pct(quiet, 0.5) * 1000, 2), "p99_ms": round(pct(quiet, 0.99) * 1000, 2)}
-        print(f"abuse: quiet              p50 {out['quiet']['p50_ms']:7.2f} ms  p99 {out['quiet']['p99_ms']:7.2f} ms",
-              flush=True)
+        print(
+            f"abuse: quiet              p50 {out['quiet']['p50_ms']:7.2f} ms  p99 {out['quiet']['p99_ms']:7.2f} ms",
+            flush=True,
+        )
         for kind in ABUSERS:
             base = rss_bytes(hub.proc.pid)
-            child = subprocess.Popen([sys.executable, __file__.replace("_abuse.py", "sync.py"), "--abuser", kind,
-                                      hub.ws_url, tokens[kind]], env={**os.environ, "PYTHONPATH": os.getcwd()})
+            child = subprocess.Popen(
+                [sys.executable, __file__.replace("_abuse.py", "sync.py"), "--abuser", kind, hub.ws_url, tokens[kind]],
+                env={**os.environ, "PYTHONPATH": os.getcwd()},
+            )
             try:
                 await asyncio.sleep(1.0)
                 watch = RssWatch(hub.proc.pid)
@@ -140,12 +151,19 @@ async def abuse_section(tmp: Path, quick: bool) -> dict[str, Any]:
                 child.kill()
                 child.wait(10)
             p99 = pct(times, 0.99)
-            row = {"p50_ms": round(pct(times, 0.5) * 1000, 2), "p99_ms": round(p99 * 1000, 2),
-                   "p99_over_quiet": round(p99 / pct(quiet, 0.99), 2), "well_behaved_disconnections": drops,
-                   "hub_rss_growth_mb": round((watch.peak - base) / MB, 1)}
+            row = {
+                "p50_ms": round(pct(times, 0.5) * 1000, 2),
+                "p99_ms": round(p99 * 1000, 2),
+                "p99_over_quiet": round(p99 / pct(quiet, 0.99), 2),
+                "well_behaved_disconnections": drops,
+                "hub_rss_growth_mb": round((watch.peak - base) / MB, 1),
+            }
             out[kind] = row
-            print(f"abuse: {kind:<18} p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
-                  f"(x{row['p99_over_quiet']} quiet)  drops {drops}  RSS +{row['hub_rss_growth_mb']} MB", flush=True)
+            print(
+                f"abuse: {kind:<18} p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
+                f"(x{row['p99_over_quiet']} quiet)  drops {drops}  RSS +{row['hub_rss_growth_mb']} MB",
+                flush=True,
+            )
     finally:
         hub.stop()
     out["targets"] = {

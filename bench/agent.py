@@ -41,8 +41,24 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-TOPICS = ["the moon", "volcanoes", "jazz", "old maps", "bees", "glaciers", "chess openings", "sourdough", "comets",
-          "lighthouses", "the Roman roads", "octopuses", "tea ceremonies", "clocks", "deserts", "origami"]
+TOPICS = [
+    "the moon",
+    "volcanoes",
+    "jazz",
+    "old maps",
+    "bees",
+    "glaciers",
+    "chess openings",
+    "sourdough",
+    "comets",
+    "lighthouses",
+    "the Roman roads",
+    "octopuses",
+    "tea ceremonies",
+    "clocks",
+    "deserts",
+    "origami",
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -51,11 +67,17 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_ms": round(statistics.median(values), 2), "p90_ms": round(pct(values, 0.9), 2),
-            "p99_ms": round(pct(values, 0.99), 2), "max_ms": round(max(values), 2)}
+    return {
+        "n": len(values),
+        "p50_ms": round(statistics.median(values), 2),
+        "p90_ms": round(pct(values, 0.9), 2),
+        "p99_ms": round(pct(values, 0.99), 2),
+        "max_ms": round(max(values), 2),
+    }
 
 
 # -- the hub under test: a real hub whose model answers instantly ---------------
+
 
 def serve_scripted(data_dir: str) -> None:
     """Run in the subprocess: ``qira serve`` with the inference service swapped for an instant model."""
@@ -120,8 +142,14 @@ async def measure_turns(data_dir: Path, port: int, turns: int) -> dict[str, Any]
             done.setdefault(turn, asyncio.Event()).set()
 
     with tempfile.TemporaryDirectory(prefix="qira-bench-device-") as state:
-        session = DeviceSession(f"ws://127.0.0.1:{port}/ws", name="bench-phone", kind="phone", state_dir=Path(state),
-                                pair_code=code, on_event=on_event)
+        session = DeviceSession(
+            f"ws://127.0.0.1:{port}/ws",
+            name="bench-phone",
+            kind="phone",
+            state_dir=Path(state),
+            pair_code=code,
+            on_event=on_event,
+        )
         session.start()
         await session.wait_ready(30)
 
@@ -145,8 +173,14 @@ def turn_overhead(turns: int, *, nodelay: bool = False) -> dict[str, Any]:
     env = {**os.environ, **({"QIRA_BENCH_NODELAY": "1"} if nodelay else {})}
     with tempfile.TemporaryDirectory(prefix="qira-bench-agent-") as tmp:
         data = Path(tmp) / "hub"
-        proc = subprocess.Popen([sys.executable, __file__, "--serve-scripted", str(data)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-scripted", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
         try:
             port = None
             assert proc.stdout is not None
@@ -163,6 +197,7 @@ def turn_overhead(turns: int, *, nodelay: bool = False) -> dict[str, Any]:
 
 
 # -- intent accuracy ------------------------------------------------------------
+
 
 def intent_accuracy() -> dict[str, Any]:
     """The held-out set (tests/agent/_heldout.py, written apart from the skills' examples and
@@ -185,22 +220,36 @@ def intent_accuracy() -> dict[str, Any]:
     started = time.perf_counter()
     full = evaluate(IntentMatcher(skills, embedder, thresholds=thresholds), HELDOUT)
     seconds = time.perf_counter() - started
-    no_patterns = evaluate(IntentMatcher([replace(s, patterns=()) for s in skills], embedder, thresholds=thresholds),
-                           HELDOUT)
-    one_threshold = evaluate(IntentMatcher(skills, embedder, thresholds=replace(
-        thresholds, changes=thresholds.read_only, ask=thresholds.read_only)), HELDOUT)
+    no_patterns = evaluate(
+        IntentMatcher([replace(s, patterns=()) for s in skills], embedder, thresholds=thresholds), HELDOUT
+    )
+    one_threshold = evaluate(
+        IntentMatcher(
+            skills, embedder, thresholds=replace(thresholds, changes=thresholds.read_only, ask=thresholds.read_only)
+        ),
+        HELDOUT,
+    )
     for result in (full, no_patterns, one_threshold):
         result.pop("rows")
     by_expected = Counter(want or "none (model)" for _, want in HELDOUT)
-    return {"heldout": full, "classifier_without_patterns": no_patterns,
-            "acting_skills_at_the_read_only_threshold": one_threshold,
-            "utterances_per_expected_skill": dict(by_expected),
-            "train_and_classify_seconds": round(seconds, 2),
-            "thresholds": {"read_only": thresholds.read_only, "changes": thresholds.changes, "ask": thresholds.ask,
-                           "similarity": thresholds.similarity, "margin": thresholds.margin}}
+    return {
+        "heldout": full,
+        "classifier_without_patterns": no_patterns,
+        "acting_skills_at_the_read_only_threshold": one_threshold,
+        "utterances_per_expected_skill": dict(by_expected),
+        "train_and_classify_seconds": round(seconds, 2),
+        "thresholds": {
+            "read_only": thresholds.read_only,
+            "changes": thresholds.changes,
+            "ask": thresholds.ask,
+            "similarity": thresholds.similarity,
+            "margin": thresholds.margin,
+        },
+    }
 
 
 # -- local model threads ----------------------------------------------------------
+
 
 def local_threads(counts: list[int], prompts: int = 3) -> dict[str, Any]:
     """Seconds per short answer from the local model for each thread count, side by side in
@@ -217,22 +266,30 @@ def local_threads(counts: list[int], prompts: int = 3) -> dict[str, Any]:
         times, tokens = [], 0
         for q in questions:
             t = time.perf_counter()
-            async for delta in chat.stream(ChatRequest(messages=[ChatMessage(role="user", content=q)],
-                                                       max_tokens=32, temperature=0.0)):
+            async for delta in chat.stream(
+                ChatRequest(messages=[ChatMessage(role="user", content=q)], max_tokens=32, temperature=0.0)
+            ):
                 if isinstance(delta, TextDelta):
                     tokens += 1
             times.append(time.perf_counter() - t)
         await asyncio.to_thread(model.close)
-        return {"median_s": round(statistics.median(times), 3), "max_s": round(max(times), 3),
-                "chunks_per_s": round(tokens / sum(times), 1)}
+        return {
+            "median_s": round(statistics.median(times), 3),
+            "max_s": round(max(times), 3),
+            "chunks_per_s": round(tokens / sum(times), 1),
+        }
 
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="qira-bench-threads-") as tmp:
         for n in counts:
             out[str(n)] = asyncio.run(measure(n, Path(tmp)))
     fastest = min(out, key=lambda k: out[k]["median_s"])
-    return {"per_thread_count": out, "fastest": int(fastest), "cpus": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "per_thread_count": out,
+        "fastest": int(fastest),
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 def main() -> int:
@@ -264,12 +321,14 @@ def main() -> int:
         # first delta leave ~20 ms apart, so Nagle's algorithm waits for the device's delayed ACK.
         overhead["with_tcp_nodelay"] = turn_overhead(turns, nodelay=True)
         result["turn_overhead"] = overhead
-        targets.update({
-            "model_path_p50_le_30ms": overhead["model_path"]["p50_ms"] <= 30,
-            "model_path_p99_le_100ms": overhead["model_path"]["p99_ms"] <= 100,
-            "skill_path_p50_le_30ms": overhead["skill_path"]["p50_ms"] <= 30,
-            "skill_path_p99_le_100ms": overhead["skill_path"]["p99_ms"] <= 100,
-        })
+        targets.update(
+            {
+                "model_path_p50_le_30ms": overhead["model_path"]["p50_ms"] <= 30,
+                "model_path_p99_le_100ms": overhead["model_path"]["p99_ms"] <= 100,
+                "skill_path_p50_le_30ms": overhead["skill_path"]["p50_ms"] <= 30,
+                "skill_path_p99_le_100ms": overhead["skill_path"]["p99_ms"] <= 100,
+            }
+        )
     result.update({"targets_met": targets, "seconds": round(time.perf_counter() - started, 1)})
     emit(result, args.out)
     return 0

@@ -37,7 +37,9 @@ def timed(*args: str, data_dir: Path) -> float:
 
 
 def series(runs: int, data_dir: Path) -> dict[str, float]:
-    add = [timed("memory", "add", f"bench fact number {i} about the lighthouse", data_dir=data_dir) for i in range(runs)]
+    add = [
+        timed("memory", "add", f"bench fact number {i} about the lighthouse", data_dir=data_dir) for i in range(runs)
+    ]
     search = [timed("memory", "search", "what about the lighthouse?", data_dir=data_dir) for _ in range(runs)]
     return {"add_median_s": round(statistics.median(add), 2), "search_median_s": round(statistics.median(search), 2)}
 
@@ -59,7 +61,9 @@ def main() -> None:
         finally:
             hub.stop()
         result["without_hub"] = series(runs, data)
-    result["search_speedup"] = round(result["without_hub"]["search_median_s"] / result["with_hub"]["search_median_s"], 1)
+    result["search_speedup"] = round(
+        result["without_hub"]["search_median_s"] / result["with_hub"]["search_median_s"], 1
+    )
     result["add_speedup"] = round(result["without_hub"]["add_median_s"] / result["with_hub"]["add_median_s"], 1)
     emit(result, args.out)
 

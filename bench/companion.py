@@ -40,8 +40,24 @@ from _report import emit  # noqa: E402
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 TOKENS = 40
-TOPICS = ["the moon", "volcanoes", "jazz", "old maps", "bees", "glaciers", "chess openings", "sourdough", "comets",
-          "lighthouses", "the Roman roads", "octopuses", "tea ceremonies", "clocks", "deserts", "origami"]
+TOPICS = [
+    "the moon",
+    "volcanoes",
+    "jazz",
+    "old maps",
+    "bees",
+    "glaciers",
+    "chess openings",
+    "sourdough",
+    "comets",
+    "lighthouses",
+    "the Roman roads",
+    "octopuses",
+    "tea ceremonies",
+    "clocks",
+    "deserts",
+    "origami",
+]
 
 OBSERVER = """
 window.__paints = []
@@ -78,11 +94,18 @@ class ScriptedModel:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
                 await reader.readexactly(length)
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                             b"Transfer-Encoding: chunked\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 times: list[float] = []
                 self.writes.append(times)
                 for i in range(TOKENS):
@@ -99,8 +122,12 @@ class ScriptedModel:
 
     @staticmethod
     def _event(writer: asyncio.StreamWriter, delta: dict[str, Any], finish: str | None = None) -> None:
-        chunk = {"id": "x", "object": "chat.completion.chunk", "model": "scripted",
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        chunk = {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "model": "scripted",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
         data = f"data: {json.dumps(chunk)}\n\n".encode()
         writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
@@ -111,16 +138,23 @@ def pct(values: list[float], q: float) -> float:
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"n": len(values), "p50_ms": round(statistics.median(values), 2), "p99_ms": round(pct(values, 0.99), 2),
-            "max_ms": round(max(values), 2)}
+    return {
+        "n": len(values),
+        "p50_ms": round(statistics.median(values), 2),
+        "p99_ms": round(pct(values, 0.99), 2),
+        "max_ms": round(max(values), 2),
+    }
 
 
 def bundle_size() -> dict[str, Any]:
     shipped = ROOT / "qira" / "api" / "static" / "companion"
     sizes = {p.name: len(gzip.compress(p.read_bytes(), 9)) for p in sorted(shipped.iterdir())}
-    return {"app_js_gzip_kb": round(sizes["app.js"] / 1024, 1),
-            "shell_gzip_kb": round(sum(v for k, v in sizes.items() if not k.endswith(".png")) / 1024, 1),
-            "target_app_js_kb": 150, "files_gzip_bytes": sizes}
+    return {
+        "app_js_gzip_kb": round(sizes["app.js"] / 1024, 1),
+        "shell_gzip_kb": round(sum(v for k, v in sizes.items() if not k.endswith(".png")) / 1024, 1),
+        "target_app_js_kb": 150,
+        "files_gzip_bytes": sizes,
+    }
 
 
 def main() -> None:
@@ -139,17 +173,24 @@ def main() -> None:
     model = ScriptedModel(args.token_delay)
     with tempfile.TemporaryDirectory(prefix="qira-bench-companion-") as tmp_name:
         tmp = Path(tmp_name)
-        hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_POLICY": "prefer-local",
-                                           "QIRA_INFERENCE_CLOUD__BASE_URL": model.base_url,
-                                           "QIRA_INFERENCE_CLOUD__MODEL": "scripted"}).start(timeout=60)
+        hub = HubProcess(
+            tmp / "hub",
+            env={
+                "QIRA_HUB_WARM_UP": "false",
+                "QIRA_INFERENCE_POLICY": "prefer-local",
+                "QIRA_INFERENCE_CLOUD__BASE_URL": model.base_url,
+                "QIRA_INFERENCE_CLOUD__MODEL": "scripted",
+            },
+        ).start(timeout=60)
         py = None
         try:
             desk = pair_link(hub.data_dir, "desk", "pc")["code"]
             py = PyDevice(hub.ws_url, tmp / "py", name="desk", kind="pc", code=desk)
             code = pair_link(hub.data_dir, "pocket", "phone")["code"]
             with sync_playwright() as pw:
-                context = pw.chromium.launch_persistent_context(tmp / "profile", executable_path=chromium_path(),
-                                                                viewport={"width": 820, "height": 1180})
+                context = pw.chromium.launch_persistent_context(
+                    tmp / "profile", executable_path=chromium_path(), viewport={"width": 820, "height": 1180}
+                )
                 context.set_default_timeout(180_000)
                 context.add_init_script(OBSERVER)
                 page = context.pages[0] if context.pages else context.new_page()
@@ -169,11 +210,17 @@ def main() -> None:
             hub.stop()
     browser, dom, python = summary(deltas["browser"]), summary(deltas["browser_dom"]), summary(deltas["python"])
     result = {
-        "delta_to_screen": {"browser_painted": browser, "browser_in_dom": dom, "python_device": python,
-                            "ratio_p50_painted": round(browser["p50_ms"] / max(python["p50_ms"], 0.01), 2),
-                            "ratio_p50_in_dom": round(dom["p50_ms"] / max(python["p50_ms"], 0.01), 2),
-                            "target_ratio": 2.0,
-                            "turns": args.turns, "tokens_per_turn": TOKENS, "token_delay_s": args.token_delay},
+        "delta_to_screen": {
+            "browser_painted": browser,
+            "browser_in_dom": dom,
+            "python_device": python,
+            "ratio_p50_painted": round(browser["p50_ms"] / max(python["p50_ms"], 0.01), 2),
+            "ratio_p50_in_dom": round(dom["p50_ms"] / max(python["p50_ms"], 0.01), 2),
+            "target_ratio": 2.0,
+            "turns": args.turns,
+            "tokens_per_turn": TOKENS,
+            "token_delay_s": args.token_delay,
+        },
         "navigation": loads,
         "bundle": bundle_size(),
     }
@@ -193,8 +240,11 @@ def measure_deltas(page: Any, py: Any, model: ScriptedModel, thread: str, turns:
         key = f"a:{done['turn']}"
         page.wait_for_function(f"document.querySelector('#messages li[data-key=\"{key}\"] .badge') !== null")
         paints = [p for p in page.evaluate("window.__paints") if p[0] == key]
-        arrived = {e["index"]: e["_at"] for e in py.events[start:]
-                   if e.get("type") == "chat.delta" and e.get("turn") == done["turn"] and "_at" in e}
+        arrived = {
+            e["index"]: e["_at"]
+            for e in py.events[start:]
+            if e.get("type") == "chat.delta" and e.get("turn") == done["turn"] and "_at" in e
+        }
         for index, written in enumerate(writes):
             shown = next((p for p in paints if p[1] >= index + 1), None)
             if shown is not None:
@@ -213,8 +263,11 @@ def measure_loads(page: Any, loads: int) -> dict[str, Any]:
         page.wait_for_function("window.__shell !== undefined && window.__online !== undefined")
         shell.append(page.evaluate("window.__shell"))
         online.append(page.evaluate("window.__online"))
-    return {"shell_interactive_ms": {"p50": round(statistics.median(shell), 1), "max": round(max(shell), 1)},
-            "online_ms": {"p50": round(statistics.median(online), 1), "max": round(max(online), 1)}, "loads": loads}
+    return {
+        "shell_interactive_ms": {"p50": round(statistics.median(shell), 1), "max": round(max(shell), 1)},
+        "online_ms": {"p50": round(statistics.median(online), 1), "max": round(max(online), 1)},
+        "loads": loads,
+    }
 
 
 if __name__ == "__main__":

@@ -43,9 +43,13 @@ from qira.inference import (  # noqa: E402
 from tests.inference.servers import Fault, FaultServer, LlamaServer  # noqa: E402
 
 SHORT = [ChatMessage(role="user", content="What is the capital of France?")]
-LONG = [ChatMessage(role="user" if i % 2 == 0 else "assistant",
-                    content=f"Turn {i}: let us talk about lighthouses, their keepers and the sea around them. " * 3)
-        for i in range(12)] + [ChatMessage(role="user", content="Summarise what we said.")]
+LONG = [
+    ChatMessage(
+        role="user" if i % 2 == 0 else "assistant",
+        content=f"Turn {i}: let us talk about lighthouses, their keepers and the sea around them. " * 3,
+    )
+    for i in range(12)
+] + [ChatMessage(role="user", content="Summarise what we said.")]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -63,8 +67,9 @@ async def first_token(model: CloudChatModel, messages: list[ChatMessage]) -> flo
 
 async def healthy(runs: int) -> dict[str, Any]:
     server = LlamaServer(api_key="bench", threads=2, parallel=2)
-    model = CloudChatModel(CloudConfig(base_url=server.base_url, read_timeout_s=120, first_token_timeout_s=120),
-                           api_key="bench")
+    model = CloudChatModel(
+        CloudConfig(base_url=server.base_url, read_timeout_s=120, first_token_timeout_s=120), api_key="bench"
+    )
     out: dict[str, Any] = {}
     try:
         await first_token(model, SHORT)  # warm the server's cache and the connection
@@ -73,9 +78,12 @@ async def healthy(runs: int) -> dict[str, Any]:
             pairs: list[float] = []
             for _ in range(max(1, runs // 2)):
                 pairs += await asyncio.gather(first_token(model, messages), first_token(model, messages))
-            out[name] = {"alone_p50_s": round(statistics.median(alone), 3), "alone_max_s": round(max(alone), 3),
-                         "two_at_once_p50_s": round(statistics.median(pairs), 3),
-                         "two_at_once_max_s": round(max(pairs), 3)}
+            out[name] = {
+                "alone_p50_s": round(statistics.median(alone), 3),
+                "alone_max_s": round(max(alone), 3),
+                "two_at_once_p50_s": round(statistics.median(pairs), 3),
+                "two_at_once_max_s": round(max(pairs), 3),
+            }
     finally:
         await model.aclose()
         server.close()
@@ -91,10 +99,16 @@ async def hanging(deadline_s: float, read_timeout_s: float) -> dict[str, Any]:
             with FaultServer(hang_s=read_timeout_s * 3) as endpoint:
                 for label, first_token_s in (("with_deadline", deadline_s), ("read_timeout_only", 10 * read_timeout_s)):
                     endpoint.script(Fault.HANG)
-                    cloud = CloudConfig(base_url=endpoint.base_url, model="test", read_timeout_s=read_timeout_s,
-                                        first_token_timeout_s=first_token_s, max_retries=0)
-                    service = InferenceService(InferenceConfig(policy="prefer-cloud", cloud=cloud), local=local,
-                                               data_dir=Path(tmp))
+                    cloud = CloudConfig(
+                        base_url=endpoint.base_url,
+                        model="test",
+                        read_timeout_s=read_timeout_s,
+                        first_token_timeout_s=first_token_s,
+                        max_retries=0,
+                    )
+                    service = InferenceService(
+                        InferenceConfig(policy="prefer-cloud", cloud=cloud), local=local, data_dir=Path(tmp)
+                    )
                     started = time.perf_counter()
                     seen = None
                     async for delta in service.chat(ChatRequest(messages=SHORT, max_tokens=8)):
@@ -115,15 +129,19 @@ def main() -> None:
     parser.add_argument("--read-timeout", type=float, default=20.0)
     args = parser.parse_args()
     runs = 3 if args.quick else 10
-    result: dict[str, Any] = {"runs": runs, "default_first_token_timeout_s": CloudConfig().first_token_timeout_s,
-                              "default_read_timeout_s": CloudConfig().read_timeout_s}
+    result: dict[str, Any] = {
+        "runs": runs,
+        "default_first_token_timeout_s": CloudConfig().first_token_timeout_s,
+        "default_read_timeout_s": CloudConfig().read_timeout_s,
+    }
     result["healthy_endpoint"] = asyncio.run(healthy(runs))
     result["hanging_endpoint"] = asyncio.run(hanging(args.deadline, args.read_timeout))
     worst = max(v["two_at_once_max_s"] for v in result["healthy_endpoint"].values())
     result["deadline_over_worst_healthy"] = round(args.deadline / worst, 1) if worst else None
     hang = result["hanging_endpoint"]
-    result["speedup_on_a_hang"] = round(hang["read_timeout_only"]["first_answer_token_s"]
-                                        / hang["with_deadline"]["first_answer_token_s"], 1)
+    result["speedup_on_a_hang"] = round(
+        hang["read_timeout_only"]["first_answer_token_s"] / hang["with_deadline"]["first_answer_token_s"], 1
+    )
     emit(result, args.out)
 
 

@@ -63,6 +63,7 @@ def pct(values: list[float], q: float) -> float:
 
 # -- 1. cloud backend vs bare httpx -------------------------------------------------------
 
+
 async def bare_stream(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, float, int]:
     """The least a client can do: stream, parse each event, count tokens."""
     started = time.perf_counter()
@@ -110,7 +111,9 @@ async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
     config = CloudConfig(base_url=llama.base_url, model="smollm2", read_timeout_s=120, first_token_timeout_s=120)
     model = CloudChatModel(config, api_key=llama.api_key)
     body = request_json(request, model="smollm2")
-    client = httpx.AsyncClient(base_url=llama.base_url + "/", headers={"Authorization": f"Bearer {llama.api_key}"}, timeout=120)
+    client = httpx.AsyncClient(
+        base_url=llama.base_url + "/", headers={"Authorization": f"Bearer {llama.api_key}"}, timeout=120
+    )
     bare: list[tuple[float, float, int]] = []
     ours: list[tuple[float, float, int]] = []
     try:
@@ -148,6 +151,7 @@ async def bench_cloud(runs: int, max_tokens: int) -> dict[str, Any]:
 
 
 # -- 2. local model: LocalChatModel vs xllamacpp directly ---------------------------------
+
 
 def direct_local(server: Any, body: dict[str, Any]) -> tuple[float, int]:
     tokens = 0
@@ -203,8 +207,12 @@ async def bench_local(local: LocalModel, runs: int, max_tokens: int) -> dict[str
 
 # -- 3. router ------------------------------------------------------------------------------
 
+
 def bench_router(service: InferenceService, decisions: int) -> dict[str, Any]:
-    history = [ChatMessage(role="user" if i % 2 else "assistant", content="Tell me more about the history of Lisbon. " * 4) for i in range(6)]
+    history = [
+        ChatMessage(role="user" if i % 2 else "assistant", content="Tell me more about the history of Lisbon. " * 4)
+        for i in range(6)
+    ]
     requests = [
         ChatRequest(messages=[ChatMessage(role="user", content="What's the weather tomorrow?")]),
         ChatRequest(messages=[ChatMessage(role="user", content="Email maria@example.com my card 4111 1111 1111 1111")]),
@@ -233,22 +241,53 @@ def bench_router(service: InferenceService, decisions: int) -> dict[str, Any]:
 
 # -- 4. chaos -------------------------------------------------------------------------------
 
-CHAOS_FAULTS = (Fault.HTTP_500, Fault.HTTP_503, Fault.RATE_LIMIT, Fault.RESET, Fault.RESET_MID, Fault.MALFORMED,
-                Fault.TRUNCATED, Fault.HANG, Fault.HANG_MID, Fault.WRONG_TYPE)
+CHAOS_FAULTS = (
+    Fault.HTTP_500,
+    Fault.HTTP_503,
+    Fault.RATE_LIMIT,
+    Fault.RESET,
+    Fault.RESET_MID,
+    Fault.MALFORMED,
+    Fault.TRUNCATED,
+    Fault.HANG,
+    Fault.HANG_MID,
+    Fault.WRONG_TYPE,
+)
 
 
 async def bench_chaos(local: LocalModel, data_dir: Path, total: int, concurrency: int) -> dict[str, Any]:
-    server = FaultServer(fault_rate=0.3, faults=CHAOS_FAULTS, retry_after=0.05, hang_s=5.0, token_delay_s=0.002,
-                         answer="Lisbon is the capital of Portugal and sits on the Tagus river.").start()
-    cloud = CloudConfig(base_url=server.base_url, model="fault", connect_timeout_s=1.0, read_timeout_s=0.5,
-                        max_retries=2, backoff_base_s=0.02, backoff_max_s=0.5, breaker_failures=5, breaker_reset_s=1.0)
-    service = InferenceService(InferenceConfig(policy="prefer-cloud", cloud=cloud, daily_token_budget=0), local=local, data_dir=data_dir)
+    server = FaultServer(
+        fault_rate=0.3,
+        faults=CHAOS_FAULTS,
+        retry_after=0.05,
+        hang_s=5.0,
+        token_delay_s=0.002,
+        answer="Lisbon is the capital of Portugal and sits on the Tagus river.",
+    ).start()
+    cloud = CloudConfig(
+        base_url=server.base_url,
+        model="fault",
+        connect_timeout_s=1.0,
+        read_timeout_s=0.5,
+        max_retries=2,
+        backoff_base_s=0.02,
+        backoff_max_s=0.5,
+        breaker_failures=5,
+        breaker_reset_s=1.0,
+    )
+    service = InferenceService(
+        InferenceConfig(policy="prefer-cloud", cloud=cloud, daily_token_budget=0), local=local, data_dir=data_dir
+    )
     outcome = {"cloud": 0, "fallback_before_first_token": 0, "degraded_mid_stream": 0, "routed_local": 0, "failed": 0}
     errors: list[str] = []
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
-        request = ChatRequest(messages=[ChatMessage(role="user", content=f"Question {i}: tell me about Lisbon.")], max_tokens=12, temperature=0.0)
+        request = ChatRequest(
+            messages=[ChatMessage(role="user", content=f"Question {i}: tell me about Lisbon.")],
+            max_tokens=12,
+            temperature=0.0,
+        )
         async with semaphore:
             try:
                 turn = service.chat(request)
@@ -308,7 +347,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         local = LocalModel(LocalModelConfig(threads=1, parallel=2), socket_dir=Path(tmp) / "run")
         try:
             print("local model vs xllamacpp directly …", flush=True)
-            results["local_throughput"] = await bench_local(local, runs=4 if quick else 10, max_tokens=64 if quick else 128)
+            results["local_throughput"] = await bench_local(
+                local, runs=4 if quick else 10, max_tokens=64 if quick else 128
+            )
             print("router decisions …", flush=True)
             cloud = CloudConfig(base_url="http://127.0.0.1:9/v1")
             service = InferenceService(InferenceConfig(cloud=cloud), local=local, data_dir=Path(tmp))
@@ -326,16 +367,18 @@ def summary(r: dict[str, Any]) -> str:
     c, lt, ro, ch = r["cloud_overhead"], r["local_throughput"], r["router"], r["chaos"]
     mark = {True: "met", False: "MISSED"}
     load = r["load_average_1m"]
-    return "\n".join([
-        f"load average (1 min, 2 cores): {load['before']:.1f} before, {load['after']:.1f} after",
-        f"cloud TTFT   bare {c['bare_httpx']['ttft_ms']:.1f} ms, qira {c['qira_cloud']['ttft_ms']:.1f} ms ({c['ttft_overhead_pct']:+.1f}%)",
-        f"cloud total  bare {c['bare_httpx']['total_ms']:.1f} ms, qira {c['qira_cloud']['total_ms']:.1f} ms ({c['total_overhead_pct']:+.1f}%)  [{mark[c['met']]}: {c['target']}]",
-        f"local        direct {lt['direct_xllamacpp_tokens_per_s']:.1f} tok/s, qira {lt['qira_local_tokens_per_s']:.1f} tok/s ({lt['ratio_pct']:.1f}%)  [{mark[lt['met']]}: {lt['target']}]",
-        f"router       p50 {ro['p50_ms'] * 1000:.0f} µs, p99 {ro['p99_ms'] * 1000:.0f} µs  [{mark[ro['met']]}: {ro['target']}]",
-        f"chaos        {ch['requests']} requests, {ch['faults_injected']}/{ch['endpoint_calls']} calls faulted, "
-        f"{ch['completed_pct']:.1f}% completed (cloud {ch['cloud']}, fallback {ch['fallback_before_first_token']}, "
-        f"degraded {ch['degraded_mid_stream']}, routed local {ch['routed_local']}) in {ch['seconds']:.1f}s  [{mark[ch['met']]}: {ch['target']}]",
-    ])
+    return "\n".join(
+        [
+            f"load average (1 min, 2 cores): {load['before']:.1f} before, {load['after']:.1f} after",
+            f"cloud TTFT   bare {c['bare_httpx']['ttft_ms']:.1f} ms, qira {c['qira_cloud']['ttft_ms']:.1f} ms ({c['ttft_overhead_pct']:+.1f}%)",
+            f"cloud total  bare {c['bare_httpx']['total_ms']:.1f} ms, qira {c['qira_cloud']['total_ms']:.1f} ms ({c['total_overhead_pct']:+.1f}%)  [{mark[c['met']]}: {c['target']}]",
+            f"local        direct {lt['direct_xllamacpp_tokens_per_s']:.1f} tok/s, qira {lt['qira_local_tokens_per_s']:.1f} tok/s ({lt['ratio_pct']:.1f}%)  [{mark[lt['met']]}: {lt['target']}]",
+            f"router       p50 {ro['p50_ms'] * 1000:.0f} µs, p99 {ro['p99_ms'] * 1000:.0f} µs  [{mark[ro['met']]}: {ro['target']}]",
+            f"chaos        {ch['requests']} requests, {ch['faults_injected']}/{ch['endpoint_calls']} calls faulted, "
+            f"{ch['completed_pct']:.1f}% completed (cloud {ch['cloud']}, fallback {ch['fallback_before_first_token']}, "
+            f"degraded {ch['degraded_mid_stream']}, routed local {ch['routed_local']}) in {ch['seconds']:.1f}s  [{mark[ch['met']]}: {ch['target']}]",
+        ]
+    )
 
 
 def main() -> int:

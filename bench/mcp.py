@@ -52,9 +52,16 @@ def compare(name: str, base: list[float], via: list[float]) -> dict[str, Any]:
     b, v = summary(base), summary(via)
     over50, over99 = v["p50_ms"] - b["p50_ms"], v["p99_ms"] - b["p99_ms"]
     allowed = max(2.0, 0.10 * b["p50_ms"])
-    return {"what": name, "baseline": b, "through": v, "overhead_p50_ms": round(over50, 3),
-            "overhead_p99_ms": round(over99, 3), "ratio_p50": round(v["p50_ms"] / b["p50_ms"], 3),
-            "target_p50_overhead_ms": round(allowed, 3), "meets_target": over50 <= allowed}
+    return {
+        "what": name,
+        "baseline": b,
+        "through": v,
+        "overhead_p50_ms": round(over50, 3),
+        "overhead_p99_ms": round(over99, 3),
+        "ratio_p50": round(v["p50_ms"] / b["p50_ms"], 3),
+        "target_p50_overhead_ms": round(allowed, 3),
+        "meets_target": over50 <= allowed,
+    }
 
 
 async def timed(fn: Any) -> float:
@@ -75,8 +82,9 @@ def bare_sdk_server() -> Any:
     async def call_tool(ctx: Any, params: Any) -> types.CallToolResult:
         return types.CallToolResult(content=[types.TextContent(text="ok")])
 
-    server = Server("bare", on_list_tools=list_tools, on_call_tool=call_tool,
-                    get_tool_input_schema=lambda name: {"type": "object"})
+    server = Server(
+        "bare", on_list_tools=list_tools, on_call_tool=call_tool, get_tool_input_schema=lambda name: {"type": "object"}
+    )
     return StreamableHTTPSessionManager(app=server, stateless=True, json_response=True)
 
 
@@ -118,9 +126,12 @@ async def bench_server(calls: int, data: Path) -> dict[str, Any]:
     in_process, over_mcp, floor = [], [], []
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client_http, \
-                Client(streamable_http_client(base + "/mcp", http_client=client_http)) as c, \
-                Client(streamable_http_client(base + "/bare", http_client=client_http)) as b:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client_http,
+            Client(streamable_http_client(base + "/mcp", http_client=client_http)) as c,
+            Client(streamable_http_client(base + "/bare", http_client=client_http)) as b,
+        ):
+
             async def direct() -> None:
                 step = await agent.call_skill(device, "time_now", {}, via="bench")
                 assert step.outcome.value == "ok", step.text
@@ -148,8 +159,9 @@ async def bench_server(calls: int, data: Path) -> dict[str, Any]:
             task.cancel()
         await asyncio.gather(*managers, return_exceptions=True)
         await agent.stop()
-    out = compare("tool call through Qira's MCP server (/mcp, official client) vs the same skill in-process",
-                  in_process, over_mcp)
+    out = compare(
+        "tool call through Qira's MCP server (/mcp, official client) vs the same skill in-process", in_process, over_mcp
+    )
     # What any MCP server costs on this stack (client and server SDK, HTTP, JSON-RPC, in this one
     # process), and what is left for Qira's own layer (bearer check, tool lookup, result shaping).
     out["sdk_floor_bare_server"] = summary(floor)
@@ -180,8 +192,10 @@ async def bench_client(calls: int, data: Path) -> dict[str, Any]:
         with open(os.devnull, "w") as quiet:
             from mcp.client.stdio import stdio_client
 
-            async with Client(stdio_client(StdioServerParameters(command=sys.executable, args=args),
-                                           errlog=quiet)) as client:
+            async with Client(
+                stdio_client(StdioServerParameters(command=sys.executable, args=args), errlog=quiet)
+            ) as client:
+
                 async def direct() -> None:
                     result = await client.call_tool("get_current_time", arguments)
                     assert not result.is_error
@@ -199,17 +213,26 @@ async def bench_client(calls: int, data: Path) -> dict[str, Any]:
     finally:
         await servers.stop()
         await agent.stop()
-    return compare("mcp-server-time's tool as the skill time.get_current_time (grants, timeout, audit) "
-                   "vs the mcp client calling the server directly", direct_ms, through)
+    return compare(
+        "mcp-server-time's tool as the skill time.get_current_time (grants, timeout, audit) "
+        "vs the mcp client calling the server directly",
+        direct_ms,
+        through,
+    )
 
 
 async def main(calls: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         server = await bench_server(calls, Path(tmp) / "server")
         client = await bench_client(calls, Path(tmp) / "client")
-    return {"benchmark": "mcp", "calls_per_path": calls, "qira_as_mcp_server": server,
-            "mcp_server_as_skill": client, "cpu_count": os.cpu_count(),
-            "load_avg_1m": round(os.getloadavg()[0], 2)}
+    return {
+        "benchmark": "mcp",
+        "calls_per_path": calls,
+        "qira_as_mcp_server": server,
+        "mcp_server_as_skill": client,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
 
 
 if __name__ == "__main__":

@@ -128,14 +128,57 @@ async def recall(embedder: Embedder, workdir: Path) -> dict[str, Any]:
 # -- ingest ----------------------------------------------------------------------------
 
 _SUBJECTS = ["I", "Tomás", "Leonor", "Mum", "Rui", "Carla", "Sofia", "Duarte", "The team", "Grandma Alda", "Inês"]
-_VERBS = ["booked", "cancelled", "moved", "planned", "forgot", "finished", "started", "paid for", "asked about",
-          "rescheduled", "bought", "returned", "recommended", "complained about", "signed up for"]
-_OBJECTS = ["the dentist appointment", "a table at Prado", "the flights to the Azores", "swimming lessons",
-            "the boiler service", "a new winter coat", "the car inspection", "tickets for Ana Moura",
-            "the school trip", "a birthday cake", "the gym membership", "a weekend in Évora", "the vet visit",
-            "the electricity contract", "a laptop stand", "the design review", "a pottery class", "new curtains"]
-_WHEN = ["on Monday", "yesterday", "last week", "for next Friday", "in March", "this morning", "before the holidays",
-         "after work", "on the 14th", "for the weekend", "at lunchtime", "two days ago"]
+_VERBS = [
+    "booked",
+    "cancelled",
+    "moved",
+    "planned",
+    "forgot",
+    "finished",
+    "started",
+    "paid for",
+    "asked about",
+    "rescheduled",
+    "bought",
+    "returned",
+    "recommended",
+    "complained about",
+    "signed up for",
+]
+_OBJECTS = [
+    "the dentist appointment",
+    "a table at Prado",
+    "the flights to the Azores",
+    "swimming lessons",
+    "the boiler service",
+    "a new winter coat",
+    "the car inspection",
+    "tickets for Ana Moura",
+    "the school trip",
+    "a birthday cake",
+    "the gym membership",
+    "a weekend in Évora",
+    "the vet visit",
+    "the electricity contract",
+    "a laptop stand",
+    "the design review",
+    "a pottery class",
+    "new curtains",
+]
+_WHEN = [
+    "on Monday",
+    "yesterday",
+    "last week",
+    "for next Friday",
+    "in March",
+    "this morning",
+    "before the holidays",
+    "after work",
+    "on the 14th",
+    "for the weekend",
+    "at lunchtime",
+    "two days ago",
+]
 
 
 def ingest_texts(n: int, seed: int = 7) -> list[str]:
@@ -238,8 +281,10 @@ def bulk_load(directory: Path, vectors: np.ndarray, texts: list[str]) -> None:
             db.conn.executemany(
                 "INSERT INTO memories (id, text, text_hash, kind, scope, device, importance, created_at, updated_at,"
                 " expires_at, parent, seq, vseq, embedding) VALUES (?,?,?,'fact','shared',NULL,0.5,?,?,NULL,NULL,?,?,?)",
-                ((f"s{i}", texts[i], text_hash(texts[i]), now - i, now - i, seq, seq, vectors[i].tobytes())
-                 for i in range(start, stop)),
+                (
+                    (f"s{i}", texts[i], text_hash(texts[i]), now - i, now - i, seq, seq, vectors[i].tobytes())
+                    for i in range(start, stop)
+                ),
             )
     with db.write():
         db.conn.execute("INSERT INTO memories_fts (memories_fts) VALUES ('rebuild')")
@@ -256,8 +301,9 @@ def query_set(vectors: np.ndarray, texts: list[str], count: int, seed: int = 5) 
     return qv.astype(np.float32), qt
 
 
-async def qira_latency(embedder: Embedder, directory: Path, vectors: np.ndarray, texts: list[str],
-                       queries: int) -> dict[str, Any]:
+async def qira_latency(
+    embedder: Embedder, directory: Path, vectors: np.ndarray, texts: list[str], queries: int
+) -> dict[str, Any]:
     before = rss_mb()
     started = time.perf_counter()
     bulk_load(directory, vectors, texts)
@@ -307,8 +353,7 @@ def chroma_latency(vectors: np.ndarray, texts: list[str], queries: int) -> dict[
     step = 5000
     for start in range(0, len(vectors), step):
         stop = min(len(vectors), start + step)
-        col.add(ids=[f"s{i}" for i in range(start, stop)], embeddings=vectors[start:stop],
-                documents=texts[start:stop])
+        col.add(ids=[f"s{i}" for i in range(start, stop)], embeddings=vectors[start:stop], documents=texts[start:stop])
     built = time.perf_counter() - started
     qv, _ = query_set(vectors, texts, queries)
     for vec in qv[:20]:
@@ -319,8 +364,12 @@ def chroma_latency(vectors: np.ndarray, texts: list[str], queries: int) -> dict[
         col.query(query_embeddings=[vec.tolist()], n_results=5)
         times.append((time.perf_counter() - t) * 1000)
     client.reset()
-    return {"p50_ms": round(percentile(times, 50), 3), "p95_ms": round(percentile(times, 95), 3),
-            "build_s": round(built, 1), "build_per_s": round(len(vectors) / built, 1)}
+    return {
+        "p50_ms": round(percentile(times, 50), 3),
+        "p95_ms": round(percentile(times, 95), 3),
+        "build_s": round(built, 1),
+        "build_per_s": round(len(vectors) / built, 1),
+    }
 
 
 async def latency(embedder: Embedder, workdir: Path, sizes: list[int], chroma_max: int, queries: int) -> dict[str, Any]:
@@ -355,13 +404,20 @@ async def main() -> None:
     parser.add_argument("--out", help="write the JSON results here")
     parser.add_argument("--quick", action="store_true", help="recall, a small ingest run and 10k latency only")
     parser.add_argument("--sizes", help="comma-separated store sizes for latency (default 10000,100000,1000000)")
-    parser.add_argument("--chroma-max", type=int, default=100_000,
-                        help="largest size chromadb is built at (its build rate makes 1M take ~15+ minutes here)")
+    parser.add_argument(
+        "--chroma-max",
+        type=int,
+        default=100_000,
+        help="largest size chromadb is built at (its build rate makes 1M take ~15+ minutes here)",
+    )
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--parts", default="recall,ingest,latency", help="which parts to run (comma-separated)")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([10_000] if args.quick else
-                                                                       [10_000, 100_000, 1_000_000])
+    sizes = (
+        [int(s) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([10_000] if args.quick else [10_000, 100_000, 1_000_000])
+    )
     workdir = Path(tempfile.mkdtemp(prefix="qira-bench-memory-"))
     embedder = Embedder()
     embedder.load()
@@ -374,8 +430,9 @@ async def main() -> None:
             log(f"  {json.dumps(results['recall'])}")
         if "ingest" in parts:
             log("ingest")
-            results["ingest"] = await ingest(embedder, workdir, 400 if args.quick else 1000,
-                                             rounds=3 if args.quick else 5)
+            results["ingest"] = await ingest(
+                embedder, workdir, 400 if args.quick else 1000, rounds=3 if args.quick else 5
+            )
             log(f"  {json.dumps(results['ingest'])}")
         if "latency" in parts:
             results["query_embedding"] = query_embedding_ms(embedder)

@@ -55,8 +55,10 @@ CHAT = [
     "Who lived at 221B Baker Street, and what is the speed of light (299 792 458 m/s) in km/h?",
     "Sherlock Holmes, in the stories; light travels at about 1 079 252 849 km/h.",
 ]
-PERSONAL_TAIL = ["By the way my sister Ana Lima's number is +44 20 7946 0958, mail ana.lima@example.com.",
-                 "Great, and book the table under my card 4539 1488 0343 6467."]
+PERSONAL_TAIL = [
+    "By the way my sister Ana Lima's number is +44 20 7946 0958, mail ana.lima@example.com.",
+    "Great, and book the table under my card 4539 1488 0343 6467.",
+]
 
 
 def _conversation(personal: bool, size: int = 4096) -> list[str]:
@@ -68,18 +70,27 @@ def _conversation(personal: bool, size: int = 4096) -> list[str]:
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     samples = sorted(samples)
-    return {"p50_ms": round(statistics.median(samples), 3), "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 3),
-            "max_ms": round(samples[-1], 3)}
+    return {
+        "p50_ms": round(statistics.median(samples), 3),
+        "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 3),
+        "max_ms": round(samples[-1], 3),
+    }
 
 
 def detector(runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    router = Router(InferenceConfig(policy="prefer-cloud", privacy_mode="redact",
-                                    cloud=CloudConfig(base_url="http://127.0.0.1:9/v1")))
+    router = Router(
+        InferenceConfig(
+            policy="prefer-cloud", privacy_mode="redact", cloud=CloudConfig(base_url="http://127.0.0.1:9/v1")
+        )
+    )
     for name, personal in (("personal_4kb", True), ("clean_4kb", False)):
         messages = _conversation(personal)
-        request = ChatRequest(messages=[ChatMessage(role="user" if i % 2 == 0 else "assistant", content=m)
-                                        for i, m in enumerate(messages)])
+        request = ChatRequest(
+            messages=[
+                ChatMessage(role="user" if i % 2 == 0 else "assistant", content=m) for i, m in enumerate(messages)
+            ]
+        )
         scan_texts(messages)  # warm the regular expressions
         scans, cpu, routes = [], [], []
         for _ in range(runs):
@@ -91,12 +102,16 @@ def detector(runs: int) -> dict[str, Any]:
             router.decide(request, cloud=CloudStatus(configured=True))
             routes.append((time.perf_counter() - t) * 1000)
         found = scan_texts(messages)
-        out[name] = {"chars": sum(len(m) for m in messages), "messages": len(messages),
-                     "found": [k.name.lower() for k in found.kinds], "scan": _percentiles(scans),
-                     # CPU time of this thread: what the scan costs when the machine is shared (wall time
-                     # includes waiting for a core; on a loaded 2-core machine that dominates)
-                     "scan_cpu": _percentiles(cpu),
-                     "route_redact_mode": _percentiles(routes)}
+        out[name] = {
+            "chars": sum(len(m) for m in messages),
+            "messages": len(messages),
+            "found": [k.name.lower() for k in found.kinds],
+            "scan": _percentiles(scans),
+            # CPU time of this thread: what the scan costs when the machine is shared (wall time
+            # includes waiting for a core; on a loaded 2-core machine that dominates)
+            "scan_cpu": _percentiles(cpu),
+            "route_redact_mode": _percentiles(routes),
+        }
     out["target_p95_ms"] = 5.0
     out["load_average_1m"] = round(os.getloadavg()[0], 2)
     return out
@@ -121,7 +136,7 @@ def corpus(seed: int = 7) -> dict[str, Any]:
         restorer, got, i = Restorer(redaction.values), [], 0
         while i < len(answer):
             n = rng.randint(1, 5)
-            got.append(restorer.feed(answer[i:i + n]))
+            got.append(restorer.feed(answer[i : i + n]))
             i += n
         text = "".join(got) + restorer.flush()
         redacted_cases += 1
@@ -129,11 +144,17 @@ def corpus(seed: int = 7) -> dict[str, Any]:
             restored += 1
     kept = [c.id for c in ORDINARY if scan_texts(list(c.turns)).found]
     return {
-        "personal_cases": len(PERSONAL), "ordinary_cases": len(ORDINARY),
-        "leaks": len(missed) + len(leaked), "missed": missed, "leaked_after_redaction": leaked,
-        "reason_names_right_kind": round(1 - len(wrong_kind) / len(PERSONAL), 4), "wrong_kind": wrong_kind,
-        "ordinary_kept_local": round(len(kept) / len(ORDINARY), 4), "ordinary_kept_local_ids": kept,
-        "redacted_cases": redacted_cases, "restored_exactly": round(restored / max(redacted_cases, 1), 4),
+        "personal_cases": len(PERSONAL),
+        "ordinary_cases": len(ORDINARY),
+        "leaks": len(missed) + len(leaked),
+        "missed": missed,
+        "leaked_after_redaction": leaked,
+        "reason_names_right_kind": round(1 - len(wrong_kind) / len(PERSONAL), 4),
+        "wrong_kind": wrong_kind,
+        "ordinary_kept_local": round(len(kept) / len(ORDINARY), 4),
+        "ordinary_kept_local_ids": kept,
+        "redacted_cases": redacted_cases,
+        "restored_exactly": round(restored / max(redacted_cases, 1), 4),
     }
 
 
@@ -168,15 +189,32 @@ async def cutoff(cut: float) -> dict[str, Any]:
 
     def describe(xs: list[float]) -> dict[str, float]:
         xs = sorted(xs)
-        return {"n": len(xs), "p10": round(xs[len(xs) // 10], 4), "median": round(statistics.median(xs), 4),
-                "p90": round(xs[len(xs) * 9 // 10], 4), "max": round(xs[-1], 4)}
+        return {
+            "n": len(xs),
+            "p10": round(xs[len(xs) // 10], 4),
+            "median": round(statistics.median(xs), 4),
+            "p90": round(xs[len(xs) * 9 // 10], 4),
+            "max": round(xs[-1], 4),
+        }
 
-    curve = {f"{c:.2f}": {"relevant_kept": share_at(relevant, c), "irrelevant_kept": share_at(irrelevant, c),
-                          "ordinary_kept": share_at(ordinary, c)} for c in (0.25, 0.30, 0.35, 0.40, 0.45, 0.50)}
-    return {"cutoff": cut, "curve": curve, "relevant_top5": describe(relevant), "irrelevant_top5": describe(irrelevant),
-            "ordinary_questions_top5": describe(ordinary),
-            "relevant_at_or_above_cutoff": share(relevant), "irrelevant_at_or_above_cutoff": share(irrelevant),
-            "ordinary_at_or_above_cutoff": share(ordinary)}
+    curve = {
+        f"{c:.2f}": {
+            "relevant_kept": share_at(relevant, c),
+            "irrelevant_kept": share_at(irrelevant, c),
+            "ordinary_kept": share_at(ordinary, c),
+        }
+        for c in (0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
+    }
+    return {
+        "cutoff": cut,
+        "curve": curve,
+        "relevant_top5": describe(relevant),
+        "irrelevant_top5": describe(irrelevant),
+        "ordinary_questions_top5": describe(ordinary),
+        "relevant_at_or_above_cutoff": share(relevant),
+        "irrelevant_at_or_above_cutoff": share(irrelevant),
+        "ordinary_at_or_above_cutoff": share(ordinary),
+    }
 
 
 def e2e() -> dict[str, Any]:
@@ -193,11 +231,18 @@ def e2e() -> dict[str, Any]:
             finally:
                 hub.stop()
             redactable = [c for c in PERSONAL if c.redactable]
-            restored = [c for c in redactable if all(s in answers[c.id] for s in c.secrets)
-                        and not t.LEFTOVER.search(answers[c.id])]
-            out[mode] = {"cases": len(CASES), "seconds": round(time.perf_counter() - start, 1),
-                         "requests_recorded": len(echo.requests), "leaks": len(t._leaks(echo, PERSONAL)),
-                         "ordinary_kept_local": round(len(t._kept_local(echo, ORDINARY)) / len(ORDINARY), 4)}
+            restored = [
+                c
+                for c in redactable
+                if all(s in answers[c.id] for s in c.secrets) and not t.LEFTOVER.search(answers[c.id])
+            ]
+            out[mode] = {
+                "cases": len(CASES),
+                "seconds": round(time.perf_counter() - start, 1),
+                "requests_recorded": len(echo.requests),
+                "leaks": len(t._leaks(echo, PERSONAL)),
+                "ordinary_kept_local": round(len(t._kept_local(echo, ORDINARY)) / len(ORDINARY), 4),
+            }
             if mode == "redact":
                 out[mode]["restored_exactly"] = round(len(restored) / len(redactable), 4)
     return out

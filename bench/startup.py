@@ -1,6 +1,6 @@
 """Start-up of ``qira serve``: time to the first 200 from /health, and until every component is ready.
 
-    python bench/startup.py --out bench/results/startup.json [--runs 5]
+python bench/startup.py --out bench/results/startup.json [--runs 5]
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def one_run(data_dir: Path) -> tuple[float, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "qira.cli", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     to_health = to_ready = None
     try:

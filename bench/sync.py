@@ -48,8 +48,12 @@ from qira.sync import (
 from qira.sync._wire import encode_doc  # noqa: E402
 from tests._hub import HubProcess  # noqa: E402
 
-HUB_ENV = {"QIRA_HUB_WARM_UP": "false", "QIRA_SYNC_MESSAGES_PER_SECOND": "1000000", "QIRA_SYNC_BURST": "1000000",
-           "QIRA_HUB_LOG_LEVEL": "warning"}
+HUB_ENV = {
+    "QIRA_HUB_WARM_UP": "false",
+    "QIRA_SYNC_MESSAGES_PER_SECOND": "1000000",
+    "QIRA_SYNC_BURST": "1000000",
+    "QIRA_HUB_LOG_LEVEL": "warning",
+}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -94,8 +98,11 @@ async def serve_asgi_echo() -> None:
 
     sock = bind_socket("127.0.0.1", 0)
     print("PORT", sock.getsockname()[1], flush=True)
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[WebSocketRoute("/", echo)]), ws="websockets-sansio",
-                                           lifespan="off", log_config=None))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[WebSocketRoute("/", echo)]), ws="websockets-sansio", lifespan="off", log_config=None
+        )
+    )
     await server.serve(sockets=[sock])
 
 
@@ -126,6 +133,7 @@ async def serve_pycrdt_websocket() -> None:
             return bytes(await self.ws.recv())
 
     async with WebsocketServer(log=None) as ystore_server:
+
         async def handler(ws: Any) -> None:
             await ystore_server.serve(Channel(ws))
 
@@ -225,9 +233,14 @@ def codes(hub: HubProcess, prefix: str, n: int) -> list[str]:
 
 async def qira_fanout(hub: HubProcess, receivers: int, samples: int) -> list[float]:
     c = codes(hub, f"fan{receivers}", receivers + 1)
-    return await fanout(lambda: qira_client(hub.ws_url, c[-1]), lambda i: qira_client(hub.ws_url, c[i]),
-                        lambda f: f[0] == 0 and f[9:11] == b"\x00\x02",  # doc frame "context", sync update
-                        lambda u: encode_doc("context", ymsg.update(u)), receivers, samples)
+    return await fanout(
+        lambda: qira_client(hub.ws_url, c[-1]),
+        lambda i: qira_client(hub.ws_url, c[i]),
+        lambda f: f[0] == 0 and f[9:11] == b"\x00\x02",  # doc frame "context", sync update
+        lambda u: encode_doc("context", ymsg.update(u)),
+        receivers,
+        samples,
+    )
 
 
 async def ypy_fanout(port: int, receivers: int, samples: int) -> list[float]:
@@ -258,7 +271,7 @@ async def held_devices(hub: HubProcess, n: int, hold_s: float) -> dict[str, Any]
     c = codes(hub, f"held{n}", n)
     sockets = []
     for i in range(0, n, 50):
-        sockets += await asyncio.gather(*(qira_client(hub.ws_url, code, ()) for code in c[i:i + 50]))
+        sockets += await asyncio.gather(*(qira_client(hub.ws_url, code, ()) for code in c[i : i + 50]))
     rtts: list[float] = []
 
     async def heartbeat(ws: Any) -> bool:
@@ -283,7 +296,12 @@ async def held_devices(hub: HubProcess, n: int, hold_s: float) -> dict[str, Any]
     alive = await asyncio.gather(*(heartbeat(ws) for ws in sockets))
     for ws in sockets:
         await ws.close()
-    return {"devices": n, "held": sum(alive), "heartbeat_p50_ms": ms(pct(rtts, 0.5)), "heartbeat_p99_ms": ms(pct(rtts, 0.99))}
+    return {
+        "devices": n,
+        "held": sum(alive),
+        "heartbeat_p50_ms": ms(pct(rtts, 0.5)),
+        "heartbeat_p99_ms": ms(pct(rtts, 0.99)),
+    }
 
 
 async def chaos(tmp: Path, rounds: int) -> dict[str, Any]:
@@ -307,40 +325,55 @@ async def run(quick: bool, chaos_rounds: int) -> dict[str, Any]:
     try:
         echo = await echo_rtt(echo_port, samples * 5)
         result["echo_rtt_p50_ms"], result["echo_rtt_p99_ms"] = ms(pct(echo, 0.5)), ms(pct(echo, 0.99))
-        print(f"echo round trip          p50 {ms(pct(echo, .5)):7.3f} ms  p99 {ms(pct(echo, .99)):7.3f} ms", flush=True)
+        print(
+            f"echo round trip          p50 {ms(pct(echo, 0.5)):7.3f} ms  p99 {ms(pct(echo, 0.99)):7.3f} ms", flush=True
+        )
         asgi = await echo_rtt(asgi_port, samples * 5)
         result["asgi_echo_rtt_p50_ms"] = ms(pct(asgi, 0.5))
-        print(f"echo via uvicorn+Starlette p50 {ms(pct(asgi, .5)):7.3f} ms (the hub's own stack)", flush=True)
+        print(f"echo via uvicorn+Starlette p50 {ms(pct(asgi, 0.5)):7.3f} ms (the hub's own stack)", flush=True)
         for n in (2, 50):
             q = await qira_fanout(hub, n, samples if n == 2 else samples // 3)
             y = await ypy_fanout(ypy_port, n, samples if n == 2 else samples // 3)
             result[f"fanout_{n}"] = {
-                "qira_p50_ms": ms(pct(q, 0.5)), "qira_p99_ms": ms(pct(q, 0.99)),
-                "pycrdt_websocket_p50_ms": ms(pct(y, 0.5)), "pycrdt_websocket_p99_ms": ms(pct(y, 0.99)),
+                "qira_p50_ms": ms(pct(q, 0.5)),
+                "qira_p99_ms": ms(pct(q, 0.99)),
+                "pycrdt_websocket_p50_ms": ms(pct(y, 0.5)),
+                "pycrdt_websocket_p99_ms": ms(pct(y, 0.99)),
                 "qira_p50_over_echo_rtt": round(pct(q, 0.5) / pct(echo, 0.5), 2),
                 "qira_p50_over_asgi_echo_rtt": round(pct(q, 0.5) / pct(asgi, 0.5), 2),
                 "qira_p50_over_pycrdt_websocket": round(pct(q, 0.5) / pct(y, 0.5), 2),
             }
-            print(f"fan-out to {n:2d}  qira     p50 {ms(pct(q, .5)):7.3f} ms  p99 {ms(pct(q, .99)):7.3f} ms", flush=True)
-            print(f"fan-out to {n:2d}  pycrdt-ws p50 {ms(pct(y, .5)):7.3f} ms  p99 {ms(pct(y, .99)):7.3f} ms", flush=True)
+            print(
+                f"fan-out to {n:2d}  qira     p50 {ms(pct(q, 0.5)):7.3f} ms  p99 {ms(pct(q, 0.99)):7.3f} ms", flush=True
+            )
+            print(
+                f"fan-out to {n:2d}  pycrdt-ws p50 {ms(pct(y, 0.5)):7.3f} ms  p99 {ms(pct(y, 0.99)):7.3f} ms",
+                flush=True,
+            )
         n_ops = 5000 if quick else 20000
         result["acked_ops_per_s"] = round(await acked_ops(hub, tmp, n_ops, "sync.noop", {}))
         print(f"acked ops/s (sync.noop, durable outbox)   {result['acked_ops_per_s']:8d}", flush=True)
-        result["acked_state_append_per_s"] = round(await acked_ops(
-            hub, tmp, n_ops // 2, "state.append", {"doc": "threads", "key": "bench", "value": 1}))
+        result["acked_state_append_per_s"] = round(
+            await acked_ops(hub, tmp, n_ops // 2, "state.append", {"doc": "threads", "key": "bench", "value": 1})
+        )
         print(f"acked ops/s (state.append, CRDT + SQLite) {result['acked_state_append_per_s']:8d}", flush=True)
         held = []
-        for n in ((200,) if quick else (200, 500)):
+        for n in (200,) if quick else (200, 500):
             h = await held_devices(hub, n, 6 if quick else 12)
             held.append(h)
-            print(f"held {h['held']}/{n} devices, heartbeat p50 {h['heartbeat_p50_ms']} ms p99 {h['heartbeat_p99_ms']} ms",
-                  flush=True)
+            print(
+                f"held {h['held']}/{n} devices, heartbeat p50 {h['heartbeat_p50_ms']} ms p99 {h['heartbeat_p99_ms']} ms",
+                flush=True,
+            )
         result["held"] = held
         result["max_devices_held"] = max((h["devices"] for h in held if h["held"] == h["devices"]), default=0)
         if chaos_rounds:
             result["chaos"] = await chaos(tmp, chaos_rounds)
-            print(f"chaos: {chaos_rounds} hub kills, every acked op exactly once, replicas equal "
-                  f"({result['chaos']['seconds']} s)", flush=True)
+            print(
+                f"chaos: {chaos_rounds} hub kills, every acked op exactly once, replicas equal "
+                f"({result['chaos']['seconds']} s)",
+                flush=True,
+            )
         result["abuse"] = await abuse_section(tmp, quick)
     finally:
         hub.stop()
@@ -371,8 +404,10 @@ def main() -> None:
         return abuser(*args.abuser)
     if args.only == "abuse":
         tmp = Path(tempfile.mkdtemp(prefix="qira-bench-abuse-"))
-        return emit({"benchmark": "sync", "cpus": os.cpu_count(), "abuse": asyncio.run(abuse_section(tmp, args.quick))},
-                    args.out)
+        return emit(
+            {"benchmark": "sync", "cpus": os.cpu_count(), "abuse": asyncio.run(abuse_section(tmp, args.quick))},
+            args.out,
+        )
     if args.serve == "echo":
         return asyncio.run(serve_echo())
     if args.serve == "asgi-echo":

@@ -45,15 +45,34 @@ from tests._hub import HubProcess  # noqa: E402
 from tests.speech._audio import mix_noise, say, wer, words  # noqa: E402
 
 SENTENCES = {
-    "en": ["Where is the train station?", "I would like a cup of coffee, please.", "How much does this book cost?",
-           "Thank you very much for your help.", "What time does the next bus leave?", "Can you speak more slowly?",
-           "My hotel is near the river.", "We are looking for a good restaurant."],
-    "pt": ["Bom dia. Quanto custa este livro?", "Onde fica a estação de trem?", "Eu gostaria de um café, por favor.",
-           "Muito obrigado pela sua ajuda.", "A que horas sai o próximo ônibus?", "Você pode falar mais devagar?",
-           "Preciso de um médico.", "O restaurante está aberto hoje?"],
-    "es": ["Buenos días. ¿Cuánto cuesta este libro?", "¿Dónde está la estación de tren?",
-           "Quisiera un café, por favor.", "Muchas gracias por su ayuda.", "¿A qué hora sale el próximo autobús?",
-           "¿Puede hablar más despacio?"],
+    "en": [
+        "Where is the train station?",
+        "I would like a cup of coffee, please.",
+        "How much does this book cost?",
+        "Thank you very much for your help.",
+        "What time does the next bus leave?",
+        "Can you speak more slowly?",
+        "My hotel is near the river.",
+        "We are looking for a good restaurant.",
+    ],
+    "pt": [
+        "Bom dia. Quanto custa este livro?",
+        "Onde fica a estação de trem?",
+        "Eu gostaria de um café, por favor.",
+        "Muito obrigado pela sua ajuda.",
+        "A que horas sai o próximo ônibus?",
+        "Você pode falar mais devagar?",
+        "Preciso de um médico.",
+        "O restaurante está aberto hoje?",
+    ],
+    "es": [
+        "Buenos días. ¿Cuánto cuesta este libro?",
+        "¿Dónde está la estación de tren?",
+        "Quisiera un café, por favor.",
+        "Muchas gracias por su ayuda.",
+        "¿A qué hora sale el próximo autobús?",
+        "¿Puede hablar más despacio?",
+    ],
 }
 CHUNK_S = 0.1
 GAP_S = 1.5
@@ -105,8 +124,11 @@ def build_track(work: Path, items: list[tuple[str, str]], name: str) -> Track:
         clean = say(text, language, work / f"{name}-{i}.wav")
         noisy = load(mix_noise(clean, work / f"{name}-{i}-noisy.wav"))
         loud = np.nonzero(np.abs(load(clean).astype(np.int32)) > 328)[0]  # -40 dBFS
-        utterances.append(Utterance(language=language, text=text, start=(position + loud[0]) / RATE,
-                                    end=(position + loud[-1] + 1) / RATE))
+        utterances.append(
+            Utterance(
+                language=language, text=text, start=(position + loud[0]) / RATE, end=(position + loud[-1] + 1) / RATE
+            )
+        )
         gap = (np.random.default_rng(i).normal(0, 60, int(GAP_S * RATE))).astype("<i2")  # a quiet room
         samples += [noisy, gap]
         position += len(noisy) + len(gap)
@@ -114,8 +136,25 @@ def build_track(work: Path, items: list[tuple[str, str]], name: str) -> Track:
 
 
 def pair_code(hub: HubProcess, name: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "qira.cli", "pair", "--name", name, "--kind", "wearable", "--json",
-                          "--data-dir", str(hub.data_dir)], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qira.cli",
+            "pair",
+            "--name",
+            name,
+            "--kind",
+            "wearable",
+            "--json",
+            "--data-dir",
+            str(hub.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(out.stdout)["code"]
 
 
@@ -136,8 +175,15 @@ async def stream_track(hub: HubProcess, work: Path, name: str, track: Track, lan
             run.summary = event
             run.ended.set()
 
-    session = DeviceSession(hub.ws_url, name=name, kind="wearable", state_dir=work / name,
-                            capabilities=PROFILES["wearable"], pair_code=pair_code(hub, name), on_event=on_event)
+    session = DeviceSession(
+        hub.ws_url,
+        name=name,
+        kind="wearable",
+        state_dir=work / name,
+        capabilities=PROFILES["wearable"],
+        pair_code=pair_code(hub, name),
+        on_event=on_event,
+    )
     session.start()
     await session.wait_ready(60)
     await session.request("audio.start", {"stream": stream, "languages": languages}, timeout=60)
@@ -148,7 +194,7 @@ async def stream_track(hub: HubProcess, work: Path, name: str, track: Track, lan
         delay = run.sent_at + (offset + size) / (2 * RATE) - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        session.send_audio(stream, seq, track.pcm[offset:offset + size])
+        session.send_audio(stream, seq, track.pcm[offset : offset + size])
     await session.request("audio.stop", {"stream": stream}, timeout=300)
     await asyncio.wait_for(run.ended.wait(), 60)
     await session.close()
@@ -183,18 +229,33 @@ def latencies(run: Run, track: Track) -> dict[str, Any]:
         to_partial.append(at - (run.sent_at + track.utterances[best].start))
     refs = [u.text for u in track.utterances]
     hyps = [" ".join(heard.get(i, [])) for i in range(len(track.utterances))]
-    return {"to_final": to_final, "to_partial": to_partial, "refs": refs, "hyps": hyps,
-            "languages_heard": [c["language"] for _a, c in run.finals]}
+    return {
+        "to_final": to_final,
+        "to_partial": to_partial,
+        "refs": refs,
+        "hyps": hyps,
+        "languages_heard": [c["language"] for _a, c in run.finals],
+    }
 
 
 def summarize(name: str, m: dict[str, Any], run: Run) -> dict[str, Any]:
-    return {"utterances": len(m["refs"]), "final_captions": len(run.finals),
-            "end_of_speech_to_final_s": {"p50": pct(m["to_final"], 0.5), "p95": pct(m["to_final"], 0.95),
-                                         "n": len(m["to_final"])},
-            "start_of_speech_to_first_partial_s": {"p50": pct(m["to_partial"], 0.5),
-                                                   "p95": pct(m["to_partial"], 0.95), "n": len(m["to_partial"])},
-            "wer": round(wer(m["refs"], m["hyps"]), 3), "dropped_bytes": run.summary.get("dropped_bytes"),
-            "samples": [{"said": r, "heard": h} for r, h in zip(m["refs"], m["hyps"], strict=True)][:3]}
+    return {
+        "utterances": len(m["refs"]),
+        "final_captions": len(run.finals),
+        "end_of_speech_to_final_s": {
+            "p50": pct(m["to_final"], 0.5),
+            "p95": pct(m["to_final"], 0.95),
+            "n": len(m["to_final"]),
+        },
+        "start_of_speech_to_first_partial_s": {
+            "p50": pct(m["to_partial"], 0.5),
+            "p95": pct(m["to_partial"], 0.95),
+            "n": len(m["to_partial"]),
+        },
+        "wer": round(wer(m["refs"], m["hyps"]), 3),
+        "dropped_bytes": run.summary.get("dropped_bytes"),
+        "samples": [{"said": r, "heard": h} for r, h in zip(m["refs"], m["hyps"], strict=True)][:3],
+    }
 
 
 def stt_rtf(work: Path, cache: Path, clips: list[tuple[str, Path]]) -> dict[str, Any]:
@@ -203,9 +264,11 @@ def stt_rtf(work: Path, cache: Path, clips: list[tuple[str, Path]]) -> dict[str,
     audio = [(lang, load(p).astype(np.float32) / 32768) for lang, p in clips]
     seconds = sum(len(a) for _l, a in audio) / RATE
     out: dict[str, Any] = {"audio_s": round(seconds, 2)}
-    for label, settings in (("hub", TranscriberSettings()),
-                            ("full_30s_window", TranscriberSettings(full_window=True)),
-                            ("greedy", TranscriberSettings(beam_size=1))):
+    for label, settings in (
+        ("hub", TranscriberSettings()),
+        ("full_30s_window", TranscriberSettings(full_window=True)),
+        ("greedy", TranscriberSettings(beam_size=1)),
+    ):
         model = Transcriber(cache, settings)
         model.load()
         model.transcribe(audio[0][1], ["en", "pt"])  # warm
@@ -227,8 +290,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "pt_en": build_track(work, [("pt", s) for s in SENTENCES["pt"][:n]], "pt"),
         "es_en": build_track(work, [("es", s) for s in SENTENCES["es"][:n]], "es"),
     }
-    hub = HubProcess(work / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_SPEECH_WARM_UP": "true",
-                                        "QIRA_SPEECH_MODEL_CACHE_DIR": str(cache), "QIRA_HUB_LOG_LEVEL": "warning"})
+    hub = HubProcess(
+        work / "hub",
+        env={
+            "QIRA_HUB_WARM_UP": "false",
+            "QIRA_SPEECH_WARM_UP": "true",
+            "QIRA_SPEECH_MODEL_CACHE_DIR": str(cache),
+            "QIRA_HUB_LOG_LEVEL": "warning",
+        },
+    )
     hub.start(timeout=120)
     result: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "load_avg_1m_at_start": os.getloadavg()[0]}}
     try:
@@ -243,15 +313,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             one[key] = summarize(key, latencies(run, tracks[key]), run)
         result["one_conversation"] = one
         en = one["en_pt"]["end_of_speech_to_final_s"]
-        result["target_en_pt_offline"] = {"p50_s": en["p50"], "p95_s": en["p95"], "target_p50_s": 1.0,
-                                          "target_p95_s": 2.0,
-                                          "met": bool(en["p50"] is not None and en["p50"] <= 1.0
-                                                      and en["p95"] <= 2.0)}
+        result["target_en_pt_offline"] = {
+            "p50_s": en["p50"],
+            "p95_s": en["p95"],
+            "target_p50_s": 1.0,
+            "target_p95_s": 2.0,
+            "met": bool(en["p50"] is not None and en["p50"] <= 1.0 and en["p95"] <= 2.0),
+        }
         result["wer"] = {lang: one[key]["wer"] for lang, key in (("en", "en_pt"), ("pt", "pt_en"), ("es", "es_en"))}
 
         # two conversations at once, each in real time
-        runs = await asyncio.gather(stream_track(hub, work, "duo-a", tracks["en_pt"], ["en", "pt"]),
-                                    stream_track(hub, work, "duo-b", tracks["pt_en"], ["en", "pt"]))
+        runs = await asyncio.gather(
+            stream_track(hub, work, "duo-a", tracks["en_pt"], ["en", "pt"]),
+            stream_track(hub, work, "duo-b", tracks["pt_en"], ["en", "pt"]),
+        )
         duo = {}
         all_final: list[float] = []
         for label, run, key in (("a_en_pt", runs[0], "en_pt"), ("b_pt_en", runs[1], "pt_en")):
@@ -259,19 +334,27 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             duo[label] = summarize(label, m, run)
             all_final += m["to_final"]
             half = len(m["to_final"]) // 2
-            duo[label]["latency_growth_s"] = (round(float(np.median(m["to_final"][half:]) -
-                                                          np.median(m["to_final"][:half])), 3) if half else None)
-        keeps_up = all(d["final_captions"] >= d["utterances"] - 1 and not d["dropped_bytes"]
-                       and (d["latency_growth_s"] or 0) < 1.0 and (d["end_of_speech_to_final_s"]["p95"] or 99) < 5.0
-                       for d in duo.values())
+            duo[label]["latency_growth_s"] = (
+                round(float(np.median(m["to_final"][half:]) - np.median(m["to_final"][:half])), 3) if half else None
+            )
+        keeps_up = all(
+            d["final_captions"] >= d["utterances"] - 1
+            and not d["dropped_bytes"]
+            and (d["latency_growth_s"] or 0) < 1.0
+            and (d["end_of_speech_to_final_s"]["p95"] or 99) < 5.0
+            for d in duo.values()
+        )
         duo["keeps_up_with_real_time"] = keeps_up
-        duo["criteria"] = ("every utterance captioned (one may merge), nothing shed, p95 end-of-speech -> final "
-                           "under 5 s, latency not growing by 1 s or more from the first half to the second")
+        duo["criteria"] = (
+            "every utterance captioned (one may merge), nothing shed, p95 end-of-speech -> final "
+            "under 5 s, latency not growing by 1 s or more from the first half to the second"
+        )
         result["two_conversations_at_once"] = duo
     finally:
         hub.stop()
-    clips = [(lang, work / f"{lang}-{i}-noisy.wav") for lang in ("en", "pt", "es")
-             for i in range(len(SENTENCES[lang][:n]))]
+    clips = [
+        (lang, work / f"{lang}-{i}-noisy.wav") for lang in ("en", "pt", "es") for i in range(len(SENTENCES[lang][:n]))
+    ]
     result["stt_real_time_factor"] = stt_rtf(work, cache, clips[: 6 if args.quick else 12])
     result["machine"]["load_avg_1m_at_end"] = os.getloadavg()[0]
     return result

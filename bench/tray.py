@@ -38,7 +38,7 @@ from qira.sync import SyncStore  # noqa: E402
 from tests._hub import HubProcess  # noqa: E402
 from tests.device_adapters.tray._desktop import Desktop, missing_tools  # noqa: E402
 
-BENCH_SKILL = textwrap.dedent('''
+BENCH_SKILL = textwrap.dedent("""
     import time
 
     from qira.sdk import Permission, SkillContext, skill
@@ -53,7 +53,7 @@ BENCH_SKILL = textwrap.dedent('''
 
 
     SKILLS = [tray_bench_ping]
-''')
+""")
 
 QT_MINIMAL = """
 from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
@@ -87,8 +87,13 @@ def rss_mb(pid: int) -> float:
 
 
 def idle_rss(desktop: Desktop, code: str, settle_s: float) -> dict[str, Any]:
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **desktop.env},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, **desktop.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         time.sleep(settle_s)
         if proc.poll() is not None:
@@ -104,9 +109,16 @@ class NotifyMonitor:
 
     def __init__(self, desktop: Desktop) -> None:
         self.seen: list[tuple[float, str, str]] = []
-        self.proc = subprocess.Popen(["dbus-monitor", "--session",
-                                      "type='method_call',interface='org.freedesktop.Notifications',member='Notify'"],
-                                     env={**os.environ, **desktop.env}, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [
+                "dbus-monitor",
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ],
+            env={**os.environ, **desktop.env},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -180,16 +192,33 @@ def main() -> None:
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: qira-tray-bench\nVersion: 0.1\n")
         (info / "entry_points.txt").write_text("[qira.skills]\nbench = qira_tray_bench:SKILLS\n")
-        hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_HUB_LOG_LEVEL": "warning",
-                                            "PYTHONPATH": str(site)})
+        hub = HubProcess(
+            tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_HUB_LOG_LEVEL": "warning", "PYTHONPATH": str(site)}
+        )
         tray: subprocess.Popen[str] | None = None
         monitor = NotifyMonitor(desktop)
         try:
             hub.start(timeout=120)
-            tray = subprocess.Popen([sys.executable, "-m", "qira.cli", "tray", "--data-dir", str(hub.data_dir),
-                                     "--hub", hub.ws_url, "--state", str(tmp / "tray"), "--wait-for-tray", "60"],
-                                    env={**os.environ, **desktop.env}, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+            tray = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "qira.cli",
+                    "tray",
+                    "--data-dir",
+                    str(hub.data_dir),
+                    "--hub",
+                    hub.ws_url,
+                    "--state",
+                    str(tmp / "tray"),
+                    "--wait-for-tray",
+                    "60",
+                ],
+                env={**os.environ, **desktop.env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             lines: list[str] = []
             threading.Thread(target=lambda: lines.extend(tray.stdout or []), daemon=True).start()
             deadline = time.monotonic() + 120
@@ -203,17 +232,23 @@ def main() -> None:
             time.sleep(args.settle)
             result["qira_tray_rss_after_pings_mb"] = rss_mb(tray.pid)
             result["notify_to_notification_ms"] = {
-                "n": len(latencies), "p50": round(pct(latencies, 0.5) * 1000, 1),
-                "p90": round(pct(latencies, 0.9) * 1000, 1), "max": round(max(latencies) * 1000, 1)}
+                "n": len(latencies),
+                "p50": round(pct(latencies, 0.5) * 1000, 1),
+                "p90": round(pct(latencies, 0.9) * 1000, 1),
+                "max": round(max(latencies) * 1000, 1),
+            }
             result["toolkits_idle_rss_mb"] = {"qt_qsystemtrayicon_minimal": idle_rss(desktop, QT_MINIMAL, args.settle)}
             try:
                 import pystray  # noqa: F401
+
                 result["toolkits_idle_rss_mb"]["pystray_minimal"] = idle_rss(desktop, PYSTRAY_MINIMAL, args.settle)
             except ImportError:
                 result["toolkits_idle_rss_mb"]["pystray_minimal"] = {"error": "pystray not installed"}
             result["qira_tray_over_qt_minimal"] = round(
-                result["qira_tray_idle_rss_mb"] / result["toolkits_idle_rss_mb"]["qt_qsystemtrayicon_minimal"].get(
-                    "rss_mb", float("nan")), 2)
+                result["qira_tray_idle_rss_mb"]
+                / result["toolkits_idle_rss_mb"]["qt_qsystemtrayicon_minimal"].get("rss_mb", float("nan")),
+                2,
+            )
         finally:
             monitor.close()
             if tray is not None and tray.poll() is None:

@@ -53,8 +53,16 @@ def clock(ts: Any) -> str:
 
 
 class Printer:
-    def __init__(self, out: TextIO, json_lines: bool, *, hub: str = "", name: str = "", kind: str = "",
-                 pair_code: str | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        json_lines: bool,
+        *,
+        hub: str = "",
+        name: str = "",
+        kind: str = "",
+        pair_code: str | None = None,
+    ) -> None:
         self.out = out
         self.json_lines = json_lines
         self.hub, self.name, self.kind, self.pair_code = hub, name, kind, pair_code
@@ -147,8 +155,9 @@ class Printer:
                 self.line(f"      (/thread {number} continues that conversation here)")
         reason = event.get("reason") or ""
         if event.get("degraded"):
-            self.line("      (the cloud failed mid-answer; the local model finished it"
-                      + (f": {reason})" if reason else ")"))
+            self.line(
+                "      (the cloud failed mid-answer; the local model finished it" + (f": {reason})" if reason else ")")
+            )
         elif event.get("fallback"):
             self.line(f"      (answered locally: {reason})" if reason else "      (answered locally: the cloud failed)")
 
@@ -169,8 +178,10 @@ class Printer:
         if kind == "approval.request":
             approval = event.get("approval")
             until = f" (until {clock(event['expires_at'])})" if event.get("expires_at") else ""
-            return (f"[approval needed] {event.get('summary') or event.get('skill')}{until} "
-                    f"— type /approve {approval} or /deny {approval}")
+            return (
+                f"[approval needed] {event.get('summary') or event.get('skill')}{until} "
+                f"— type /approve {approval} or /deny {approval}"
+            )
         if kind == "approval.resolved":
             by = self._name(event.get("by"))
             return f"[approval {event.get('approval')} {event.get('status')}" + (f" on {by}]" if by else "]")
@@ -213,8 +224,10 @@ class Printer:
             return f"reconnected to {self.hub}"
         self._connected_once = True
         pending = f" ({event['pending']} messages waiting to be delivered)" if event.get("pending") else ""
-        return (f"connected to {self.hub} as {event.get('name')!r} ({event.get('kind')}){pending}; "
-                "type a message, /help for commands")
+        return (
+            f"connected to {self.hub} as {event.get('name')!r} ({event.get('kind')}){pending}; "
+            "type a message, /help for commands"
+        )
 
     def _disconnected(self, event: SessionEvent) -> None:
         reason = event.get("reason") or _close_reason(event.get("code"))
@@ -227,8 +240,9 @@ class Printer:
         if self._tty:
             self._show_status(reason)
         elif first:  # one line per outage, not one per try
-            self.line(f"{'disconnected from' if self._connected_once else 'cannot reach'} {self.hub}: {reason}; "
-                      "reconnecting…")
+            self.line(
+                f"{'disconnected from' if self._connected_once else 'cannot reach'} {self.hub}: {reason}; reconnecting…"
+            )
         self._reason = reason
 
     def tick(self) -> None:
@@ -255,25 +269,38 @@ class Printer:
         kind, code = event.get("type"), event.get("code")
         hint = f"qira pair --name {shlex.quote(self.name)} --kind {self.kind}"
         if kind == "session.error" and code == "unsupported_version":
-            self._set_fatal(7, f"the hub and this device speak different protocol versions ({event.get('message')}): "
-                               "update the older of the two")
+            self._set_fatal(
+                7,
+                f"the hub and this device speak different protocol versions ({event.get('message')}): "
+                "update the older of the two",
+            )
         elif kind == "session.error" and code == "pairing_locked":
             self._set_fatal(4, "too many wrong pairing codes from this address: wait a minute, then try a new code")
         elif kind == "session.closed" and code == 4001:
             reason = str(event.get("reason") or "")
             if "no token and no pairing code" in reason:
-                self._set_fatal(4, f"this device is not paired yet: run `{hint}` on the hub's machine, then "
-                                   "start it again with --pair CODE")
+                self._set_fatal(
+                    4,
+                    f"this device is not paired yet: run `{hint}` on the hub's machine, then "
+                    "start it again with --pair CODE",
+                )
             elif self.fatal is None and self.pair_code:
-                self._set_fatal(4, f"the hub refused pairing code {self.pair_code}: it is wrong, used or expired "
-                                   f"(codes work once, for 10 minutes). Get a new one with `{hint}`; if the hub runs "
-                                   "with --data-dir, pass the same --data-dir to qira pair")
+                self._set_fatal(
+                    4,
+                    f"the hub refused pairing code {self.pair_code}: it is wrong, used or expired "
+                    f"(codes work once, for 10 minutes). Get a new one with `{hint}`; if the hub runs "
+                    "with --data-dir, pass the same --data-dir to qira pair",
+                )
             elif self.fatal is None:
-                self._set_fatal(4, "the hub does not know this device's token (another hub, or its data directory "
-                                   f"was reset): pair it again with `{hint}` and a new --state directory")
+                self._set_fatal(
+                    4,
+                    "the hub does not know this device's token (another hub, or its data directory "
+                    f"was reset): pair it again with `{hint}` and a new --state directory",
+                )
         elif kind == "session.closed" and code == 4003:
-            self._set_fatal(5, f"this device was revoked on the hub: pair it again with `{hint}` "
-                               "and a new --state directory")
+            self._set_fatal(
+                5, f"this device was revoked on the hub: pair it again with `{hint}` and a new --state directory"
+            )
         elif kind == "session.closed" and code == 4004:
             self._set_fatal(6, f"another connection of {self.name!r} replaced this one (is it running twice?)")
 
@@ -287,12 +314,14 @@ class Printer:
 
     def asked(self, future: asyncio.Future[OpReply], text: str) -> None:
         """A chat.send from this terminal: its turn is ours (answers stream inline)."""
+
         def done(f: asyncio.Future[OpReply]) -> None:
             if not f.cancelled() and f.result().ok:
                 turn = f.result().result.get("turn")
                 if turn:
                     self._mine.add(turn)
                     self._questions[turn] = text
+
         future.add_done_callback(done)
 
     def _remember_thread(self, event: Mapping[str, Any]) -> None:
@@ -348,6 +377,7 @@ class Printer:
             for message in list(reply.result.get("messages", []))[-2:]:
                 who = "you" if message.get("role") == "user" else "qira"
                 self.line(f"  {who}: {message.get('content', '')}")
+
         future.add_done_callback(done)
 
     def _presence(self, event: SessionEvent) -> None:
@@ -361,21 +391,30 @@ class Printer:
         self.online[device] = online
         changed = before != online and (before is not None or online)  # quiet: only comings and goings
         if not self.json_lines and changed and device != self.device_id:
-            self.line(f"· {self._name(device)} ({event.get('kind')}) is {'online' if online else 'offline'} "
-                      f"since {clock(time.time())}")
+            self.line(
+                f"· {self._name(device)} ({event.get('kind')}) is {'online' if online else 'offline'} "
+                f"since {clock(time.time())}"
+            )
 
     def show_devices(self, future: asyncio.Future[OpReply] | None) -> None:
         def show(rows: list[Mapping[str, Any]]) -> None:
             for d in rows:
                 name = str(d.get("name") or d.get("device"))
                 me = " (this device)" if d.get("device") == self.device_id else ""
-                seen = ("online" if d.get("online") else f"last seen {clock(d['last_seen'])}" if d.get("last_seen")
-                        else "never seen")
+                seen = (
+                    "online"
+                    if d.get("online")
+                    else f"last seen {clock(d['last_seen'])}"
+                    if d.get("last_seen")
+                    else "never seen"
+                )
                 self.line(f"  {name}{me}: {d.get('kind')}, {seen}")
 
         def known() -> list[Mapping[str, Any]]:
-            return [{"device": i, "name": n, "kind": self.kinds.get(i, "?"), "online": self.online.get(i, False)}
-                    for i, n in self.names.items()]
+            return [
+                {"device": i, "name": n, "kind": self.kinds.get(i, "?"), "online": self.online.get(i, False)}
+                for i, n in self.names.items()
+            ]
 
         if future is None:
             self.line("not connected: these are the devices seen so far")
@@ -394,6 +433,7 @@ class Printer:
                 show(rows)
             else:  # an older hub without devices.list: what presence events told us
                 show(known())
+
         future.add_done_callback(done)
 
     def help(self) -> None:
@@ -425,7 +465,13 @@ class Printer:
 
 
 def _close_reason(code: Any) -> str:
-    known = {1001: "the hub is shutting down", 1006: "the connection broke", 1011: "the hub had an internal error",
-             4002: "pairing took too long", 4005: "too many messages", 4008: "idle too long",
-             4009: "reading too slowly"}
+    known = {
+        1001: "the hub is shutting down",
+        1006: "the connection broke",
+        1011: "the hub had an internal error",
+        4002: "pairing took too long",
+        4005: "too many messages",
+        4008: "idle too long",
+        4009: "reading too slowly",
+    }
     return known.get(code, f"connection closed (code {code})" if code else "the connection broke")

@@ -13,5 +13,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     "phone": {"screen": True, "audio_in": True, "audio_out": True, "battery": 1.0, "runs_model": False, "worn": False},
     "tablet": {"screen": True, "audio_in": True, "audio_out": True, "battery": 1.0, "runs_model": False, "worn": False},
     # A wearable in translation mode: microphone and earpiece, no screen, never runs a model.
-    "wearable": {"screen": False, "audio_in": True, "audio_out": True, "battery": 1.0, "runs_model": False, "worn": True},
+    "wearable": {
+        "screen": False,
+        "audio_in": True,
+        "audio_out": True,
+        "battery": 1.0,
+        "runs_model": False,
+        "worn": True,
+    },
 }

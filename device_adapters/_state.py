@@ -82,7 +82,9 @@ class DeviceState:
         per_doc: dict[str, list[bytes]] = {}
         for doc, data in self.conn.execute("SELECT doc, data FROM doc_updates ORDER BY id"):
             per_doc.setdefault(doc, []).append(data)
-        merged = {doc: (updates[0] if len(updates) == 1 else merge_updates(*updates)) for doc, updates in per_doc.items()}
+        merged = {
+            doc: (updates[0] if len(updates) == 1 else merge_updates(*updates)) for doc, updates in per_doc.items()
+        }
         if any(len(u) > 1 for u in per_doc.values()):
             with self.conn:
                 self.conn.execute("BEGIN")

@@ -52,7 +52,7 @@ def check_hub_url(url: str) -> str | None:
     """Why ``url`` cannot be a hub's WebSocket URL, or ``None`` when it looks right."""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https"):
-        fixed = ("wss" if parts.scheme == "https" else "ws") + url[len(parts.scheme):]
+        fixed = ("wss" if parts.scheme == "https" else "ws") + url[len(parts.scheme) :]
         if parts.path in ("", "/"):
             fixed = fixed.rstrip("/") + "/ws"
         return f"{url} is an HTTP URL; devices connect over WebSocket: --hub {fixed}"
@@ -113,16 +113,32 @@ def parse_command(line: str, thread: str | None) -> tuple[str, Any]:
     return "error", f"unknown command /{command} (type /help)"
 
 
-async def run_terminal(hub: str, *, kind: str, name: str, state_dir: Path, pair_code: str | None = None,
-                       json_lines: bool = False, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,
-                       stderr: TextIO | None = None) -> int:
+async def run_terminal(
+    hub: str,
+    *,
+    kind: str,
+    name: str,
+    state_dir: Path,
+    pair_code: str | None = None,
+    json_lines: bool = False,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    stderr: TextIO | None = None,
+) -> int:
     problem = check_hub_url(hub)
     if problem:
         print(f"qira: {problem}", file=stderr or sys.stderr)
         return 2
     printer = Printer(stdout, json_lines, hub=hub, name=name, kind=kind, pair_code=pair_code)
-    session = DeviceSession(hub, name=name, kind=kind, state_dir=state_dir, capabilities=PROFILES.get(kind, {}),
-                            pair_code=pair_code, on_event=printer)
+    session = DeviceSession(
+        hub,
+        name=name,
+        kind=kind,
+        state_dir=state_dir,
+        capabilities=PROFILES.get(kind, {}),
+        pair_code=pair_code,
+        on_event=printer,
+    )
     session.start()
     loop = asyncio.get_running_loop()
     ticker = asyncio.ensure_future(_tick(printer))
@@ -239,7 +255,7 @@ def _send_file(session: DeviceSession, stream: str, path: str, printer: Printer)
         printer({"type": "session.error", "code": "invalid_command", "message": f"/audio: {exc}"})
         return
     for i in range(0, max(len(data), 1), AUDIO_CHUNK_BYTES):
-        if not session.send_audio(stream, i // AUDIO_CHUNK_BYTES, data[i:i + AUDIO_CHUNK_BYTES]):
+        if not session.send_audio(stream, i // AUDIO_CHUNK_BYTES, data[i : i + AUDIO_CHUNK_BYTES]):
             printer({"type": "session.error", "code": "offline", "message": "not connected: audio dropped"})
             return
 

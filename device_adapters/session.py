@@ -61,10 +61,21 @@ class OpReply:
 
 
 class DeviceSession:
-    def __init__(self, hub_url: str, *, name: str, kind: str, state_dir: Path | str,
-                 capabilities: Mapping[str, Any] | None = None, pair_code: str | None = None,
-                 docs: Iterable[str] = DOC_NAMES, on_event: Callable[[SessionEvent], None] | None = None,
-                 backoff_base_s: float = 0.2, backoff_max_s: float = 5.0, client: str = "qira-device/1") -> None:
+    def __init__(
+        self,
+        hub_url: str,
+        *,
+        name: str,
+        kind: str,
+        state_dir: Path | str,
+        capabilities: Mapping[str, Any] | None = None,
+        pair_code: str | None = None,
+        docs: Iterable[str] = DOC_NAMES,
+        on_event: Callable[[SessionEvent], None] | None = None,
+        backoff_base_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        client: str = "qira-device/1",
+    ) -> None:
         self.hub_url = hub_url
         self.name = name
         self.kind = kind
@@ -196,7 +207,9 @@ class DeviceSession:
                     self._protocol.operation(seq, type_, body)
             self._wake.set()
 
-    async def request(self, type: str, payload: Mapping[str, Any] | None = None, timeout: float = 30.0) -> Mapping[str, Any]:
+    async def request(
+        self, type: str, payload: Mapping[str, Any] | None = None, timeout: float = 30.0
+    ) -> Mapping[str, Any]:
         """Submit an operation and wait for its result; an error reply raises ProtocolError."""
         reply = await asyncio.wait_for(asyncio.shield(self.submit(type, payload)), timeout)
         return reply.unwrap()
@@ -267,12 +280,15 @@ class DeviceSession:
                 self.finished.set()
                 return
             base, cap = self._backoff
-            delay = min(cap, base * 2 ** attempt) * random.uniform(0.5, 1.0)
+            delay = min(cap, base * 2**attempt) * random.uniform(0.5, 1.0)
             if self.closed_code in _PAUSE:  # the hub asked for a pause: flooding, or not reading
                 delay = max(delay, _PAUSE_S)
             # why, for a person: the close code, or what stopped the connection (error/reason)
-            event: SessionEvent = {"type": "session.disconnected", "code": self.closed_code,
-                                   "retry_in": round(delay, 2)}
+            event: SessionEvent = {
+                "type": "session.disconnected",
+                "code": self.closed_code,
+                "retry_in": round(delay, 2),
+            }
             if failure is not None:
                 event["error"], event["reason"] = failure
             self._emit(event)
@@ -281,15 +297,26 @@ class DeviceSession:
 
     async def _connect_once(self) -> None:
         self.closed_code = None
-        async with websockets.connect(self.hub_url, max_size=None, open_timeout=10, close_timeout=2, compression=None,
-                                      ping_interval=20, ping_timeout=60) as ws:
+        async with websockets.connect(
+            self.hub_url,
+            max_size=None,
+            open_timeout=10,
+            close_timeout=2,
+            compression=None,
+            ping_interval=20,
+            ping_timeout=60,
+        ) as ws:
             self._ws = ws
             proto = self._protocol = ClientProtocol()
             token = self.state.get("token")
             if token:
                 # No capabilities to report: leave the field out so the hub keeps what it knew.
-                proto.hello(token=token, capabilities=self.capabilities or None, resume_hub_seq=self._hub_seq,
-                            client=self.client)
+                proto.hello(
+                    token=token,
+                    capabilities=self.capabilities or None,
+                    resume_hub_seq=self._hub_seq,
+                    client=self.client,
+                )
             elif self._pair_code:
                 proto.hello(pair_code=self._pair_code, capabilities=self.capabilities or None, client=self.client)
             else:
@@ -370,7 +397,9 @@ class DeviceSession:
             return self._welcome(reply)
         if reply.seq is None:
             if not reply.ok:
-                self._emit({"type": "error", "id": reply.id, "code": reply.code, "message": reply.message, **reply.extra})
+                self._emit(
+                    {"type": "error", "id": reply.id, "code": reply.code, "message": reply.message, **reply.extra}
+                )
             return None
         seq = reply.seq
         if seq not in self._unacked:
@@ -417,8 +446,16 @@ class DeviceSession:
         for name, doc in self.docs.items():
             proto.send_doc(name, ymsg.step1(doc.get_state()))
         self._ready.set()
-        self._emit({"type": "session.ready", "device_id": self.device_id, "name": result.get("name"),
-                    "kind": result.get("kind"), "hub_seq": result.get("hub_seq"), "pending": len(self._unacked)})
+        self._emit(
+            {
+                "type": "session.ready",
+                "device_id": self.device_id,
+                "name": result.get("name"),
+                "kind": result.get("kind"),
+                "hub_seq": result.get("hub_seq"),
+                "pending": len(self._unacked),
+            }
+        )
 
     def _resend(self, seq: int) -> None:
         if self._protocol is None or not self._ready.is_set():

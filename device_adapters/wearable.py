@@ -70,8 +70,11 @@ class _Source:
             else:
                 self._raw = raw
         if self._reader is not None:
-            self.rate, self.channels, self.width = (self._reader.getframerate(), self._reader.getnchannels(),
-                                                    self._reader.getsampwidth())
+            self.rate, self.channels, self.width = (
+                self._reader.getframerate(),
+                self._reader.getnchannels(),
+                self._reader.getsampwidth(),
+            )
             if self.width != 2:
                 raise QiraError(f"--mic {spec}: {8 * self.width}-bit audio; 16-bit PCM WAV expected")
 
@@ -116,8 +119,9 @@ async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
     try:
         import sounddevice
     except (ImportError, OSError) as exc:
-        raise QiraError("--mic mic needs a sound card and the sounddevice package (with PortAudio); "
-                        "pass a WAV file or - instead") from exc
+        raise QiraError(
+            "--mic mic needs a sound card and the sounddevice package (with PortAudio); pass a WAV file or - instead"
+        ) from exc
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     device = spec.partition(":")[2] or None
@@ -126,9 +130,14 @@ async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
         loop.call_soon_threadsafe(queue.put_nowait, bytes(indata))
 
     try:
-        stream = sounddevice.RawInputStream(samplerate=rate, channels=1, dtype="int16", blocksize=size // 2,
-                                            device=int(device) if device and device.isdigit() else device,
-                                            callback=callback)
+        stream = sounddevice.RawInputStream(
+            samplerate=rate,
+            channels=1,
+            dtype="int16",
+            blocksize=size // 2,
+            device=int(device) if device and device.isdigit() else device,
+            callback=callback,
+        )
     except Exception as exc:  # PortAudio errors: no device, busy device
         raise QiraError(f"cannot open the microphone: {exc}") from exc
     with stream:
@@ -137,8 +146,16 @@ async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
 
 
 class _Wearable:
-    def __init__(self, *, languages: list[str], conversation: str | None, speech_out: Path | None, play: bool,
-                 json_lines: bool, out: TextIO) -> None:
+    def __init__(
+        self,
+        *,
+        languages: list[str],
+        conversation: str | None,
+        speech_out: Path | None,
+        play: bool,
+        json_lines: bool,
+        out: TextIO,
+    ) -> None:
         self.languages = languages
         self.conversation = conversation
         self.speech_out = speech_out
@@ -194,8 +211,17 @@ class _Wearable:
                 wav.setframerate(rate)
                 wav.writeframes(data)
             if self.json_lines:
-                self._write(json.dumps({"type": "speech.saved", "stream": meta.get("stream"), "path": str(path),
-                                        "language": meta.get("language"), "bytes": len(data)}))
+                self._write(
+                    json.dumps(
+                        {
+                            "type": "speech.saved",
+                            "stream": meta.get("stream"),
+                            "path": str(path),
+                            "language": meta.get("language"),
+                            "bytes": len(data),
+                        }
+                    )
+                )
         if self.play:
             threading.Thread(target=_play, args=(data, rate), daemon=True).start()
 
@@ -207,8 +233,12 @@ class _Wearable:
     async def open_stream(self, source: _Source) -> str:
         assert self.session is not None
         stream = f"{self._prefix}-{len(self.streams) + 1}"
-        payload: dict[str, Any] = {"stream": stream, "languages": self.languages, "format": source.format,
-                                   "mode": "translate" if len(self.languages) == 2 else "chat"}
+        payload: dict[str, Any] = {
+            "stream": stream,
+            "languages": self.languages,
+            "format": source.format,
+            "mode": "translate" if len(self.languages) == 2 else "chat",
+        }
         if self.conversation:
             payload["conversation"] = self.conversation
         result = await self.session.request("audio.start", payload, timeout=_READY_TIMEOUT_S)
@@ -290,20 +320,38 @@ def _play(data: bytes, rate: int) -> None:
         sys.stderr.write(f"cannot play speech: {exc}\n")
 
 
-async def run_wearable(hub: str, *, name: str, state_dir: Path, mic: str, languages: list[str],
-                       pair_code: str | None = None, conversation: str | None = None, speech_out: Path | None = None,
-                       play: bool = False, json_lines: bool = False, stdout: TextIO = sys.stdout,
-                       stdin: BinaryIO | None = None) -> int:
+async def run_wearable(
+    hub: str,
+    *,
+    name: str,
+    state_dir: Path,
+    mic: str,
+    languages: list[str],
+    pair_code: str | None = None,
+    conversation: str | None = None,
+    speech_out: Path | None = None,
+    play: bool = False,
+    json_lines: bool = False,
+    stdout: TextIO = sys.stdout,
+    stdin: BinaryIO | None = None,
+) -> int:
     """Stream ``mic`` to the hub and print captions; 0 once every caption arrived."""
     try:
         source = _Source(mic, stdin if stdin is not None else sys.stdin.buffer)
     except QiraError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
-    wearable = _Wearable(languages=languages, conversation=conversation, speech_out=speech_out, play=play,
-                         json_lines=json_lines, out=stdout)
-    session = wearable.session = DeviceSession(hub, name=name, kind=KIND, state_dir=state_dir,
-                                               capabilities=PROFILE, pair_code=pair_code, on_event=wearable)
+    wearable = _Wearable(
+        languages=languages,
+        conversation=conversation,
+        speech_out=speech_out,
+        play=play,
+        json_lines=json_lines,
+        out=stdout,
+    )
+    session = wearable.session = DeviceSession(
+        hub, name=name, kind=KIND, state_dir=state_dir, capabilities=PROFILE, pair_code=pair_code, on_event=wearable
+    )
     session.start()
     try:
         await session.wait_ready(_READY_TIMEOUT_S)

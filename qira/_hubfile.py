@@ -17,7 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = [
-    "HUB_FILE", "HubInfo", "hub_urls", "new_admin_secret", "read_running_hub", "remove_hub_file", "write_hub_file",
+    "HUB_FILE",
+    "HubInfo",
+    "hub_urls",
+    "new_admin_secret",
+    "read_running_hub",
+    "remove_hub_file",
+    "write_hub_file",
 ]
 
 HUB_FILE = "hub.json"

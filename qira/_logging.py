@@ -17,6 +17,14 @@ def setup_logging(level: str) -> None:
     # Third-party chatter stays at warning unless we debug.
     quiet = logging.DEBUG if level == "debug" else logging.WARNING
     # faiss.loader logs eight lines at INFO on import, one a ModuleNotFoundError it recovers from.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "httpcore", "sentence_transformers", "faiss",
-                 "faiss.loader"):
+    for name in (
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+        "httpx",
+        "httpcore",
+        "sentence_transformers",
+        "faiss",
+        "faiss.loader",
+    ):
         logging.getLogger(name).setLevel(quiet)

@@ -189,6 +189,8 @@ class McpConfig(_Section):
             if not _MCP_NAME.match(name):
                 raise ValueError(f"server name {name!r}: lowercase letters, digits and _, starting with a letter")
         return self
+
+
 class SpeechConfig(_Section):
     """Issue 15: the speech pipeline (wearable translation mode, voice chat)."""
 
@@ -270,8 +272,9 @@ def load_config(
     return _validate(merged, "configuration")
 
 
-def config_file_in_use(path: str | os.PathLike[str] | None = None, *, data_dir: Path,
-                       env: dict[str, str] | None = None) -> Path | None:
+def config_file_in_use(
+    path: str | os.PathLike[str] | None = None, *, data_dir: Path, env: dict[str, str] | None = None
+) -> Path | None:
     """The config file :func:`load_config` reads for these arguments, or ``None`` (defaults only)."""
     env = dict(os.environ if env is None else env)
     explicit = path or env.get("QIRA_CONFIG")
@@ -314,11 +317,11 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
     for name, raw in env.items():
         if not name.startswith(ENV_PREFIX) or name in ("QIRA_CONFIG", "QIRA_CLOUD_API_KEY"):
             continue
-        rest = name[len(ENV_PREFIX):].lower()
+        rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         if section is None:
             continue  # not a config variable (an API key, a test switch, ...)
-        keys = rest[len(section) + 1:].split("__")
+        keys = rest[len(section) + 1 :].split("__")
         node = layer.setdefault(section, {})
         for key in keys[:-1]:
             node = node.setdefault(key, {})

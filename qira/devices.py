@@ -29,12 +29,21 @@ class DeviceInfo:
     online: bool = False
     last_seen: float | None = None  # unix time of the last frame from it
     last_active: float | None = None  # unix time of the last thing the person did on it
-    capabilities: Mapping[str, Any] = field(default_factory=dict)  # screen, audio_in, audio_out, battery, runs_model, worn
+    capabilities: Mapping[str, Any] = field(
+        default_factory=dict
+    )  # screen, audio_in, audio_out, battery, runs_model, worn
 
     def presence(self) -> dict[str, Any]:
         """The device as the wire shows it: a ``presence`` event, an entry of ``devices.list``."""
-        return {"device": self.id, "name": self.name, "kind": self.kind.value, "online": self.online,
-                "last_seen": self.last_seen, "last_active": self.last_active, "capabilities": dict(self.capabilities)}
+        return {
+            "device": self.id,
+            "name": self.name,
+            "kind": self.kind.value,
+            "online": self.online,
+            "last_seen": self.last_seen,
+            "last_active": self.last_active,
+            "capabilities": dict(self.capabilities),
+        }
 
 
 class DeviceGateway(Protocol):

@@ -65,8 +65,10 @@ class Health:
     @property
     def all_ready(self) -> bool:
         # an optional part not yet known to work (the cloud) does not hold the hub back
-        return all(s.state in (ComponentState.READY, ComponentState.OFF, ComponentState.UNKNOWN)
-                   for s in self._components.values())
+        return all(
+            s.state in (ComponentState.READY, ComponentState.OFF, ComponentState.UNKNOWN)
+            for s in self._components.values()
+        )
 
     def as_json(self) -> dict[str, object]:
         return {name: status.as_json() for name, status in sorted(self._components.items())}

@@ -129,8 +129,11 @@ class Hub:
             elif probe[-1].ok:
                 self.health.set("cloud", ComponentState.READY, probe[-1].detail)
             else:
-                self.health.set("cloud", ComponentState.UNKNOWN,
-                                f"{probe[-1].detail} (probing again every {cloud_config.probe_interval_s:g}s)")
+                self.health.set(
+                    "cloud",
+                    ComponentState.UNKNOWN,
+                    f"{probe[-1].detail} (probing again every {cloud_config.probe_interval_s:g}s)",
+                )
 
         async def probe_loop() -> None:
             while True:
@@ -157,9 +160,16 @@ class Hub:
         from .api.openai import openai_routes
         from .memory import extract_facts, memory_handlers
 
-        self.agent = Agent(config=self.config.agent, skills=self.config.skills, data_dir=self.data_dir,
-                           embedder=self.embedder, gateway=self.sync, memory=self.memory,
-                           model=self.inference, extract_facts=extract_facts)
+        self.agent = Agent(
+            config=self.config.agent,
+            skills=self.config.skills,
+            data_dir=self.data_dir,
+            embedder=self.embedder,
+            gateway=self.sync,
+            memory=self.memory,
+            model=self.inference,
+            extract_facts=extract_facts,
+        )
 
         async def start_agent() -> None:
             try:
@@ -216,18 +226,27 @@ class Hub:
         async def reload_skills(_args: Any) -> dict[str, Any]:
             result = await self.agent.reload_skills(self.config.skills)
             problems = "; ".join(f"{p['entry_point']}: {p['error']}" for p in result["problems"])
-            self.health.set("agent", ComponentState.READY,
-                            f"{len(result['skills'])} skills" + (f" (not loaded: {problems})" if problems else ""))
+            self.health.set(
+                "agent",
+                ComponentState.READY,
+                f"{len(result['skills'])} skills" + (f" (not loaded: {problems})" if problems else ""),
+            )
             return result
 
         ops: dict[str, Callable[[Any], Awaitable[Any]]] = {
             "devices.list": lambda a: asyncio.sleep(0, devices_op(None, live=self.sync.devices())),
             "devices.revoke": lambda a: with_store(revoke_op, str(a["name"])),
-            "pair": lambda a: with_store(pair_op, str(a["name"]), str(a["kind"]), token=bool(a.get("token")),
-                                         ttl_s=self.config.sync.pairing_code_ttl_s),
+            "pair": lambda a: with_store(
+                pair_op,
+                str(a["name"]),
+                str(a["kind"]),
+                token=bool(a.get("token")),
+                ttl_s=self.config.sync.pairing_code_ttl_s,
+            ),
             "audit": lambda a: asyncio.to_thread(audit_op, agent_db_path(self.data_dir), a),
             "skills.reload": reload_skills,
         }
+
         def memory_verb(verb: str) -> Callable[[Any], Awaitable[Any]]:
             return lambda a: memory_op(self.memory, verb, a)
 
@@ -255,12 +274,21 @@ class Hub:
 
             async def start_http() -> None:
                 self.health.set("mcp", ComponentState.READY, "/mcp: a device token as the bearer (loads on first use)")
-                self.spawn(self.mcp_http.run(on_ready=lambda: self.health.set(
-                    "mcp", ComponentState.READY, "serving /mcp (a device token as the bearer)")), "mcp-http")
+                self.spawn(
+                    self.mcp_http.run(
+                        on_ready=lambda: self.health.set(
+                            "mcp", ComponentState.READY, "serving /mcp (a device token as the bearer)"
+                        )
+                    ),
+                    "mcp-http",
+                )
 
             self.on_startup(start_http)
-        states = {ServerState.READY: ComponentState.READY, ServerState.STARTING: ComponentState.WARMING,
-                  ServerState.ERROR: ComponentState.ERROR}
+        states = {
+            ServerState.READY: ComponentState.READY,
+            ServerState.STARTING: ComponentState.WARMING,
+            ServerState.ERROR: ComponentState.ERROR,
+        }
 
         def server_status(status: ServerStatus) -> None:  # /health and `qira skill list` show each server
             self.health.set(f"mcp.{status.name}", states[status.state], status.reason)
@@ -269,8 +297,9 @@ class Hub:
             except OSError:
                 log.warning("could not write the MCP status file", exc_info=True)
 
-        self.mcp_servers = McpServers(self.config.mcp.servers, self.agent, log_dir=self.data_dir / "mcp" / "logs",
-                                      on_status=server_status)
+        self.mcp_servers = McpServers(
+            self.config.mcp.servers, self.agent, log_dir=self.data_dir / "mcp" / "logs", on_status=server_status
+        )
 
         async def start_servers() -> None:
             await self.agent.add_skills([memory_search], source="qira.mcp")
@@ -290,8 +319,14 @@ class Hub:
             self.health.set("speech", ComponentState.OFF, "disabled in [speech]")
             return
         cache = Path(cfg.model_cache_dir).expanduser() if cfg.model_cache_dir else self.data_dir / "models"
-        self.speech = build_speech(cfg, SpeechSettings(cache_dir=cache), sync=self.sync, inference=self.inference,
-                                   agent=self.agent, memory=self.memory)
+        self.speech = build_speech(
+            cfg,
+            SpeechSettings(cache_dir=cache),
+            sync=self.sync,
+            inference=self.inference,
+            agent=self.agent,
+            memory=self.memory,
+        )
         for type_, handler in self.speech.handlers().items():
             self.sync.register_handler(type_, handler)
         self.sync.on_audio(self.speech.on_audio)
@@ -357,8 +392,17 @@ class Hub:
         from . import __version__
 
         http_url, ws_url = hub_urls(host, port, tls=bool(self.config.hub.tls_cert))
-        info = HubInfo(pid=os.getpid(), host=host, port=port, http_url=http_url, ws_url=ws_url, version=__version__,
-                       data_dir=str(self.data_dir), admin_secret=self.admin_secret, started_at=time.time())
+        info = HubInfo(
+            pid=os.getpid(),
+            host=host,
+            port=port,
+            http_url=http_url,
+            ws_url=ws_url,
+            version=__version__,
+            data_dir=str(self.data_dir),
+            admin_secret=self.admin_secret,
+            started_at=time.time(),
+        )
         try:
             write_hub_file(self.data_dir, info)
         except OSError as exc:  # a read-only data dir still serves; the CLI then works on the files
@@ -434,6 +478,8 @@ def exit_now(code: int = 0) -> NoReturn:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
 def _tls_files(cert: str, key: str) -> tuple[str | None, str | None]:
     """uvicorn's TLS files (None, None: plain HTTP), after checking the pair loads (a one-line
     error, not a traceback)."""

@@ -27,12 +27,29 @@ def _battery(d: DeviceInfo) -> str:
 
 @skill(
     description="List the person's devices: which are online and when each was last seen",
-    examples=["where are my devices", "which devices are online", "list my devices", "what devices do I have",
-              "is my tablet connected", "show my devices", "is my watch online", "which of my devices are offline",
-              "when did my phone last connect", "are my devices connected", "what devices are connected to you",
-              "is my pc on", "show me my paired devices", "which gadgets are online"],
-    patterns=["where are my devices", "which devices are online", "list my devices", "show my devices",
-              "what devices do i have"],
+    examples=[
+        "where are my devices",
+        "which devices are online",
+        "list my devices",
+        "what devices do I have",
+        "is my tablet connected",
+        "show my devices",
+        "is my watch online",
+        "which of my devices are offline",
+        "when did my phone last connect",
+        "are my devices connected",
+        "what devices are connected to you",
+        "is my pc on",
+        "show me my paired devices",
+        "which gadgets are online",
+    ],
+    patterns=[
+        "where are my devices",
+        "which devices are online",
+        "list my devices",
+        "show my devices",
+        "what devices do i have",
+    ],
     permissions=[Permission.NOTIFY],
     read_only=True,
 )
@@ -40,21 +57,43 @@ async def devices_where(ctx: SkillContext) -> str:
     devices = ctx.devices()
     if not devices:
         return "You have no paired devices."
-    lines = [f"- {d.name} ({d.kind.value}): {'online' if d.online else 'offline'}, last seen {_ago(d.last_seen)}"
-             + (", worn" if d.capabilities.get("worn") else "") for d in devices]
+    lines = [
+        f"- {d.name} ({d.kind.value}): {'online' if d.online else 'offline'}, last seen {_ago(d.last_seen)}"
+        + (", worn" if d.capabilities.get("worn") else "")
+        for d in devices
+    ]
     return "Your devices:\n" + "\n".join(lines)
 
 
 @skill(
     description="Tell the battery level of the person's devices",
-    examples=["what's my battery", "how much battery does my phone have", "battery level of my watch",
-              "is my tablet charged", "check the battery on my devices", "how much charge is left",
-              "is my phone's battery low", "what's the charge on my watch", "battery percentage of my tablet",
-              "does my phone need charging", "how much power does my watch have left", "battery check",
-              "are my devices charged", "what's the battery status of my phone", "battery",
-              "how is my phone's battery doing", "how charged is my tablet", "power level of my watch"],
-    patterns=["how much battery does my {device} have", "battery level of my {device}", "is my {device} charged",
-              "what's the battery on my {device}", "battery of my {device}"],
+    examples=[
+        "what's my battery",
+        "how much battery does my phone have",
+        "battery level of my watch",
+        "is my tablet charged",
+        "check the battery on my devices",
+        "how much charge is left",
+        "is my phone's battery low",
+        "what's the charge on my watch",
+        "battery percentage of my tablet",
+        "does my phone need charging",
+        "how much power does my watch have left",
+        "battery check",
+        "are my devices charged",
+        "what's the battery status of my phone",
+        "battery",
+        "how is my phone's battery doing",
+        "how charged is my tablet",
+        "power level of my watch",
+    ],
+    patterns=[
+        "how much battery does my {device} have",
+        "battery level of my {device}",
+        "is my {device} charged",
+        "what's the battery on my {device}",
+        "battery of my {device}",
+    ],
     permissions=[Permission.NOTIFY],
     read_only=True,
 )

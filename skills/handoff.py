@@ -16,7 +16,9 @@ def find_device(devices: list[DeviceInfo], wanted: str) -> DeviceInfo | None:
     if exact:
         return exact[0]
     kind = _ALIASES.get(wanted, wanted)
-    same_kind = sorted((d for d in devices if d.kind.value == kind), key=lambda d: (not d.online, -(d.last_active or 0)))
+    same_kind = sorted(
+        (d for d in devices if d.kind.value == kind), key=lambda d: (not d.online, -(d.last_active or 0))
+    )
     if same_kind:
         return same_kind[0]
     partial = [d for d in devices if wanted in d.name.lower()]
@@ -25,27 +27,52 @@ def find_device(devices: list[DeviceInfo], wanted: str) -> DeviceInfo | None:
 
 @skill(
     description="Send this conversation, or a text, to another of the person's devices",
-    examples=["send this to my tablet", "hand this off to my phone", "continue on my pc", "open this on my laptop",
-              "send the recipe to my tablet", "move this conversation to my computer",
-              "let me pick this up on my phone", "switch this chat to my watch", "forward this to my tablet",
-              "show this on my computer", "continue this conversation on my phone", "send that answer to my laptop",
-              "beam this to my tablet", "i want to finish this on my pc", "send it over to my watch"],
-    patterns=["send this to my {device}", "send this to the {device}", "send it to my {device}",
-              "hand this off to my {device}", "hand this over to my {device}", "continue on my {device}",
-              "open this on my {device}", "move this conversation to my {device}", "send {text} to my {device}",
-              "send this to {device}", "send it to {device}"],
+    examples=[
+        "send this to my tablet",
+        "hand this off to my phone",
+        "continue on my pc",
+        "open this on my laptop",
+        "send the recipe to my tablet",
+        "move this conversation to my computer",
+        "let me pick this up on my phone",
+        "switch this chat to my watch",
+        "forward this to my tablet",
+        "show this on my computer",
+        "continue this conversation on my phone",
+        "send that answer to my laptop",
+        "beam this to my tablet",
+        "i want to finish this on my pc",
+        "send it over to my watch",
+    ],
+    patterns=[
+        "send this to my {device}",
+        "send this to the {device}",
+        "send it to my {device}",
+        "hand this off to my {device}",
+        "hand this over to my {device}",
+        "continue on my {device}",
+        "open this on my {device}",
+        "move this conversation to my {device}",
+        "send {text} to my {device}",
+        "send this to {device}",
+        "send it to {device}",
+    ],
     permissions=[Permission.NOTIFY],
     summary="send this to your {device}",
 )
-async def handoff(ctx: SkillContext, device: Annotated[str, "the device to send to: a name or tablet, phone, pc, watch"],
-                  text: Annotated[str, "what to send; empty: the last answer"] = "") -> str:
+async def handoff(
+    ctx: SkillContext,
+    device: Annotated[str, "the device to send to: a name or tablet, phone, pc, watch"],
+    text: Annotated[str, "what to send; empty: the last answer"] = "",
+) -> str:
     target = find_device(ctx.devices(), device)
     if target is None:
         return f"I couldn't find your {device}."
     if not text or text.lower() in ("this", "it", "that"):
         last = next((m["content"] for m in reversed(ctx.history) if m["role"] == "assistant" and m["content"]), "")
         text = last or "Continue the conversation here."
-    await ctx.notify(text, title=f"From your {ctx.device.name}", device=target.id, kind="handoff",
-                     data={"thread": ctx.thread})
+    await ctx.notify(
+        text, title=f"From your {ctx.device.name}", device=target.id, kind="handoff", data={"thread": ctx.thread}
+    )
     state = "" if target.online else " It's offline now; it will get it when it reconnects."
     return f"Sent to {your(target.name)}.{state}"

@@ -45,8 +45,14 @@ WITHIN_BEST = 0.12
         "for the record, I live in Coimbra",
         "you should know my mother's name is Lucia",
     ],
-    patterns=["remember that {text}", "remember {text}", "keep in mind that {text}", "keep in mind {text}",
-              "don't forget that {text}", "do not forget that {text}"],
+    patterns=[
+        "remember that {text}",
+        "remember {text}",
+        "keep in mind that {text}",
+        "keep in mind {text}",
+        "don't forget that {text}",
+        "do not forget that {text}",
+    ],
     permissions=[Permission.MEMORY_WRITE],
     risk=Risk.LOW,
     summary="remember that {text}",
@@ -62,6 +68,7 @@ async def remember(ctx: SkillContext, text: Annotated[str, "the fact to remember
 
 def relevant(hits: list[SearchHit]) -> list[SearchHit]:
     """The hits that answer: close enough to the question, and near the best one."""
+
     def closeness(hit: SearchHit) -> float:
         return float(hit.explanation.get("similarity", hit.score)) if hit.explanation else float(hit.score)
 
@@ -82,8 +89,18 @@ def _sentence(texts: list[str]) -> str:
 
 
 def _second_person(text: str) -> str:
-    swaps = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",
-             "am": "are", "i've": "you've", "i'll": "you'll", "i'd": "you'd"}
+    swaps = {
+        "i": "you",
+        "me": "you",
+        "my": "your",
+        "mine": "yours",
+        "myself": "yourself",
+        "i'm": "you're",
+        "am": "are",
+        "i've": "you've",
+        "i'll": "you'll",
+        "i'd": "you'd",
+    }
     words = text.split(" ")
     out = []
     for i, word in enumerate(words):
@@ -134,9 +151,13 @@ def _second_person(text: str) -> str:
         "what's my username for the bank",
         "what is my favourite band",
     ],
-    patterns=["what do you know about {topic}", "what do you remember about {topic}",
-              "tell me what you know about {topic}", "what have i told you about {topic}",
-              "do you remember {topic}"],
+    patterns=[
+        "what do you know about {topic}",
+        "what do you remember about {topic}",
+        "tell me what you know about {topic}",
+        "what have i told you about {topic}",
+        "do you remember {topic}",
+    ],
     permissions=[Permission.MEMORY_READ],
     read_only=True,
 )
@@ -165,9 +186,14 @@ async def recall(ctx: SkillContext, topic: Annotated[str, "what to look up"] = "
         "delete what I said about my landlord",
         "I'd like you to forget my allergies",
     ],
-    patterns=["forget what i told you about {topic}", "forget everything about {topic}",
-              "forget about {topic}", "delete the memory about {topic}", "erase what you know about {topic}",
-              "forget {topic}"],
+    patterns=[
+        "forget what i told you about {topic}",
+        "forget everything about {topic}",
+        "forget about {topic}",
+        "delete the memory about {topic}",
+        "erase what you know about {topic}",
+        "forget {topic}",
+    ],
     permissions=[Permission.MEMORY_READ, Permission.MEMORY_WRITE],
     risk=Risk.HIGH,
     summary="Forget what I remember about {topic}",

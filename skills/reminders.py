@@ -14,22 +14,68 @@ from typing import Annotated
 from qira.sdk import Permission, SkillContext, skill
 from qira.sdk.words import arrival, duration, plural, your
 
-_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-            "forty-five": 45, "fifty": 50, "sixty": 60, "ninety": 90, "a couple of": 2, "a few": 3}
-_UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60, "minute": 60,
-          "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
-_AMOUNT = re.compile(r"(\d+(?:\.\d+)?|a couple of|a few|forty-five|[a-z]+)\s*"
-                     r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?)\b")
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "forty-five": 45,
+    "fifty": 50,
+    "sixty": 60,
+    "ninety": 90,
+    "a couple of": 2,
+    "a few": 3,
+}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "day": 86400,
+    "days": 86400,
+}
+_AMOUNT = re.compile(
+    r"(\d+(?:\.\d+)?|a couple of|a few|forty-five|[a-z]+)\s*"
+    r"(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?)\b"
+)
 _CLOCK = re.compile(r"^(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?$")
 _BARE_HOUR = re.compile(r"\b(at|by)\s+(\d{1,2})\b(?!\s*(?::|\d|am\b|pm\b|a\.m|p\.m|o'clock))")
 _HAS_TIME = re.compile(r"\d|noon|midnight|morning|afternoon|evening|tonight|night", re.IGNORECASE)
 _TAIL = re.compile(r"^.*?remind me to (?P<text>.+) (?P<when>(?:in|at|on|by|tomorrow|next) .+?)$", re.IGNORECASE)
-_CONTEXT = re.compile(r"^(?:when\s+)?i(?:'m| am)?\s+(?:get\s+(?:to\s+|back\s+)?|arrive\s+(?:at\s+)?|at\s+|am\s+at\s+"
-                      r"|reach\s+)(?:the\s+)?(.+)$")
-_LEAD = re.compile(r"^(?:please\s+)?(?:(?:can|could|would) you\s+)?(?:create|set|add|make|i need|give me|put in)?\s*"
-                   r"(?:a\s+)?(?:reminder|remind me|ping me|nudge me|tell me)\s*(?:for|to|that|about|:)?\s*",
-                   re.IGNORECASE)
+_CONTEXT = re.compile(
+    r"^(?:when\s+)?i(?:'m| am)?\s+(?:get\s+(?:to\s+|back\s+)?|arrive\s+(?:at\s+)?|at\s+|am\s+at\s+"
+    r"|reach\s+)(?:the\s+)?(.+)$"
+)
+_LEAD = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would) you\s+)?(?:create|set|add|make|i need|give me|put in)?\s*"
+    r"(?:a\s+)?(?:reminder|remind me|ping me|nudge me|tell me)\s*(?:for|to|that|about|:)?\s*",
+    re.IGNORECASE,
+)
 DEFAULT_HOUR = 9  # "on Sunday" with no time: in the morning
 
 
@@ -83,9 +129,16 @@ def parse_time(text: str, now: datetime) -> datetime | None:
     import dateparser  # about 0.3 s to import: only when a reminder needs it
 
     spelled = _BARE_HOUR.sub(lambda m: f"{m.group(1)} {m.group(2)}:00", t)
-    found = dateparser.parse(spelled, languages=["en"], settings={
-        "PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.replace(tzinfo=None),
-        "RETURN_AS_TIMEZONE_AWARE": True, "PREFER_DAY_OF_MONTH": "first"})
+    found = dateparser.parse(
+        spelled,
+        languages=["en"],
+        settings={
+            "PREFER_DATES_FROM": "future",
+            "RELATIVE_BASE": now.replace(tzinfo=None),
+            "RETURN_AS_TIMEZONE_AWARE": True,
+            "PREFER_DAY_OF_MONTH": "first",
+        },
+    )
     if found is None:
         return None
     if found.tzinfo is None:
@@ -111,8 +164,14 @@ def find_when(utterance: str, now: datetime) -> tuple[str, str] | None:
     else:
         from dateparser.search import search_dates
 
-        hits = search_dates(utterance, languages=["en"], settings={
-            "PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.replace(tzinfo=None)}) or []
+        hits = (
+            search_dates(
+                utterance,
+                languages=["en"],
+                settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.replace(tzinfo=None)},
+            )
+            or []
+        )
         spans = []
         for phrase, _ in hits:
             phrase = re.sub(r"\s+(?:about|to|for|the|that)(?:\s+the)?$", "", phrase.strip())
@@ -167,17 +226,29 @@ def _when_slot(value: str) -> str | None:
         "I need to be reminded to call the vet at 4",
         "make a reminder for tomorrow to pay the gas bill",
     ],
-    patterns=["remind me in {when} to {text}", "remind me to {text} in {when}", "remind me at {when} to {text}",
-              "remind me to {text} at {when}", "remind me to {text} when {when}", "set a reminder for {when} to {text}",
-              "set a reminder in {when} to {text}", "set a reminder to {text} {when}", "remind me {when} to {text}",
-              "remind me to {text} {when}"],
+    patterns=[
+        "remind me in {when} to {text}",
+        "remind me to {text} in {when}",
+        "remind me at {when} to {text}",
+        "remind me to {text} at {when}",
+        "remind me to {text} when {when}",
+        "set a reminder for {when} to {text}",
+        "set a reminder in {when} to {text}",
+        "set a reminder to {text} {when}",
+        "remind me {when} to {text}",
+        "remind me to {text} {when}",
+    ],
     permissions=[Permission.NOTIFY],
     slots={"when": _when_slot},
     summary="set a reminder to {text} ({when})",
 )
-async def remind(ctx: SkillContext, text: Annotated[str, "what to remind of"] = "",
-                 when: Annotated[str, "a delay ('10 minutes'), a time ('tomorrow at 9', 'next Friday at noon') "
-                                      "or a place ('when I get home')"] = "") -> str:
+async def remind(
+    ctx: SkillContext,
+    text: Annotated[str, "what to remind of"] = "",
+    when: Annotated[
+        str, "a delay ('10 minutes'), a time ('tomorrow at 9', 'next Friday at noon') or a place ('when I get home')"
+    ] = "",
+) -> str:
     now = ctx.now()
     text = text.strip()
     if not when or not _understood(when, now):
@@ -207,8 +278,10 @@ async def remind(ctx: SkillContext, text: Annotated[str, "what to remind of"] = 
         at = due
         await ctx.schedule(text, at=at, title="Reminder")
         return f"OK, I'll remind you to {text} {_day(at, now)} at {_clock(at, now)}, {where}."
-    return (f"I didn't understand when to remind you ('{when}'). Try 'in 10 minutes', 'at 5pm', "
-            "'tomorrow at 9' or 'when I get home'.")
+    return (
+        f"I didn't understand when to remind you ('{when}'). Try 'in 10 minutes', 'at 5pm', "
+        "'tomorrow at 9' or 'when I get home'."
+    )
 
 
 def _where(ctx: SkillContext) -> str:
@@ -234,13 +307,34 @@ def _day(at: datetime, now: datetime) -> str:
 
 @skill(
     description="Start a countdown timer",
-    examples=["set a timer for 5 minutes", "timer for 30 seconds", "start a 10 minute timer", "countdown 2 minutes",
-              "set an egg timer for 7 minutes", "set a 20 second timer", "start the timer for an hour and a half",
-              "count down from 15 minutes", "time me for 10 minutes", "begin a timer of 40 seconds",
-              "1 minute timer please", "timer 3 min", "can you set a timer, 9 minutes"],
-    patterns=["set a timer for {duration}", "set an egg timer for {duration}", "timer for {duration}",
-              "start a {duration} timer", "start a timer for {duration}", "{duration} timer", "countdown {duration}",
-              "set a {duration} timer", "timer {duration}", "set timer {duration}", "set timer for {duration}"],
+    examples=[
+        "set a timer for 5 minutes",
+        "timer for 30 seconds",
+        "start a 10 minute timer",
+        "countdown 2 minutes",
+        "set an egg timer for 7 minutes",
+        "set a 20 second timer",
+        "start the timer for an hour and a half",
+        "count down from 15 minutes",
+        "time me for 10 minutes",
+        "begin a timer of 40 seconds",
+        "1 minute timer please",
+        "timer 3 min",
+        "can you set a timer, 9 minutes",
+    ],
+    patterns=[
+        "set a timer for {duration}",
+        "set an egg timer for {duration}",
+        "timer for {duration}",
+        "start a {duration} timer",
+        "start a timer for {duration}",
+        "{duration} timer",
+        "countdown {duration}",
+        "set a {duration} timer",
+        "timer {duration}",
+        "set timer {duration}",
+        "set timer for {duration}",
+    ],
     permissions=[Permission.NOTIFY],
     slots={"duration": lambda value: parse_delay(value.replace("-", " "))},
     summary="start a {duration} timer",
@@ -248,25 +342,44 @@ def _day(at: datetime, now: datetime) -> str:
 async def timer(ctx: SkillContext, duration: Annotated[str, "how long, e.g. '5 minutes'"] = "") -> str:
     seconds = parse_delay(duration.replace("-", " ")) if duration else None
     if seconds is None:
-        m = re.search(r"(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|"
-                      r"forty|fifty|sixty|ninety)[\s-]*(seconds?|secs?|minutes?|mins?|hours?|hrs?)\b", ctx.text.lower())
+        m = re.search(
+            r"(\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|"
+            r"forty|fifty|sixty|ninety)[\s-]*(seconds?|secs?|minutes?|mins?|hours?|hrs?)\b",
+            ctx.text.lower(),
+        )
         seconds = parse_delay(m.group(0).replace("-", " ")) if m else None
         duration = m.group(0) if m else duration
     if seconds is None:
         return f"I couldn't read '{duration}' as a duration. Try 'a timer for 5 minutes'."
-    await ctx.schedule(f"Your {_length_adjective(seconds)} timer is done.", delay_s=seconds, title="Timer",
-                       kind="timer")
+    await ctx.schedule(
+        f"Your {_length_adjective(seconds)} timer is done.", delay_s=seconds, title="Timer", kind="timer"
+    )
     return f"Timer set for {_in_words(seconds).removeprefix('in ')}, {_where(ctx)}."
 
 
 @skill(
     description="List pending reminders and timers",
-    examples=["what are my reminders", "list my reminders", "what timers do I have", "show my reminders",
-              "do I have any reminders", "what have I asked you to remind me of", "any timers going",
-              "tell me my upcoming reminders", "which reminders are set", "are any timers running",
-              "what's scheduled for me"],
-    patterns=["what are my reminders", "list my reminders", "show my reminders", "what timers do i have",
-              "show my timers", "list my timers"],
+    examples=[
+        "what are my reminders",
+        "list my reminders",
+        "what timers do I have",
+        "show my reminders",
+        "do I have any reminders",
+        "what have I asked you to remind me of",
+        "any timers going",
+        "tell me my upcoming reminders",
+        "which reminders are set",
+        "are any timers running",
+        "what's scheduled for me",
+    ],
+    patterns=[
+        "what are my reminders",
+        "list my reminders",
+        "show my reminders",
+        "what timers do i have",
+        "show my timers",
+        "list my timers",
+    ],
     permissions=[Permission.NOTIFY],
     read_only=True,
 )

@@ -14,8 +14,19 @@ from qira.sdk import Permission, SkillContext, skill
 
 from . import _translate_worker
 
-_LANGS = {"english": "en", "en": "en", "inglês": "en", "ingles": "en", "portuguese": "pt", "pt": "pt", "pt-br": "pt",
-          "brazilian portuguese": "pt", "brazilian": "pt", "português": "pt", "portugues": "pt"}
+_LANGS = {
+    "english": "en",
+    "en": "en",
+    "inglês": "en",
+    "ingles": "en",
+    "portuguese": "pt",
+    "pt": "pt",
+    "pt-br": "pt",
+    "brazilian portuguese": "pt",
+    "brazilian": "pt",
+    "português": "pt",
+    "portugues": "pt",
+}
 _pool: ProcessPoolExecutor | None = None
 _lock = threading.Lock()
 
@@ -44,7 +55,8 @@ async def _translate_locally(text: str, direction: str) -> str:
 
 # Languages a person names; a pattern's {language} slot must be one of them, so "what is
 # 100 fahrenheit in celsius" falls through to the model instead of translating.
-LANGUAGES = frozenset("""
+LANGUAGES = frozenset(
+    """
 afrikaans albanian arabic armenian basque belarusian bengali bosnian brazilian bulgarian burmese catalan chinese
 mandarin cantonese croatian czech danish dutch english esperanto estonian filipino tagalog finnish french galician
 georgian german greek gujarati hawaiian hebrew hindi hungarian icelandic indonesian irish italian japanese kannada
@@ -52,7 +64,8 @@ kazakh khmer korean kurdish lao latin latvian lithuanian luxembourgish macedonia
 marathi mongolian nepali norwegian pashto persian farsi polish portuguese punjabi romanian russian serbian sinhala
 slovak slovenian somali spanish swahili swedish tamil telugu thai turkish ukrainian urdu uzbek vietnamese welsh
 xhosa yiddish yoruba zulu inglês ingles português portugues español espanol français francais deutsch
-""".split()) | {"brazilian portuguese", "european portuguese", "pt-br", "pt", "en", "es", "fr", "de", "it"}
+""".split()
+) | {"brazilian portuguese", "european portuguese", "pt-br", "pt", "en", "es", "fr", "de", "it"}
 
 
 def language(value: str) -> str | None:
@@ -63,28 +76,52 @@ def language(value: str) -> str | None:
 
 @skill(
     description="Translate text into another language",
-    examples=["translate good morning to portuguese", "how do you say thank you in portuguese",
-              "translate 'onde fica a estação' to english", "what is 'cheese' in portuguese",
-              "translate this to spanish: where is the train station", "how do you say hello in french",
-              "what's 'good evening' in german", "in portuguese, how do I say 'I'm hungry'",
-              "could you translate 'see you soon' into italian", "translate from portuguese: tudo bem",
-              "say 'welcome' in japanese", "what does 'obrigada' mean", "portuguese for 'library'",
-              "how is 'apple' said in portuguese", "english translation of 'boa noite'",
-              "translate the phrase 'where is my hotel' to portuguese", "what's the english for 'cadeira'",
-              "the portuguese word for window", "what's 'dog' in portuguese", "translate 'queijo'"],
-    patterns=["translate {text} to {language}", "translate {text} into {language}",
-              "how do you say {text} in {language}",
-              "what is {text} in {language}", "what's {text} in {language}", "translate to {language}: {text}",
-              "translate into {language}: {text}", "translate this to {language}: {text}",
-              "translate this into {language}: {text}", "say {text} in {language}",
-              "how would i say {text} in {language}", "what does {text} mean in {language}",
-              "can you put {text} into {language}"],
+    examples=[
+        "translate good morning to portuguese",
+        "how do you say thank you in portuguese",
+        "translate 'onde fica a estação' to english",
+        "what is 'cheese' in portuguese",
+        "translate this to spanish: where is the train station",
+        "how do you say hello in french",
+        "what's 'good evening' in german",
+        "in portuguese, how do I say 'I'm hungry'",
+        "could you translate 'see you soon' into italian",
+        "translate from portuguese: tudo bem",
+        "say 'welcome' in japanese",
+        "what does 'obrigada' mean",
+        "portuguese for 'library'",
+        "how is 'apple' said in portuguese",
+        "english translation of 'boa noite'",
+        "translate the phrase 'where is my hotel' to portuguese",
+        "what's the english for 'cadeira'",
+        "the portuguese word for window",
+        "what's 'dog' in portuguese",
+        "translate 'queijo'",
+    ],
+    patterns=[
+        "translate {text} to {language}",
+        "translate {text} into {language}",
+        "how do you say {text} in {language}",
+        "what is {text} in {language}",
+        "what's {text} in {language}",
+        "translate to {language}: {text}",
+        "translate into {language}: {text}",
+        "translate this to {language}: {text}",
+        "translate this into {language}: {text}",
+        "say {text} in {language}",
+        "how would i say {text} in {language}",
+        "what does {text} mean in {language}",
+        "can you put {text} into {language}",
+    ],
     permissions=[Permission.NETWORK],  # only used for pairs without a local engine
     read_only=True,
     slots={"language": language},
 )
-async def translate(ctx: SkillContext, text: Annotated[str, "the text to translate"],
-                    language: Annotated[str, "the language to translate into"] = "portuguese") -> str:
+async def translate(
+    ctx: SkillContext,
+    text: Annotated[str, "the text to translate"],
+    language: Annotated[str, "the language to translate into"] = "portuguese",
+) -> str:
     text = text.strip().strip("'\"“”")
     target = _LANGS.get(language.lower().strip())
     if target is not None:

@@ -41,7 +41,7 @@ class Screen:
                 self.col = 0
             elif ch >= " " or ch == "\t":
                 line = self.lines[-1]
-                self.lines[-1] = line[: self.col] + ch + line[self.col + 1:]
+                self.lines[-1] = line[: self.col] + ch + line[self.col + 1 :]
                 self.col += 1
 
     def text(self) -> str:
@@ -51,8 +51,15 @@ class Screen:
 class PtyProcess:
     def __init__(self, cmd: Sequence[str], *, env: Mapping[str, str] | None = None) -> None:
         master, slave = pty.openpty()
-        self.proc = subprocess.Popen(list(cmd), stdin=slave, stdout=slave, stderr=slave, env=dict(env or os.environ),
-                                     close_fds=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            list(cmd),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=dict(env or os.environ),
+            close_fds=True,
+            start_new_session=True,
+        )
         os.close(slave)
         self.master = master
         self.screen = Screen()

@@ -12,8 +12,9 @@ from qira import __version__
 
 def qira(*args, env=None, timeout=60):
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "qira.cli", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "qira.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
 
 
 def assert_clean_failure(result, code, *fragments):
@@ -71,8 +72,10 @@ def test_doctor_fails_when_the_endpoint_does_not_answer(tmp_path):
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"QIRA_INFERENCE_CLOUD__BASE_URL": f"http://127.0.0.1:{port}/v1",
-           "QIRA_INFERENCE_CLOUD__CONNECT_TIMEOUT_S": "1.0"}
+    env = {
+        "QIRA_INFERENCE_CLOUD__BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "QIRA_INFERENCE_CLOUD__CONNECT_TIMEOUT_S": "1.0",
+    }
     result = qira("doctor", "--skip-models", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 1
     assert any(line.startswith("cloud endpoint") and "FAIL" in line for line in result.stdout.splitlines())

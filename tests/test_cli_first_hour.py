@@ -19,8 +19,13 @@ QIRA = [sys.executable, "-m", "qira.cli"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*QIRA, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
+    return subprocess.run(
+        [*QIRA, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+    )
 
 
 def test_bare_qira_shows_help_and_version_is_a_flag(capsys):
@@ -32,18 +37,21 @@ def test_bare_qira_shows_help_and_version_is_a_flag(capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"qira {__version__}"
 
 
-@pytest.mark.parametrize(("argv", "usage", "words"), [
-    (["serve", "--prot"], "usage: qira serve", "unrecognized arguments: --prot"),
-    (["devices", "list", "--bogus"], "usage: qira devices list", "unrecognized arguments: --bogus"),
-    (["audit", "--outcome", "banana"], "usage: qira audit", "invalid choice: 'banana'"),
-    (["audit", "--limit", "0"], "usage: qira audit", "--limit: must be at least 1"),
-    (["memory", "list", "--limit", "-3"], "usage: qira memory list", "must be at least 1"),
-    (["memory", "add", "x", "--importance", "2"], "usage: qira memory add", "must be from 0 to 1"),
-    (["pair", "--name", "", "--kind", "pc"], "usage: qira pair", "device name ''"),
-    (["pair", "--name", "my/phone", "--kind", "pc"], "usage: qira pair", "device name 'my/phone'"),
-    (["pair", "--name", " x", "--kind", "pc"], "usage: qira pair", "device name ' x'"),
-    (["devices", "revoke", "a\tb"], "usage: qira devices revoke", "device name 'a\\tb'"),
-])
+@pytest.mark.parametrize(
+    ("argv", "usage", "words"),
+    [
+        (["serve", "--prot"], "usage: qira serve", "unrecognized arguments: --prot"),
+        (["devices", "list", "--bogus"], "usage: qira devices list", "unrecognized arguments: --bogus"),
+        (["audit", "--outcome", "banana"], "usage: qira audit", "invalid choice: 'banana'"),
+        (["audit", "--limit", "0"], "usage: qira audit", "--limit: must be at least 1"),
+        (["memory", "list", "--limit", "-3"], "usage: qira memory list", "must be at least 1"),
+        (["memory", "add", "x", "--importance", "2"], "usage: qira memory add", "must be from 0 to 1"),
+        (["pair", "--name", "", "--kind", "pc"], "usage: qira pair", "device name ''"),
+        (["pair", "--name", "my/phone", "--kind", "pc"], "usage: qira pair", "device name 'my/phone'"),
+        (["pair", "--name", " x", "--kind", "pc"], "usage: qira pair", "device name ' x'"),
+        (["devices", "revoke", "a\tb"], "usage: qira devices revoke", "device name 'a\\tb'"),
+    ],
+)
 def test_a_wrong_flag_or_value_prints_that_commands_usage(capsys, argv, usage, words):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
@@ -51,10 +59,17 @@ def test_a_wrong_flag_or_value_prints_that_commands_usage(capsys, argv, usage, w
     assert exit_.value.code == 2 and usage in err and words in err, err
 
 
-@pytest.mark.parametrize("argv", [
-    ["devices", "list"], ["memory", "list"], ["memory", "search", "keys"], ["memory", "export"], ["audit"],
-    ["devices", "revoke", "x"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["devices", "list"],
+        ["memory", "list"],
+        ["memory", "search", "keys"],
+        ["memory", "export"],
+        ["audit"],
+        ["devices", "revoke", "x"],
+    ],
+)
 def test_read_commands_never_create_a_data_directory(tmp_path, capsys, argv):
     missing = tmp_path / "typo"
     assert main([*argv, "--data-dir", str(missing)]) == 1
@@ -120,8 +135,10 @@ def test_skill_list_fails_when_a_skill_package_does_not_load(tmp_path):
     env = {"PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     listed = cli("skill", "list", "--data-dir", str(tmp_path / "data"), env=env)
     assert listed.returncode == 1
-    assert "not loaded: qira_skill_broken:qira_skill_broken:SKILLS: RuntimeError: the author forgot something" \
+    assert (
+        "not loaded: qira_skill_broken:qira_skill_broken:SKILLS: RuntimeError: the author forgot something"
         in listed.stdout
+    )
     doctor = cli("doctor", "--data-dir", str(tmp_path / "data"), "--skip-models", env=env)
     assert doctor.returncode == 1 and "skills" in doctor.stdout and "the author forgot something" in doctor.stdout
     assert "verdict: broken: skills" in doctor.stdout
@@ -131,9 +148,17 @@ def test_a_stale_hub_file_is_ignored(tmp_path, capsys):
     data = tmp_path / "data"
     assert main(["pair", "--name", "tab", "--kind", "tablet", "--data-dir", str(data), "--no-qr"]) == 0
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    record = {"pid": int(dead.stdout), "host": "127.0.0.1", "port": 9, "http_url": "http://127.0.0.1:9",
-              "ws_url": "ws://127.0.0.1:9/ws", "version": __version__, "data_dir": str(data), "admin_secret": "x",
-              "started_at": 0.0}
+    record = {
+        "pid": int(dead.stdout),
+        "host": "127.0.0.1",
+        "port": 9,
+        "http_url": "http://127.0.0.1:9",
+        "ws_url": "ws://127.0.0.1:9/ws",
+        "version": __version__,
+        "data_dir": str(data),
+        "admin_secret": "x",
+        "started_at": 0.0,
+    }
     (data / "hub.json").write_text(json.dumps(record))
     capsys.readouterr()
     assert main(["devices", "list", "--json", "--data-dir", str(data)]) == 0  # the data dir, not a dead hub
@@ -142,7 +167,7 @@ def test_a_stale_hub_file_is_ignored(tmp_path, capsys):
 
 def test_doctor_names_the_config_file_and_that_no_hub_runs(tmp_path):
     config = tmp_path / "qira.toml"
-    config.write_text("[hub]\nlog_level = \"warning\"\n")
+    config.write_text('[hub]\nlog_level = "warning"\n')
     data = tmp_path / "data"
     doctor = cli("doctor", "--config", str(config), "--data-dir", str(data), "--skip-models")
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
@@ -157,8 +182,11 @@ def test_doctor_names_a_model_the_endpoint_does_not_serve_and_an_unset_key(tmp_p
 
     with FaultServer() as endpoint:
         endpoint.models = ("llama-3-8b",)
-        env = {"QIRA_INFERENCE_CLOUD__BASE_URL": endpoint.base_url, "QIRA_INFERENCE_CLOUD__MODEL": "gpt-7",
-               "QIRA_INFERENCE_CLOUD__API_KEY_ENV": "QIRA_TEST_KEY_NOBODY_SET"}
+        env = {
+            "QIRA_INFERENCE_CLOUD__BASE_URL": endpoint.base_url,
+            "QIRA_INFERENCE_CLOUD__MODEL": "gpt-7",
+            "QIRA_INFERENCE_CLOUD__API_KEY_ENV": "QIRA_TEST_KEY_NOBODY_SET",
+        }
         doctor = cli("doctor", "--data-dir", str(tmp_path / "data"), "--skip-models", env=env)
         line = next(line for line in doctor.stdout.splitlines() if line.startswith("cloud endpoint"))
         assert doctor.returncode == 1 and "FAIL" in line

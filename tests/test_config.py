@@ -26,8 +26,11 @@ def test_defaults_without_any_file(tmp_path):
 def test_layers_file_then_env_then_flags(tmp_path):
     file = tmp_path / "q.toml"
     file.write_text('[hub]\nport = 9000\nlog_level = "debug"\n[inference]\npolicy = "local-only"\n')
-    config = load_config(file, env={"QIRA_HUB_PORT": "9100", "QIRA_INFERENCE_CLOUD__BASE_URL": "http://127.0.0.1:1/v1"},
-                         overrides={"hub": {"port": 9200}})
+    config = load_config(
+        file,
+        env={"QIRA_HUB_PORT": "9100", "QIRA_INFERENCE_CLOUD__BASE_URL": "http://127.0.0.1:1/v1"},
+        overrides={"hub": {"port": 9200}},
+    )
     assert config.hub.port == 9200
     assert config.hub.log_level == "debug"
     assert config.inference.policy == "local-only"

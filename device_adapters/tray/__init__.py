@@ -17,8 +17,22 @@ from ._menu import Action, Command, MenuItem, Notice, menu_for, notice_for
 from ._model import Icon, IconSpec, Link, TrayState, apply_event, icon_for, tooltip_for
 
 __all__ = [
-    "Action", "Command", "Icon", "IconSpec", "Link", "MenuItem", "Notice", "TrayController", "TraySettings",
-    "TrayState", "apply_event", "icon_for", "menu_for", "notice_for", "run_tray", "tooltip_for",
+    "Action",
+    "Command",
+    "Icon",
+    "IconSpec",
+    "Link",
+    "MenuItem",
+    "Notice",
+    "TrayController",
+    "TraySettings",
+    "TrayState",
+    "apply_event",
+    "icon_for",
+    "menu_for",
+    "notice_for",
+    "run_tray",
+    "tooltip_for",
 ]
 
 NO_TRAY = 3  # exit status when there is no display or no tray host
@@ -26,6 +40,7 @@ NO_TRAY = 3  # exit status when there is no display or no tray host
 
 def run_tray(settings: TraySettings, *, wait_for_tray_s: float = 5.0, stderr: TextIO = sys.stderr) -> int:
     """Run the tray until Quit; without a display or tray host, one line and exit status 3."""
+
     def no_tray(reason: str) -> int:
         print(f"no system tray found: open the companion at {settings.companion_url} ({reason})", file=stderr)
         return NO_TRAY

@@ -16,14 +16,20 @@ from ._controller import TraySettings
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
-        print("usage: python -m device_adapters.tray SETTINGS_JSON [WAIT_S] [LOG_LEVEL] (run `qira tray`)",
-              file=sys.stderr)
+        print(
+            "usage: python -m device_adapters.tray SETTINGS_JSON [WAIT_S] [LOG_LEVEL] (run `qira tray`)",
+            file=sys.stderr,
+        )
         return 2
     settings = TraySettings.from_json(argv[1])
     wait_s = float(argv[2]) if len(argv) > 2 else 5.0
     level = (argv[3] if len(argv) > 3 else "info").upper()
-    logging.basicConfig(level=level, stream=sys.stderr, datefmt="%Y-%m-%dT%H:%M:%S",
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        datefmt="%Y-%m-%dT%H:%M:%S",
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
     for noisy in ("websockets", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

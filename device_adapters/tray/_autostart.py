@@ -20,22 +20,24 @@ def _quote(arg: str) -> str:
     # Desktop Entry Exec quoting: reserved characters force double quotes, inside which
     # ", `, $ and \ are escaped; a literal % is written %%.
     arg = arg.replace("%", "%%")
-    if arg and not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`'):
+    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`"):
         return arg
     return '"' + "".join("\\" + c if c in '"`$\\' else c for c in arg) + '"'
 
 
 def desktop_entry(argv: Sequence[str]) -> str:
-    return "\n".join([
-        "[Desktop Entry]",
-        "Type=Application",
-        "Name=Qira tray",
-        "Comment=Qira's status, approvals and notifications in the system tray",
-        "Exec=" + " ".join(_quote(a) for a in argv),
-        "Terminal=false",
-        "X-GNOME-Autostart-enabled=true",
-        "",
-    ])
+    return "\n".join(
+        [
+            "[Desktop Entry]",
+            "Type=Application",
+            "Name=Qira tray",
+            "Comment=Qira's status, approvals and notifications in the system tray",
+            "Exec=" + " ".join(_quote(a) for a in argv),
+            "Terminal=false",
+            "X-GNOME-Autostart-enabled=true",
+            "",
+        ]
+    )
 
 
 def autostart_enabled(autostart_dir: Path) -> bool:
@@ -45,8 +47,9 @@ def autostart_enabled(autostart_dir: Path) -> bool:
     except OSError:
         return False
     # Desktop environments turn an entry off by adding Hidden=true rather than deleting it.
-    return not any(line.strip().lower() in ("hidden=true", "x-gnome-autostart-enabled=false")
-                   for line in text.splitlines())
+    return not any(
+        line.strip().lower() in ("hidden=true", "x-gnome-autostart-enabled=false") for line in text.splitlines()
+    )
 
 
 def enable_autostart(autostart_dir: Path, argv: Sequence[str]) -> Path:

@@ -65,15 +65,23 @@ class TraySettings:
 
 
 class TrayController:
-    def __init__(self, settings: TraySettings, publish: Callable[[TrayState], None],
-                 *, open_url: Callable[[str], object] = webbrowser.open) -> None:
+    def __init__(
+        self,
+        settings: TraySettings,
+        publish: Callable[[TrayState], None],
+        *,
+        open_url: Callable[[str], object] = webbrowser.open,
+    ) -> None:
         self.settings = settings
         self.publish = publish
         self._open_url = open_url
         self.hub = HubChild(settings.state_dir, settings.serve_args)
-        self.state = TrayState(companion_url=settings.companion_url, hub_local=settings.hub_local,
-                               autostart=bool(settings.autostart_dir and autostart_enabled(settings.autostart_dir)),
-                               hub_started_here=self.hub.pid() is not None)
+        self.state = TrayState(
+            companion_url=settings.companion_url,
+            hub_local=settings.hub_local,
+            autostart=bool(settings.autostart_dir and autostart_enabled(settings.autostart_dir)),
+            hub_started_here=self.hub.pid() is not None,
+        )
         self.notifier = DesktopNotifier(self._notice_action)
         self.session: DeviceSession | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -94,10 +102,18 @@ class TrayController:
         pair_code = self.settings.pair_code
         if pair_code is None and self.settings.hub_local and not _has_token(self.settings.state_dir):
             pair_code = await self._own_pairing_code()
-        self.session = DeviceSession(self.settings.hub_url, name=self.settings.name, kind="pc",
-                                     state_dir=self.settings.state_dir, capabilities=PROFILES["pc"],
-                                     pair_code=pair_code, docs=(), on_event=self._on_event,
-                                     backoff_max_s=2.0, client="qira-tray/1")
+        self.session = DeviceSession(
+            self.settings.hub_url,
+            name=self.settings.name,
+            kind="pc",
+            state_dir=self.settings.state_dir,
+            capabilities=PROFILES["pc"],
+            pair_code=pair_code,
+            docs=(),
+            on_event=self._on_event,
+            backoff_max_s=2.0,
+            client="qira-tray/1",
+        )
         self.session.start()
         watcher = asyncio.ensure_future(self._watch_hub_child())
         try:
@@ -256,8 +272,9 @@ class TrayController:
     async def _respond(self, approval: str, *, approve: bool) -> None:
         assert self.session is not None
         try:
-            await self.session.request("approval.respond", {"approval": approval, "approve": approve},
-                                       timeout=_OP_TIMEOUT_S)
+            await self.session.request(
+                "approval.respond", {"approval": approval, "approve": approve}, timeout=_OP_TIMEOUT_S
+            )
         except QiraError as exc:
             log.warning("approval %s: %s", approval, exc)  # already answered elsewhere, or expired
         except TimeoutError:
@@ -310,4 +327,3 @@ def _has_token(state_dir: Path) -> bool:
         return bool(state.get("token"))
     finally:
         state.close()
-

@@ -61,8 +61,9 @@ def menu_for(state: TrayState) -> tuple[MenuItem, ...]:
     if state.cloud_paused:
         cloud = MenuItem(label="Resume the &cloud", command=Command(action=Action.RESUME_CLOUD), enabled=known)
     else:
-        cloud = MenuItem(label="Pause the &cloud (local only)", command=Command(action=Action.PAUSE_CLOUD),
-                         enabled=known)
+        cloud = MenuItem(
+            label="Pause the &cloud (local only)", command=Command(action=Action.PAUSE_CLOUD), enabled=known
+        )
     items: list[MenuItem] = [
         MenuItem(label=_esc(headline(state)), enabled=False),
         MenuItem(label="&Open the companion", command=Command(action=Action.OPEN_COMPANION), enabled=online),
@@ -74,15 +75,24 @@ def menu_for(state: TrayState) -> tuple[MenuItem, ...]:
         _SEP,
     ]
     if state.hub_local and state.link in (Link.UNREACHABLE, Link.CONNECTING):
-        items.append(MenuItem(label="&Start the hub", command=Command(action=Action.START_HUB),
-                              enabled=state.link is Link.UNREACHABLE))
+        items.append(
+            MenuItem(
+                label="&Start the hub", command=Command(action=Action.START_HUB), enabled=state.link is Link.UNREACHABLE
+            )
+        )
     else:
         # Only a hub this tray started has a process the tray may stop; say so rather than hide it.
         label = "S&top the hub" if state.hub_started_here or not online else "S&top the hub (started elsewhere)"
-        items.append(MenuItem(label=label, command=Command(action=Action.STOP_HUB),
-                              enabled=online and state.hub_started_here))
-    items.append(MenuItem(label="Start at &login", checked=state.autostart,
-                          command=Command(action=Action.AUTOSTART_OFF if state.autostart else Action.AUTOSTART_ON)))
+        items.append(
+            MenuItem(label=label, command=Command(action=Action.STOP_HUB), enabled=online and state.hub_started_here)
+        )
+    items.append(
+        MenuItem(
+            label="Start at &login",
+            checked=state.autostart,
+            command=Command(action=Action.AUTOSTART_OFF if state.autostart else Action.AUTOSTART_ON),
+        )
+    )
     items += [_SEP, MenuItem(label="&Quit the tray", command=Command(action=Action.QUIT))]
     return tuple(items)
 
@@ -95,20 +105,25 @@ def _approvals(state: TrayState) -> MenuItem:
         mnemonic = f"&{i + 1} " if i < 9 else ""
         left = expires_in(approval)
         summary = approval.summary if len(approval.summary) <= 90 else approval.summary[:89] + "…"
-        rows.append(MenuItem(label=f"{mnemonic}{_esc(approval.skill)}: {_esc(summary)}"
-                             + (f" ({left})" if left else ""),
-                             children=(
-            MenuItem(label="&Approve", command=Command(action=Action.APPROVE, arg=approval.id)),
-            MenuItem(label="&Deny", command=Command(action=Action.DENY, arg=approval.id)),
-        )))
+        rows.append(
+            MenuItem(
+                label=f"{mnemonic}{_esc(approval.skill)}: {_esc(summary)}" + (f" ({left})" if left else ""),
+                children=(
+                    MenuItem(label="&Approve", command=Command(action=Action.APPROVE, arg=approval.id)),
+                    MenuItem(label="&Deny", command=Command(action=Action.DENY, arg=approval.id)),
+                ),
+            )
+        )
     return MenuItem(label=f"&Approvals waiting ({len(state.approvals)})", children=tuple(rows))
 
 
 def _devices(state: TrayState) -> MenuItem:
     others = [d for d in state.devices if d.id != state.device_id]
     if not others:
-        return MenuItem(label="No other devices yet" if state.link is Link.ONLINE else "Devices: unknown while offline",
-                        enabled=False)
+        return MenuItem(
+            label="No other devices yet" if state.link is Link.ONLINE else "Devices: unknown while offline",
+            enabled=False,
+        )
     online = sum(d.online for d in others)
     rows = tuple(MenuItem(label=("● " if d.online else "○ ") + _esc(describe_device(d)), enabled=False) for d in others)
     return MenuItem(label=f"&Devices ({online} of {len(others)} online)", children=rows)
@@ -140,15 +155,26 @@ def notice_for(event: Mapping[str, Any]) -> Notice | None:
         key = f"notify:{event.get('hub_seq', '')}"
         data = event.get("data")
         if what == "handoff" and isinstance(data, Mapping) and isinstance(data.get("thread"), str):
-            return Notice(key=key, title=title, body=body, arg=str(data["thread"]),
-                          actions=((Action.OPEN_COMPANION.value, "Open"),))
+            return Notice(
+                key=key,
+                title=title,
+                body=body,
+                arg=str(data["thread"]),
+                actions=((Action.OPEN_COMPANION.value, "Open"),),
+            )
         return Notice(key=key, title=title, body=body, urgency="critical" if what == "timer" else "normal")
     if kind == "approval.request":
         approval = event.get("approval")
         if not isinstance(approval, str):
             return None
         summary = str(event.get("summary") or event.get("skill") or "an action")
-        return Notice(key=f"approval:{approval}", title=f"Approve? ({event.get('skill') or 'a skill'})", body=summary,
-                      actions=((Action.APPROVE.value, "Approve"), (Action.DENY.value, "Deny")),
-                      fallback="Approve or deny it from the Qira tray menu.", urgency="critical", arg=approval)
+        return Notice(
+            key=f"approval:{approval}",
+            title=f"Approve? ({event.get('skill') or 'a skill'})",
+            body=summary,
+            actions=((Action.APPROVE.value, "Approve"), (Action.DENY.value, "Deny")),
+            fallback="Approve or deny it from the Qira tray menu.",
+            urgency="critical",
+            arg=approval,
+        )
     return None

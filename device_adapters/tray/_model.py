@@ -15,8 +15,20 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 __all__ = [
-    "Approval", "DeviceRow", "HubStatus", "Icon", "IconSpec", "Link", "TrayState",
-    "apply_event", "describe_device", "expires_in", "headline", "icon_for", "tooltip_for", "with_approvals",
+    "Approval",
+    "DeviceRow",
+    "HubStatus",
+    "Icon",
+    "IconSpec",
+    "Link",
+    "TrayState",
+    "apply_event",
+    "describe_device",
+    "expires_in",
+    "headline",
+    "icon_for",
+    "tooltip_for",
+    "with_approvals",
     "with_devices",
 ]
 
@@ -76,9 +88,14 @@ class HubStatus:
                     failing.append(f"{name}: {comp.get('reason') or 'failing'}")
                 elif isinstance(comp, Mapping) and comp.get("state") == "warming":
                     warming.append(str(name).replace("_", " "))
-        return cls(state=str(payload.get("state") or "unknown"), policy=str(payload.get("policy") or "unknown"),
-                   cloud=str(payload.get("cloud") or "unknown"), version=str(payload.get("version") or ""),
-                   failing=tuple(failing), warming=tuple(warming))
+        return cls(
+            state=str(payload.get("state") or "unknown"),
+            policy=str(payload.get("policy") or "unknown"),
+            cloud=str(payload.get("cloud") or "unknown"),
+            version=str(payload.get("version") or ""),
+            failing=tuple(failing),
+            warming=tuple(warming),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,9 +111,12 @@ class Approval:
         if not isinstance(approval, str) or not approval:
             return None
         expires = payload.get("expires_at")
-        return cls(id=approval, skill=str(payload.get("skill") or "a skill"),
-                   summary=str(payload.get("summary") or payload.get("skill") or "an action"),
-                   expires_at=float(expires) if isinstance(expires, int | float) else None)
+        return cls(
+            id=approval,
+            skill=str(payload.get("skill") or "a skill"),
+            summary=str(payload.get("summary") or payload.get("skill") or "an action"),
+            expires_at=float(expires) if isinstance(expires, int | float) else None,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,8 +136,13 @@ class DeviceRow:
         battery = caps.get("battery") if isinstance(caps, Mapping) else None
         if isinstance(battery, bool) or not isinstance(battery, int | float):
             battery = None  # null on mains power; anything else is not a charge
-        return cls(id=device, name=str(payload.get("name") or device), kind=str(payload.get("kind") or "?"),
-                   online=bool(payload.get("online")), battery=None if battery is None else float(battery))
+        return cls(
+            id=device,
+            name=str(payload.get("name") or device),
+            kind=str(payload.get("kind") or "?"),
+            online=bool(payload.get("online")),
+            battery=None if battery is None else float(battery),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,8 +167,9 @@ def apply_event(state: TrayState, event: Mapping[str, Any]) -> TrayState:
     """The state after one session event (hub events plus the session's own ``session.*``)."""
     kind = event.get("type")
     if kind == "session.ready":
-        return replace(state, link=Link.ONLINE, device_id=str(event.get("device_id") or state.device_id or ""),
-                       closed_reason="")
+        return replace(
+            state, link=Link.ONLINE, device_id=str(event.get("device_id") or state.device_id or ""), closed_reason=""
+        )
     if kind == "session.disconnected":
         return replace(state, link=Link.UNREACHABLE) if state.link is not Link.STOPPED else state
     if kind in ("session.closed", "session.error"):
@@ -238,8 +264,11 @@ def tooltip_for(state: TrayState) -> str:
     lines = [headline(state)]
     status = state.status
     if state.link is Link.ONLINE and status is not None:
-        policy = {"local-only": "paused (local only)", "prefer-local": "on (prefer local)",
-                  "prefer-cloud": "on (prefer cloud)"}.get(status.policy, status.policy)
+        policy = {
+            "local-only": "paused (local only)",
+            "prefer-local": "on (prefer local)",
+            "prefer-cloud": "on (prefer cloud)",
+        }.get(status.policy, status.policy)
         if status.cloud == "off" and status.policy != "local-only":
             policy = "not configured"
         elif status.cloud == "error" and status.policy != "local-only":
@@ -253,8 +282,11 @@ def tooltip_for(state: TrayState) -> str:
     if state.link is Link.ONLINE:
         n = len(state.approvals)
         if n:
-            lines.append(f"{n} approval{'s' if n != 1 else ''} waiting: " + state.approvals[0].summary
-                         + (f" (+{n - 1} more)" if n > 1 else ""))
+            lines.append(
+                f"{n} approval{'s' if n != 1 else ''} waiting: "
+                + state.approvals[0].summary
+                + (f" (+{n - 1} more)" if n > 1 else "")
+            )
         others = _others(state)
         if others:
             lines.append(f"{sum(d.online for d in others)} of {len(others)} other devices online")

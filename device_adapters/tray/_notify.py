@@ -24,8 +24,11 @@ __all__ = ["DesktopNotifier"]
 
 log = logging.getLogger("qira.tray")
 
-_SERVICE = DBusAddress("/org/freedesktop/Notifications", bus_name="org.freedesktop.Notifications",
-                       interface="org.freedesktop.Notifications")
+_SERVICE = DBusAddress(
+    "/org/freedesktop/Notifications",
+    bus_name="org.freedesktop.Notifications",
+    interface="org.freedesktop.Notifications",
+)
 _URGENCY = {"low": 0, "normal": 1, "critical": 2}
 
 OnAction = Callable[[Notice, str], None]  # (the notice, the action id the person chose)
@@ -85,8 +88,9 @@ class DesktopNotifier:
         replaces = self._by_key.get(notice.key, 0)
         hints = {"urgency": ("y", _URGENCY.get(notice.urgency, 1)), "desktop-entry": ("s", "qira-tray")}
         try:
-            reply = await self._call("Notify", "susssasa{sv}i",
-                                     (self._app_name, replaces, "", notice.title, body, actions, hints, -1))
+            reply = await self._call(
+                "Notify", "susssasa{sv}i", (self._app_name, replaces, "", notice.title, body, actions, hints, -1)
+            )
         except (TimeoutError, OSError, DBusErrorResponse) as exc:
             log.warning("could not show a notification: %s", exc)
             return None

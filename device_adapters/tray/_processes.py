@@ -42,8 +42,13 @@ def create_pairing_code(name: str, kind: str, config_args: Sequence[str], *, tim
     """A one-time code from ``qira pair`` (the documented way to make one; the protocol has no
     operation for it, so this works only on the hub's machine). Blocking: call it off the loop."""
     try:
-        out = subprocess.run(_qira("pair", "--name", name, "--kind", kind, "--json", *config_args),
-                             capture_output=True, text=True, timeout=timeout, check=False)
+        out = subprocess.run(
+            _qira("pair", "--name", name, "--kind", kind, "--json", *config_args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise QiraError(f"qira pair did not run: {exc}") from exc
     if out.returncode != 0:
@@ -52,8 +57,9 @@ def create_pairing_code(name: str, kind: str, config_args: Sequence[str], *, tim
         raise QiraError(message.removeprefix("qira: error: "))
     try:
         data = json.loads(out.stdout)
-        return PairingCode(code=str(data["code"]), name=str(data["name"]), kind=str(data["kind"]),
-                           ttl_s=float(data.get("ttl_s", 600)))
+        return PairingCode(
+            code=str(data["code"]), name=str(data["name"]), kind=str(data["kind"]), ttl_s=float(data.get("ttl_s", 600))
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise QiraError(f"qira pair printed something unexpected: {out.stdout[:200]!r}") from exc
 
@@ -85,8 +91,13 @@ class HubChild:
         try:
             self.pid_file.parent.mkdir(parents=True, exist_ok=True)
             with open(self.log_file, "ab") as log:
-                self._proc = subprocess.Popen(_qira("serve", *self.serve_args), stdin=subprocess.DEVNULL, stdout=log,
-                                              stderr=subprocess.STDOUT, start_new_session=True)
+                self._proc = subprocess.Popen(
+                    _qira("serve", *self.serve_args),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             self.pid_file.write_text(str(self._proc.pid))
         except OSError as exc:
             raise QiraError(f"cannot start the hub: {exc}") from exc

@@ -127,8 +127,10 @@ class _PairWindow(QDialog):
         self.setWindowTitle(f"Qira: pairing code {code.code} for {code.name}")
         url = f"{self.controller.settings.companion_url}#pair={code.code}"  # the fragment never reaches a server
         self.qr.setPixmap(_qr_pixmap(url))
-        self.hint.setText(f"Valid {code.ttl_s / 60:g} minutes, single use. Type it into the {code.kind}, or scan "
-                          f"the QR code ({url}); the device connects to {self.controller.settings.hub_url}.")
+        self.hint.setText(
+            f"Valid {code.ttl_s / 60:g} minutes, single use. Type it into the {code.kind}, or scan "
+            f"the QR code ({url}); the device connects to {self.controller.settings.hub_url}."
+        )
         self.adjustSize()  # grow to show the code and the whole QR code
 
 

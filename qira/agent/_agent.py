@@ -41,10 +41,19 @@ DIRECT_THREAD = "direct:"  # approvals for skills called directly (an MCP client
 
 
 class Agent:
-    def __init__(self, *, config: AgentConfig, skills: SkillsConfig, data_dir: Path, embedder: Any,
-                 gateway: DeviceGateway | None = None, memory: MemoryPort | None = None,
-                 model: ModelPort | None = None, registry: SkillRegistry | None = None,
-                 extract_facts: Callable[[str], list[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        config: AgentConfig,
+        skills: SkillsConfig,
+        data_dir: Path,
+        embedder: Any,
+        gateway: DeviceGateway | None = None,
+        memory: MemoryPort | None = None,
+        model: ModelPort | None = None,
+        registry: SkillRegistry | None = None,
+        extract_facts: Callable[[str], list[Any]] | None = None,
+    ) -> None:
         self.config = config
         self.gateway = gateway
         self.db = AgentDB(agent_db_path(data_dir))
@@ -52,14 +61,31 @@ class Agent:
         self.audit = AuditLog(self.db)
         self.registry = registry if registry is not None else SkillRegistry.from_entry_points(skills)
         self.scheduler = Scheduler(self.db, self._deliver_scheduled, self._reminder_changed)
-        self.services = HostServices(db=self.db, scheduler=self.scheduler, data_dir=data_dir, gateway=gateway,
-                                     memory=memory, model=model, notify=self.notify)
+        self.services = HostServices(
+            db=self.db,
+            scheduler=self.scheduler,
+            data_dir=data_dir,
+            gateway=gateway,
+            memory=memory,
+            model=model,
+            notify=self.notify,
+        )
         self.runner = SkillRunner(self.registry, self.services, self.audit, default_timeout_s=config.skill_timeout_s)
-        self.matcher = IntentMatcher(list(self.registry), embedder, thresholds=Thresholds.from_config(config),
-                                     cache=self.dir / "intent-vectors.npz")
-        self.planner = Planner(registry=self.registry, matcher=self.matcher, runner=self.runner, model=model,
-                               memory=memory, extract_facts=extract_facts,
-                               device_lookup=self._device)
+        self.matcher = IntentMatcher(
+            list(self.registry),
+            embedder,
+            thresholds=Thresholds.from_config(config),
+            cache=self.dir / "intent-vectors.npz",
+        )
+        self.planner = Planner(
+            registry=self.registry,
+            matcher=self.matcher,
+            runner=self.runner,
+            model=model,
+            memory=memory,
+            extract_facts=extract_facts,
+            device_lookup=self._device,
+        )
         self._graph: Any = None
         self._started = asyncio.Event()  # set when start() is over, whether it worked or not
         self._saver_cm: Any = None
@@ -106,9 +132,13 @@ class Agent:
         self.matcher = self.planner.matcher = IntentMatcher(list(self.registry), self._embedder)
         await self.matcher.prepare()
         after = {s.name for s in self.registry}
-        return {"skills": sorted(after), "added": sorted(after - before), "removed": sorted(before - after),
-                "reloaded_modules": dropped,
-                "problems": [{"entry_point": p.entry_point, "error": p.error} for p in self.registry.problems]}
+        return {
+            "skills": sorted(after),
+            "added": sorted(after - before),
+            "removed": sorted(before - after),
+            "reloaded_modules": dropped,
+            "problems": [{"entry_point": p.entry_point, "error": p.error} for p in self.registry.problems],
+        }
 
     async def _ready_graph(self) -> Any:
         await self._started.wait()
@@ -151,8 +181,9 @@ class Agent:
         else:
             await self._check_not_paused(thread)
             participants = await self._thread_participants(thread, device.id)
-        sink = DeviceSink(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id,
-                          question=text)
+        sink = DeviceSink(
+            self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id, question=text
+        )
         self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
         return {"thread": thread, "turn": turn}
 
@@ -165,12 +196,22 @@ class Agent:
             values = await self._thread_values(thread)
         if not values:
             raise ProtocolError(f"no thread {thread}", code="thread_not_found")
-        return {"thread": thread, "messages": list(values.get("messages", []))[-50:],
-                "participants": list(values.get("participants", []))}
+        return {
+            "thread": thread,
+            "messages": list(values.get("messages", []))[-50:],
+            "participants": list(values.get("participants", [])),
+        }
 
-    async def ask(self, device: DeviceInfo, text: str, *, history: Sequence[Mapping[str, str]] = (),
-                  thread: str | None = None, options: Mapping[str, Any] | None = None,
-                  request_key: str | None = None) -> AsyncIterator[TurnEvent]:
+    async def ask(
+        self,
+        device: DeviceInfo,
+        text: str,
+        *,
+        history: Sequence[Mapping[str, str]] = (),
+        thread: str | None = None,
+        options: Mapping[str, Any] | None = None,
+        request_key: str | None = None,
+    ) -> AsyncIterator[TurnEvent]:
         """One turn for an in-process caller (the OpenAI-compatible API): events as they come.
 
         ``options``: ``system`` text, ``max_tokens``, ``temperature``, ``stop`` for the model.
@@ -195,8 +236,11 @@ class Agent:
             async for event in sink.events():
                 if event.kind == "done":
                     info = self.planner.info.pop(turn, {})
-                    event = replace(event, usage=tuple(info["usage"]) if "usage" in info else None,
-                                    finish=info.get("finish", "stop"))
+                    event = replace(
+                        event,
+                        usage=tuple(info["usage"]) if "usage" in info else None,
+                        finish=info.get("finish", "stop"),
+                    )
                 yield event
         finally:
             self.planner.info.pop(turn, None)
@@ -207,19 +251,25 @@ class Agent:
         """How the thread's last turn was planned: the route and why, and the intent decision."""
         async with self._lock(thread):
             values = await self._thread_values(thread)
-        return {"route": dict(values.get("route") or {}), "intent": dict(values.get("intent") or {}),
-                "served": values.get("served") or (values.get("route") or {}).get("target", "local")}
+        return {
+            "route": dict(values.get("route") or {}),
+            "intent": dict(values.get("intent") or {}),
+            "served": values.get("served") or (values.get("route") or {}).get("target", "local"),
+        }
 
     async def _prior_request(self, key: str) -> TurnEvent | None:
         """The same API request seen before with an approval: still pending, or lately resolved."""
-        row = await self.db.run(lambda c: c.execute(
-            "SELECT * FROM approvals WHERE thread LIKE ? ORDER BY created_at DESC LIMIT 1",
-            (f"api-{key}-%",)).fetchone())
+        row = await self.db.run(
+            lambda c: c.execute(
+                "SELECT * FROM approvals WHERE thread LIKE ? ORDER BY created_at DESC LIMIT 1", (f"api-{key}-%",)
+            ).fetchone()
+        )
         if row is None:
             return None
         if row["status"] == "pending":
-            return TurnEvent(kind="pending", text=_pending_text(row["summary"], row["id"]),
-                             approval=_approval_payload(row))
+            return TurnEvent(
+                kind="pending", text=_pending_text(row["summary"], row["id"]), approval=_approval_payload(row)
+            )
         if (row["resolved_at"] or 0) < time.time() - self.config.approval_timeout_s:
             return None  # long ago: a new request
         async with self._lock(row["thread"]):  # after the resumed turn has finished
@@ -228,8 +278,12 @@ class Agent:
         return TurnEvent(kind="done", text=answer or f"That request was {row['status']}.")
 
     def _input(self, device: DeviceInfo, text: str, thread: str, turn: str) -> dict[str, Any]:
-        return {"text": text, "thread": thread, "turn": turn,
-                "device": {"id": device.id, "name": device.name, "kind": device.kind.value}}
+        return {
+            "text": text,
+            "thread": thread,
+            "turn": turn,
+            "device": {"id": device.id, "name": device.name, "kind": device.kind.value},
+        }
 
     def _lock(self, thread: str) -> asyncio.Lock:
         if len(self._locks) > MAX_CACHED_THREADS:  # forget idle threads' locks and participants
@@ -253,11 +307,16 @@ class Agent:
         return known
 
     async def _check_not_paused(self, thread: str) -> None:
-        row = await self.db.run(lambda c: c.execute(
-            "SELECT id, summary FROM approvals WHERE thread = ? AND status = 'pending'", (thread,)).fetchone())
+        row = await self.db.run(
+            lambda c: c.execute(
+                "SELECT id, summary FROM approvals WHERE thread = ? AND status = 'pending'", (thread,)
+            ).fetchone()
+        )
         if row:
-            raise ProtocolError(f"thread {thread} is waiting for approval {row['id']} ({row['summary']}): "
-                                "approve or deny it first", code="approval_pending")
+            raise ProtocolError(
+                f"thread {thread} is waiting for approval {row['id']} ({row['summary']}): approve or deny it first",
+                code="approval_pending",
+            )
 
     async def _run(self, thread: str, turn: str, graph_input: Any, sink: TurnSink) -> None:
         async with self._lock(thread):  # one turn at a time per thread; threads run side by side
@@ -265,12 +324,17 @@ class Agent:
             try:
                 # Checkpoint when the run ends (done, or paused for an approval): a turn cut
                 # short by a crash is not resumed anyway, and per-node writes cost latency.
-                out = await (await self._ready_graph()).ainvoke(graph_input, {"configurable": {"thread_id": thread}},
-                                                durability="exit")
+                out = await (await self._ready_graph()).ainvoke(
+                    graph_input, {"configurable": {"thread_id": thread}}, durability="exit"
+                )
             except Exception as exc:  # one broken turn must not take the hub down
                 log.exception("turn %s in thread %s failed", turn, thread)
-                await sink.done(f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}", route="local",
-                                degraded=False, reason=f"the turn failed inside Qira ({type(exc).__name__})")
+                await sink.done(
+                    f"Sorry, that went wrong inside Qira: {type(exc).__name__}: {exc}",
+                    route="local",
+                    degraded=False,
+                    reason=f"the turn failed inside Qira ({type(exc).__name__})",
+                )
                 return
             finally:
                 self.planner.sinks.pop(turn, None)
@@ -287,17 +351,38 @@ class Agent:
 
     # -- approvals ---------------------------------------------------------
 
-    async def _request_approval(self, thread: str, turn: str, value: Mapping[str, Any],
-                                asking: Mapping[str, Any]) -> dict[str, Any]:
+    async def _request_approval(
+        self, thread: str, turn: str, value: Mapping[str, Any], asking: Mapping[str, Any]
+    ) -> dict[str, Any]:
         approval_id = value["approval"]
         now = time.time()
         expires_at = now + self.config.approval_timeout_s
-        await self.db.run(lambda c: c.execute(
-            "INSERT OR IGNORE INTO approvals (id, thread, turn, skill, summary, risk, device, created_at, expires_at,"
-            " status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')",
-            (approval_id, thread, turn, value["skill"], value["summary"], value["risk"], asking.get("id"), now, expires_at)))
-        payload = {"approval": approval_id, "skill": value["skill"], "summary": value["summary"], "risk": value["risk"],
-                   "expires_at": expires_at, "thread": thread, "turn": turn}
+        await self.db.run(
+            lambda c: c.execute(
+                "INSERT OR IGNORE INTO approvals (id, thread, turn, skill, summary, risk, device, created_at, expires_at,"
+                " status) VALUES (?,?,?,?,?,?,?,?,?, 'pending')",
+                (
+                    approval_id,
+                    thread,
+                    turn,
+                    value["skill"],
+                    value["summary"],
+                    value["risk"],
+                    asking.get("id"),
+                    now,
+                    expires_at,
+                ),
+            )
+        )
+        payload = {
+            "approval": approval_id,
+            "skill": value["skill"],
+            "summary": value["summary"],
+            "risk": value["risk"],
+            "expires_at": expires_at,
+            "thread": thread,
+            "turn": turn,
+        }
         targets = {d.id for d in active_devices(self.gateway.devices())} if self.gateway else set()
         if asking.get("id"):
             targets.add(asking["id"])
@@ -318,16 +403,18 @@ class Agent:
         self._timers[approval_id] = asyncio.ensure_future(expire())
 
     async def _rearm_approvals(self) -> None:
-        rows = await self.db.run(lambda c: c.execute(
-            "SELECT id, expires_at FROM approvals WHERE status = 'pending'").fetchall())
+        rows = await self.db.run(
+            lambda c: c.execute("SELECT id, expires_at FROM approvals WHERE status = 'pending'").fetchall()
+        )
         for row in rows:
             self._arm(row["id"], row["expires_at"])
 
     async def handle_approval_respond(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         approval_id, approve = payload.get("approval"), payload.get("approve")
         if not isinstance(approval_id, str) or not isinstance(approve, bool):
-            raise ProtocolError("approval.respond needs approval (string) and approve (true or false)",
-                                code="invalid_params")
+            raise ProtocolError(
+                "approval.respond needs approval (string) and approve (true or false)", code="invalid_params"
+            )
         self._activity[device.id] = time.time()
         status = await self.resolve_approval(approval_id, approve=approve, by=device.id)
         return {"approval": approval_id, "status": status}
@@ -339,8 +426,10 @@ class Agent:
         def update(c: Any) -> Any:
             row = c.execute("SELECT * FROM approvals WHERE id = ?", (approval_id,)).fetchone()
             if row is not None and row["status"] == "pending":
-                c.execute("UPDATE approvals SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
-                          (status, by, time.time(), approval_id))
+                c.execute(
+                    "UPDATE approvals SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+                    (status, by, time.time(), approval_id),
+                )
             return row
 
         # check and update in one transaction: the timer and two devices may answer at once
@@ -364,8 +453,9 @@ class Agent:
         sink = self._paused_sinks.pop(thread, None)
         if sink is None:  # the hub restarted while paused: answer the thread's devices
             participants = await self._thread_participants(thread, row["device"] or "")
-            sink = DeviceSink(self.gateway, thread=thread, turn=row["turn"], participants=participants,
-                              asking=row["device"])
+            sink = DeviceSink(
+                self.gateway, thread=thread, turn=row["turn"], participants=participants, asking=row["device"]
+            )
         from langgraph.types import Command
 
         async def resume() -> None:
@@ -389,8 +479,9 @@ class Agent:
         for name in names:
             self.registry.remove(name)
 
-    async def call_skill(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any], *,
-                         via: str = "direct") -> StepResult:
+    async def call_skill(
+        self, device: DeviceInfo, name: str, arguments: Mapping[str, Any], *, via: str = "direct"
+    ) -> StepResult:
         """Run one skill for ``device`` outside a conversation (an MCP client's tool call):
         its grants, timeout and audit as in a turn, and a high-risk skill waits for the
         person's approval on their devices."""
@@ -402,15 +493,25 @@ class Agent:
             return await self.runner.run(call, text=f"({via}) {name}", **common)
         summary = skill.describe(arguments)
         if self.gateway is None:
-            return await self.runner.refuse(call, approval="unavailable", **common, message=(
-                f"Not done: {summary} needs approval on one of your devices, and no hub is running to ask them."))
+            return await self.runner.refuse(
+                call,
+                approval="unavailable",
+                **common,
+                message=(
+                    f"Not done: {summary} needs approval on one of your devices, and no hub is running to ask them."
+                ),
+            )
         approval_id = f"{via}-{turn}"
         waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._waiters[approval_id] = waiter
         try:
             # not pushed to the asking client itself: it is a program, the person approves on their devices
-            value = {"approval": approval_id, "skill": skill.name, "risk": skill.risk.value,
-                     "summary": f"{summary} (asked by {device.name} via {via})"}
+            value = {
+                "approval": approval_id,
+                "skill": skill.name,
+                "risk": skill.risk.value,
+                "summary": f"{summary} (asked by {device.name} via {via})",
+            }
             await self._request_approval(thread, turn, value, {})
             status = await waiter
         finally:
@@ -436,8 +537,9 @@ class Agent:
         except Exception:  # one unreachable device must not stop the others
             log.warning("could not push %s to %s", type, device_id, exc_info=True)
 
-    async def notify(self, device: str | None, *, title: str, text: str, kind: str = "info",
-                     data: Mapping[str, Any] | None = None) -> str | None:
+    async def notify(
+        self, device: str | None, *, title: str, text: str, kind: str = "info", data: Mapping[str, Any] | None = None
+    ) -> str | None:
         """Deliver a ``notify`` event to ``device``, or to the one the person is most likely using."""
         if self.gateway is None:
             raise SkillError("no devices are connected to this hub")
@@ -461,16 +563,30 @@ class Agent:
         # Optional on the port: a gateway that keeps shared documents shows reminders there.
         record = getattr(self.gateway, "record_reminder", None)
         if record is not None:
-            await record(id=item.id, title=item.title, text=item.text, kind=item.kind,
-                         due_at=None if item.on_context else item.due_at,
-                         trigger="=".join(item.on_context) if item.on_context else None, status=status,
-                         device=item.device)
+            await record(
+                id=item.id,
+                title=item.title,
+                text=item.text,
+                kind=item.kind,
+                due_at=None if item.on_context else item.due_at,
+                trigger="=".join(item.on_context) if item.on_context else None,
+                status=status,
+                device=item.device,
+            )
 
     async def _deliver_scheduled(self, item: Scheduled) -> str | None:
         target = await self.notify(item.device, title=item.title, text=item.text, kind=item.kind)
-        await self.audit.append(AuditEntry(ts=time.time(), skill="proactive", action=f"deliver {item.kind} {item.id}",
-                                           outcome=Outcome.OK, detail=item.text, device=target,
-                                           permissions_used=("notify",)))
+        await self.audit.append(
+            AuditEntry(
+                ts=time.time(),
+                skill="proactive",
+                action=f"deliver {item.kind} {item.id}",
+                outcome=Outcome.OK,
+                detail=item.text,
+                device=target,
+                permissions_used=("notify",),
+            )
+        )
         return target
 
     async def context_event(self, device: DeviceInfo, kind: str, value: str) -> int:
@@ -479,13 +595,23 @@ class Agent:
 
 
 def _pending_text(summary: str, approval_id: str) -> str:
-    return (f"Waiting for your approval on your devices: {summary}. Approve it there and it will be done "
-            f"(approval {approval_id}).")
+    return (
+        f"Waiting for your approval on your devices: {summary}. Approve it there and it will be done "
+        f"(approval {approval_id})."
+    )
 
 
 def _approval_payload(row: Any) -> dict[str, Any]:
-    return {"approval": row["id"], "skill": row["skill"], "summary": row["summary"], "risk": row["risk"],
-            "expires_at": row["expires_at"], "thread": row["thread"], "turn": row["turn"], "status": row["status"]}
+    return {
+        "approval": row["id"],
+        "skill": row["skill"],
+        "summary": row["summary"],
+        "risk": row["risk"],
+        "expires_at": row["expires_at"],
+        "thread": row["thread"],
+        "turn": row["turn"],
+        "status": row["status"],
+    }
 
 
 def _import_langgraph() -> None:

@@ -17,15 +17,18 @@ __all__ = ["BEYOND_LOCAL", "WearableBuffer", "beyond_local", "grounding", "relev
 RELEVANT_SIMILARITY = 0.35
 WITHIN_BEST = 0.15
 
-BEYOND_LOCAL = ("That needs a bigger model than the small one on this hub. Set up a gigafactory endpoint in "
-                "[inference.cloud], or point [inference.local] model_path at a larger GGUF you have.")
+BEYOND_LOCAL = (
+    "That needs a bigger model than the small one on this hub. Set up a gigafactory endpoint in "
+    "[inference.cloud], or point [inference.local] model_path at a larger GGUF you have."
+)
 
 # Writing, reasoning and long-form requests: SmolLM2-135M invents rather than fails.
 _GENERATIVE = re.compile(
     r"^(?:please\s+)?(?:can you\s+|could you\s+)?(?:write|draft|compose|summari[sz]e|sum up|explain|rewrite|"
     r"proofread|plan|brainstorm|create|generate|outline|analy[sz]e|compare|prove|solve|code|design|translate "
     r"(?:this|the following) (?:document|article|text|email|letter)|tell me a (?:long )?story|essay)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 LONG_REQUEST_CHARS = 400
 
 
@@ -46,8 +49,10 @@ def grounding(recalled: Sequence[Mapping[str, Any]]) -> str:
     if not recalled:
         return ""
     facts = "\n".join(f"- {r['text']}" for r in recalled)
-    return ("\nWhat the person told you before (answer questions about them from these facts, in one sentence, "
-            "speaking to them as 'you'; if the facts do not say, say you don't know):\n" + facts)
+    return (
+        "\nWhat the person told you before (answer questions about them from these facts, in one sentence, "
+        "speaking to them as 'you'; if the facts do not say, say you don't know):\n" + facts
+    )
 
 
 def beyond_local(text: str, route: Mapping[str, Any], *, personal: bool) -> bool:
@@ -73,7 +78,7 @@ class WearableBuffer:
         cut = max(self.pending.rfind(" "), self.pending.rfind("\n"))
         if cut < 0:
             return ""
-        out, self.pending = self.pending[:cut + 1], self.pending[cut + 1:]
+        out, self.pending = self.pending[: cut + 1], self.pending[cut + 1 :]
         self.sent += out
         return out
 
@@ -86,7 +91,7 @@ class WearableBuffer:
         text = self.sent.rstrip()  # the half-written last word is dropped
         ends = [m.end() for m in re.finditer(r"[.!?…](?=\s|$)", text)]
         if ends and ends[-1] >= len(text) // 3:
-            final = text[:ends[-1]]
+            final = text[: ends[-1]]
         else:
             final = text.rstrip(" ,;:-") + "…" if text else ""
         return "", clip(final, self.limit_chars)

@@ -55,13 +55,27 @@ class AuditLog:
 
     async def append(self, entry: AuditEntry) -> None:
         row = (
-            entry.ts or time.time(), entry.device, entry.device_name, entry.thread, entry.turn, entry.skill,
-            entry.action, json.dumps(list(entry.permissions_granted)), json.dumps(list(entry.permissions_used)),
-            entry.approval, entry.outcome.value, entry.detail, entry.duration_ms,
+            entry.ts or time.time(),
+            entry.device,
+            entry.device_name,
+            entry.thread,
+            entry.turn,
+            entry.skill,
+            entry.action,
+            json.dumps(list(entry.permissions_granted)),
+            json.dumps(list(entry.permissions_used)),
+            entry.approval,
+            entry.outcome.value,
+            entry.detail,
+            entry.duration_ms,
         )
-        await self._db.run(lambda c: c.execute(
-            "INSERT INTO audit (ts, device, device_name, thread, turn, skill, action, permissions_granted,"
-            " permissions_used, approval, outcome, detail, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", row))
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO audit (ts, device, device_name, thread, turn, skill, action, permissions_granted,"
+                " permissions_used, approval, outcome, detail, duration_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                row,
+            )
+        )
 
     async def query(self, **filters: object) -> list[AuditEntry]:
         return await self._db.run(lambda c: _query(c, **filters))  # type: ignore[arg-type]
@@ -82,8 +96,15 @@ def read_audit(path: Path, **filters: object) -> list[AuditEntry]:
         conn.close()
 
 
-def _query(conn: sqlite3.Connection, *, skill: str | None = None, device: str | None = None,
-           outcome: str | None = None, since: float | None = None, limit: int = 100) -> list[AuditEntry]:
+def _query(
+    conn: sqlite3.Connection,
+    *,
+    skill: str | None = None,
+    device: str | None = None,
+    outcome: str | None = None,
+    since: float | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
     where: list[str] = []
     args: list[object] = []
     for column, value in (("skill", skill), ("outcome", outcome)):
@@ -103,9 +124,18 @@ def _query(conn: sqlite3.Connection, *, skill: str | None = None, device: str | 
 
 def _entry(r: sqlite3.Row) -> AuditEntry:
     return AuditEntry(
-        seq=r["seq"], ts=r["ts"], device=r["device"], device_name=r["device_name"], thread=r["thread"],
-        turn=r["turn"], skill=r["skill"], action=r["action"],
+        seq=r["seq"],
+        ts=r["ts"],
+        device=r["device"],
+        device_name=r["device_name"],
+        thread=r["thread"],
+        turn=r["turn"],
+        skill=r["skill"],
+        action=r["action"],
         permissions_granted=tuple(json.loads(r["permissions_granted"])),
-        permissions_used=tuple(json.loads(r["permissions_used"])), approval=r["approval"],
-        outcome=Outcome(r["outcome"]), detail=r["detail"], duration_ms=r["duration_ms"],
+        permissions_used=tuple(json.loads(r["permissions_used"])),
+        approval=r["approval"],
+        outcome=Outcome(r["outcome"]),
+        detail=r["detail"],
+        duration_ms=r["duration_ms"],
     )

@@ -30,10 +30,16 @@ def shape_for(capabilities: Mapping[str, Any]) -> Shape:
     if isinstance(width, bool) or not isinstance(width, int | float) or not 0 < width < 100_000:
         return DEFAULT
     if width < NARROW_PX:
-        return Shape(max_tokens=96, hint=f"The person reads on a narrow screen ({int(width)} px wide): answer in "
-                                         "one or two short sentences, without lists or tables.")
+        return Shape(
+            max_tokens=96,
+            hint=f"The person reads on a narrow screen ({int(width)} px wide): answer in "
+            "one or two short sentences, without lists or tables.",
+        )
     if width >= WIDE_PX:
         # under cloud_answer_tokens (384): a wide screen alone does not send a turn to the cloud
-        return Shape(max_tokens=320, hint=f"The person reads on a wide screen ({int(width)} px wide): give a "
-                                          "complete answer, with a short list where it helps.")
+        return Shape(
+            max_tokens=320,
+            hint=f"The person reads on a wide screen ({int(width)} px wide): give a "
+            "complete answer, with a short list where it helps.",
+        )
     return DEFAULT

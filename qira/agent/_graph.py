@@ -48,27 +48,29 @@ log = logging.getLogger("qira.agent.planner")
 WEARABLE_CHARS = 280  # what a watch shows of one answer
 HISTORY = 12  # messages of the thread the model sees
 RECALL_K = 8  # searched; device-scope memories of other devices are then dropped
-SYSTEM = ("You are Qira, a personal assistant that lives on the person's devices. "
-          "Answer briefly and plainly.")
+SYSTEM = "You are Qira, a personal assistant that lives on the person's devices. Answer briefly and plainly."
 
 
 class TurnSink(Protocol):
     async def delta(self, text: str) -> None: ...
-    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False,
-                   reason: str = "") -> None: ...
+    async def done(
+        self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = ""
+    ) -> None: ...
 
 
 class _NullSink:
     async def delta(self, text: str) -> None:
         return None
 
-    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False,
-                   reason: str = "") -> None:
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
         return None
 
 
-_YES = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|yes please|correct|right)\b[\s,.!]*"
-                  r"(?:please|do it|go ahead|thanks)?[\s.!]*$", re.IGNORECASE)
+_YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|sure|ok|okay|please do|do it|go ahead|yes please|correct|right)\b[\s,.!]*"
+    r"(?:please|do it|go ahead|thanks)?[\s.!]*$",
+    re.IGNORECASE,
+)
 
 
 def _affirmative(text: str) -> bool:
@@ -109,9 +111,11 @@ def _failover(stream: Any, mid_answer: bool) -> dict[str, Any]:
 
 
 def _worse(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    return {"degraded": bool(a.get("degraded") or b.get("degraded")),
-            "fallback": bool(a.get("fallback") or b.get("fallback")),
-            "reason": a.get("reason") or b.get("reason") or ""}
+    return {
+        "degraded": bool(a.get("degraded") or b.get("degraded")),
+        "fallback": bool(a.get("fallback") or b.get("fallback")),
+        "reason": a.get("reason") or b.get("reason") or "",
+    }
 
 
 class TurnState(TypedDict, total=False):
@@ -141,10 +145,17 @@ class TurnState(TypedDict, total=False):
 
 
 class Planner:
-    def __init__(self, *, registry: SkillRegistry, matcher: IntentMatcher, runner: SkillRunner,
-                 model: ModelPort | None, memory: MemoryPort | None,
-                 extract_facts: Callable[[str], list[Any]] | None = None,
-                 device_lookup: Callable[[str], DeviceInfo | None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        registry: SkillRegistry,
+        matcher: IntentMatcher,
+        runner: SkillRunner,
+        model: ModelPort | None,
+        memory: MemoryPort | None,
+        extract_facts: Callable[[str], list[Any]] | None = None,
+        device_lookup: Callable[[str], DeviceInfo | None] | None = None,
+    ) -> None:
         self.registry = registry
         self.matcher = matcher
         self.runner = runner
@@ -201,19 +212,40 @@ class Planner:
             kw["max_tokens"] = shaped  # the asking device's screen sets the answer's length, unless the caller did
         # The recalled memories travel as data too: the router decides which may leave the hub
         # (never private or device scope, never below its relevance cutoff, never personal data).
-        memories = [MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score"))
-                    for r in state.get("recalled", [])]
-        return ChatRequest(messages=self._messages(state) if messages is None else messages, memories=memories,
-                           intent_confidence=top[0].get("score"), **kw)
+        memories = [
+            MemoryRef(text=r["text"], scope=r["scope"], score=r.get("score")) for r in state.get("recalled", [])
+        ]
+        return ChatRequest(
+            messages=self._messages(state) if messages is None else messages,
+            memories=memories,
+            intent_confidence=top[0].get("score"),
+            **kw,
+        )
 
     # -- nodes -------------------------------------------------------------
 
     async def receive(self, state: TurnState) -> dict[str, Any]:
         text = state["text"].strip()
-        return {"messages": [{"role": "user", "content": text}], "participants": [state["device"]["id"]], "text": text,
-                "recalled": [], "intents": [], "intent": {}, "calls": [], "approvals": {}, "results": [], "answer": "",
-                "mode": "", "degraded": False, "fallback": False, "reason": "", "route": {}, "answer_streamed": False,
-                "served": "", "options": state.get("options") or {}}
+        return {
+            "messages": [{"role": "user", "content": text}],
+            "participants": [state["device"]["id"]],
+            "text": text,
+            "recalled": [],
+            "intents": [],
+            "intent": {},
+            "calls": [],
+            "approvals": {},
+            "results": [],
+            "answer": "",
+            "mode": "",
+            "degraded": False,
+            "fallback": False,
+            "reason": "",
+            "route": {},
+            "answer_streamed": False,
+            "served": "",
+            "options": state.get("options") or {},
+        }
 
     async def recall(self, state: TurnState) -> dict[str, Any]:
         # One embedding of the words serves both the memory search and the intent match.
@@ -225,20 +257,31 @@ class Planner:
         recalled: list[dict[str, Any]] = []
         if self.memory is not None:
             try:
-                hits = await self.memory.search(state["text"], k=RECALL_K,
-                                                **({"embedding": vector} if vector is not None else {}))
-                recalled = [{"id": h.memory.id, "text": h.memory.text, "scope": h.memory.scope.value,
-                             "score": round(h.score, 4),
-                             "similarity": round(float((h.explanation or {}).get("similarity", h.score)), 4)}
-                            for h in visible_hits(hits, state["device"]["id"])]
+                hits = await self.memory.search(
+                    state["text"], k=RECALL_K, **({"embedding": vector} if vector is not None else {})
+                )
+                recalled = [
+                    {
+                        "id": h.memory.id,
+                        "text": h.memory.text,
+                        "scope": h.memory.scope.value,
+                        "score": round(h.score, 4),
+                        "similarity": round(float((h.explanation or {}).get("similarity", h.score)), 4),
+                    }
+                    for h in visible_hits(hits, state["device"]["id"])
+                ]
                 recalled = [dict(r) for r in relevant_memories(recalled)][:5]
             except MemoryStoreError as exc:  # answer without memories rather than not at all
                 log.warning("recall failed: %s", exc)
         offer = state.get("offer")
         if offer and _affirmative(state["text"]) and offer.get("skill") in self.registry:
             # "yes" to "Save that as a note?": the offered skill, on the words it was offered for
-            intent = {"decision": Decision.ACT.value, "skill": offer["skill"], "reason": "the person said yes",
-                      "offered_text": offer.get("text", "")}
+            intent = {
+                "decision": Decision.ACT.value,
+                "skill": offer["skill"],
+                "reason": "the person said yes",
+                "offered_text": offer.get("text", ""),
+            }
             intents = [{"skill": offer["skill"], "score": 1.0, "arguments": offer.get("arguments")}]
             return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
         if not len(self.registry):
@@ -246,10 +289,16 @@ class Planner:
         found = await self.matcher.classify(state["text"], vector=vector)
         chosen = found.chosen
         ranked = ([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen]
-        intents = [{"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
-                   for m in ranked[:3]]
-        intent = {"decision": found.decision.value, "skill": found.skill, "reason": found.reason,
-                  "out_of_scope": found.out_of_scope}
+        intents = [
+            {"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
+            for m in ranked[:3]
+        ]
+        intent = {
+            "decision": found.decision.value,
+            "skill": found.skill,
+            "reason": found.reason,
+            "out_of_scope": found.out_of_scope,
+        }
         return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
 
     async def route(self, state: TurnState) -> dict[str, Any]:
@@ -268,8 +317,13 @@ class Planner:
             except InferenceError as exc:  # the local plan still answers
                 log.warning("cloud planning failed, planning locally: %s", exc)
                 planned = await self._plan_locally(state)
-                return {**planned, "degraded": False, "fallback": True, "served": "local",
-                        "reason": f"cloud planning failed ({exc}); planned locally"}
+                return {
+                    **planned,
+                    "degraded": False,
+                    "fallback": True,
+                    "served": "local",
+                    "reason": f"cloud planning failed ({exc}); planned locally",
+                }
         return await self._plan_locally(state)
 
     async def _plan_locally(self, state: TurnState) -> dict[str, Any]:
@@ -280,8 +334,12 @@ class Planner:
             skill = self.registry.get(top["skill"])
             if skill is not None:
                 offer = {"skill": skill.name, "arguments": top.get("arguments"), "text": state["text"]}
-                return {"mode": "answered", "calls": [], "answer": _ask_back(skill, top.get("arguments")),
-                        "offer": offer}
+                return {
+                    "mode": "answered",
+                    "calls": [],
+                    "answer": _ask_back(skill, top.get("arguments")),
+                    "offer": offer,
+                }
         if not top or not self._confident(state):
             return {"mode": "chat", "calls": []}  # not sure: the model answers, no skill guesses
         skill = self.registry.get(top["skill"])
@@ -307,8 +365,13 @@ class Planner:
         risk = skill.risk.value if skill else "low"
         summary = skill.describe(arguments) if skill else name
         # a model calls a tool by its function name ("srv__tool" for srv.tool): record the skill's own
-        return {"id": call_id, "skill": skill.name if skill else name, "arguments": dict(arguments), "risk": risk,
-                "summary": summary}
+        return {
+            "id": call_id,
+            "skill": skill.name if skill else name,
+            "arguments": dict(arguments),
+            "risk": risk,
+            "summary": summary,
+        }
 
     def _tool_name(self, name: str) -> str:
         skill = self.registry.get(name)
@@ -320,10 +383,20 @@ class Planner:
             return None
         # The same conversation and memories as the answer, so the router applies the same rule to it.
         history = self._messages(state)
-        request = self._request(state, [
-            ChatMessage(role="system", content=f"{history[0].content}\n\nExtract the arguments of '{skill.name}' "
-                        f"({skill.description}) from the user's last words. Answer with JSON only."), *history[1:]],
-            json_schema=skill.params_schema(), max_tokens=120, temperature=0.0)
+        request = self._request(
+            state,
+            [
+                ChatMessage(
+                    role="system",
+                    content=f"{history[0].content}\n\nExtract the arguments of '{skill.name}' "
+                    f"({skill.description}) from the user's last words. Answer with JSON only.",
+                ),
+                *history[1:],
+            ],
+            json_schema=skill.params_schema(),
+            max_tokens=120,
+            temperature=0.0,
+        )
         parts, finish = [], None
         try:
             async for delta in self.model.chat(request, device_kind=_kind(state)):
@@ -358,13 +431,21 @@ class Planner:
                     arguments = json.loads(delta.call.arguments or "{}")
                 except ValueError:
                     arguments = {"__invalid__": delta.call.arguments}
-                calls.append(self._call(delta.call.name, arguments if isinstance(arguments, dict) else {}, delta.call.id))
+                calls.append(
+                    self._call(delta.call.name, arguments if isinstance(arguments, dict) else {}, delta.call.id)
+                )
             elif isinstance(delta, Finish):
                 degraded = degraded or delta.degraded
         served, fell_back = _served(stream, "cloud")
         mode = "skill" if calls else "answered"
-        return {"mode": mode, "calls": calls, "answer": "".join(text), **_failover(stream, degraded and fell_back),
-                "answer_streamed": bool(text), "served": served}
+        return {
+            "mode": mode,
+            "calls": calls,
+            "answer": "".join(text),
+            **_failover(stream, degraded and fell_back),
+            "answer_streamed": bool(text),
+            "served": served,
+        }
 
     async def approve(self, state: TurnState) -> dict[str, Any]:
         decisions: dict[str, str] = {}
@@ -376,8 +457,15 @@ class Planner:
             # Re-run from the top on resume: interrupt() then returns the answers in order.
             from langgraph.types import interrupt
 
-            answer = interrupt({"approval": f"{state['turn']}-{call['id']}", "skill": skill.name,
-                                "summary": call["summary"], "risk": skill.risk.value, "call": call["id"]})
+            answer = interrupt(
+                {
+                    "approval": f"{state['turn']}-{call['id']}",
+                    "skill": skill.name,
+                    "summary": call["summary"],
+                    "risk": skill.risk.value,
+                    "call": call["id"],
+                }
+            )
             decisions[call["id"]] = str(answer.get("status", "denied")) if isinstance(answer, Mapping) else "denied"
         return {"approvals": decisions}
 
@@ -389,11 +477,25 @@ class Planner:
             approval = state.get("approvals", {}).get(call["id"], "not needed")
             if approval in ("denied", "expired"):
                 why = "you declined" if approval == "denied" else "nobody approved it in time"
-                result = await self.runner.refuse(call, approval=approval, message=f"Not done ({why}): {call['summary']}.",
-                                                  device=device, thread=thread, turn=turn)
+                result = await self.runner.refuse(
+                    call,
+                    approval=approval,
+                    message=f"Not done ({why}): {call['summary']}.",
+                    device=device,
+                    thread=thread,
+                    turn=turn,
+                )
             else:
-                result = await self.runner.run(call, text=state["text"], approval=approval, on_chunk=sink.delta,
-                                               history=history, device=device, thread=thread, turn=turn)
+                result = await self.runner.run(
+                    call,
+                    text=state["text"],
+                    approval=approval,
+                    on_chunk=sink.delta,
+                    history=history,
+                    device=device,
+                    thread=thread,
+                    turn=turn,
+                )
             results.append(result.as_state())
         return {"results": results}
 
@@ -403,8 +505,11 @@ class Planner:
         failover = _worse(state, {})
         route = state.get("route", {}).get("target", "local")
         served = state.get("served") or route
-        if state.get("mode") == "chat" and self.model is not None and beyond_local(
-                state["text"], state.get("route", {}), personal=bool(state.get("recalled"))):
+        if (
+            state.get("mode") == "chat"
+            and self.model is not None
+            and beyond_local(state["text"], state.get("route", {}), personal=bool(state.get("recalled")))
+        ):
             answer, served = BEYOND_LOCAL, "local"  # one honest line instead of an invented answer
             await sink.delta(answer)
         elif state.get("mode") == "chat":
@@ -414,8 +519,9 @@ class Planner:
             joined = self._joined(state)
             if route == "cloud" and self.model is not None and any(r["outcome"] == "ok" for r in state["results"]):
                 unsent = "\n".join(r["text"] for r in state["results"] if r["text"] and not r["streamed"])
-                answer, more, served = await self._stream_answer(state, self._with_results(state), sink,
-                                                                      fallback=unsent, fallback_answer=joined)
+                answer, more, served = await self._stream_answer(
+                    state, self._with_results(state), sink, fallback=unsent, fallback_answer=joined
+                )
                 failover = _worse(failover, more)
             else:
                 answer, served = joined, "local"
@@ -433,25 +539,47 @@ class Planner:
     def _with_results(self, state: TurnState) -> list[ChatMessage]:
         """The conversation plus the cloud model's tool calls and their results, for it to phrase the answer."""
         messages = self._messages(state)
-        messages.append(ChatMessage(role="assistant", content=state.get("answer", ""), tool_calls=[
-            ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"]))
-            for c in state["calls"]]))
+        messages.append(
+            ChatMessage(
+                role="assistant",
+                content=state.get("answer", ""),
+                tool_calls=[
+                    ToolCall(id=c["id"], name=self._tool_name(c["skill"]), arguments=json.dumps(c["arguments"]))
+                    for c in state["calls"]
+                ],
+            )
+        )
         for r in state["results"]:
             messages.append(ChatMessage(role="tool", tool_call_id=r["call_id"], content=r["text"]))
         return messages
 
-    async def _stream_answer(self, state: TurnState, messages: list[ChatMessage], sink: TurnSink, *,
-                             fallback: str | None = None,
-                             fallback_answer: str | None = None) -> tuple[str, dict[str, Any], str]:
+    async def _stream_answer(
+        self,
+        state: TurnState,
+        messages: list[ChatMessage],
+        sink: TurnSink,
+        *,
+        fallback: str | None = None,
+        fallback_answer: str | None = None,
+    ) -> tuple[str, dict[str, Any], str]:
         """Stream the model's answer: (text, how it failed over (see ``_failover``), where it ran).
         With no model at all, or when every model fails, ``fallback`` is sent instead."""
         if self.model is None:
-            text = fallback if fallback is not None else "I have no model to talk with on this hub, and no skill matched what you asked."
+            text = (
+                fallback
+                if fallback is not None
+                else "I have no model to talk with on this hub, and no skill matched what you asked."
+            )
             await sink.delta(text)
             return (fallback_answer if fallback_answer is not None else text), _worse({}, {}), "local"
         options = state.get("options") or {}
-        request = self._request(state, messages, max_tokens=int(options.get("max_tokens") or 200),
-                                temperature=float(options.get("temperature", 0.7)), stop=tuple(options.get("stop") or ()))
+        request = self._request(
+            state,
+            messages,
+            max_tokens=int(options.get("max_tokens") or 200),
+            temperature=float(options.get("temperature", 0.7)),
+            stop=tuple(options.get("stop") or ()),
+        )
         parts, degraded, reason = [], False, "stop"
         info = self.info.setdefault(state.get("turn", ""), {})
         wearable = WearableBuffer(WEARABLE_CHARS) if _kind(state) is DeviceKind.WEARABLE else None
@@ -492,10 +620,14 @@ class Planner:
             # a fact learnt from words that held personal data is the person's: it stays private
             scope = Scope.PRIVATE if facts and detect_personal_data(state["text"]) else Scope.SHARED
             for fact in facts:
-                await self.memory.add(getattr(fact, "text", str(fact)), kind=getattr(fact, "kind", MemoryKind.FACT),
-                                      scope=scope,
-                                      importance=getattr(fact, "importance", 0.5), device=state["device"]["id"],
-                                      actor=f"device:{state['device']['id']}")
+                await self.memory.add(
+                    getattr(fact, "text", str(fact)),
+                    kind=getattr(fact, "kind", MemoryKind.FACT),
+                    scope=scope,
+                    importance=getattr(fact, "importance", 0.5),
+                    device=state["device"]["id"],
+                    actor=f"device:{state['device']['id']}",
+                )
         except (MemoryStoreError, InferenceError) as exc:
             log.warning("learning from the turn failed: %s", exc)
         return {}

@@ -39,8 +39,15 @@ class HostServices:
 
 
 class HubSkillHost:
-    def __init__(self, services: HostServices, *, skill: str, device: DeviceInfo, network: bool = False,
-                 namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        services: HostServices,
+        *,
+        skill: str,
+        device: DeviceInfo,
+        network: bool = False,
+        namespace: str | None = None,
+    ) -> None:
         self._s = services
         self._skill = skill
         self._ns = namespace or skill  # storage is shared by the skills of one module (notes: add + list)
@@ -64,12 +71,14 @@ class HubSkillHost:
         memories = await self._memory().list(limit=limit)
         return list(memories)[:limit]
 
-    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None,
-                         importance: float) -> Memory:
+    async def memory_add(
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+    ) -> Memory:
         if scope is Scope.SHARED and detect_personal_data(text):
             scope = Scope.PRIVATE  # whichever skill writes it: personal data is never a shared memory
-        result = await self._memory().add(text, kind=kind, scope=scope, device=device, importance=importance,
-                                          actor=f"skill:{self._skill}")
+        result = await self._memory().add(
+            text, kind=kind, scope=scope, device=device, importance=importance, actor=f"skill:{self._skill}"
+        )
         return getattr(result, "memory", result)
 
     async def memory_forget(self, memory_id: str) -> None:
@@ -81,8 +90,9 @@ class HubSkillHost:
     def devices(self) -> list[DeviceInfo]:
         return self._s.gateway.devices() if self._s.gateway is not None else [self._device]
 
-    async def notify(self, device: str | None, *, title: str, text: str, kind: str,
-                     data: Mapping[str, Any] | None = None) -> str | None:
+    async def notify(
+        self, device: str | None, *, title: str, text: str, kind: str, data: Mapping[str, Any] | None = None
+    ) -> str | None:
         if self._s.notify is None:
             raise SkillError("no devices are reachable from this hub")
         return await self._s.notify(device, title=title, text=text, kind=kind, data=data)
@@ -96,38 +106,56 @@ class HubSkillHost:
     async def cancel(self, item_id: str) -> bool:
         return await self._s.scheduler.cancel(item_id)
 
-    async def stream_model(self, prompt: str, *, system: str | None, max_tokens: int, cloud: bool) -> AsyncIterator[str]:
+    async def stream_model(
+        self, prompt: str, *, system: str | None, max_tokens: int, cloud: bool
+    ) -> AsyncIterator[str]:
         if self._s.model is None:
             raise SkillError("no model is available on this hub")
-        messages = ([ChatMessage(role="system", content=system)] if system else []) + [ChatMessage(role="user", content=prompt)]
+        messages = ([ChatMessage(role="system", content=system)] if system else []) + [
+            ChatMessage(role="user", content=prompt)
+        ]
         # The router has no "prefer cloud" input: an open-ended request (no confident skill
         # match) is what it sends to the cloud, still weighed with privacy, health and budget.
         # Without ``cloud`` the skill already matched, so the local model answers.
-        request = ChatRequest(messages=messages, max_tokens=max_tokens, temperature=0.3,
-                              intent_confidence=0.0 if cloud else 1.0, memories=self._recalled)
+        request = ChatRequest(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=0.3,
+            intent_confidence=0.0 if cloud else 1.0,
+            memories=self._recalled,
+        )
         async for delta in self._s.model.chat(request, device_kind=self._device.kind):
             if isinstance(delta, TextDelta) and delta.text:
                 yield delta.text
 
     async def store_get(self, key: str) -> Any:
-        row = await self._s.db.run(lambda c: c.execute(
-            "SELECT value FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key)).fetchone())
+        row = await self._s.db.run(
+            lambda c: c.execute("SELECT value FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key)).fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     async def store_set(self, key: str, value: Any) -> None:
         text = json.dumps(value)
-        await self._s.db.run(lambda c: c.execute(
-            "INSERT INTO skill_store (skill, key, value) VALUES (?,?,?)"
-            " ON CONFLICT(skill, key) DO UPDATE SET value = excluded.value", (self._ns, key, text)))
+        await self._s.db.run(
+            lambda c: c.execute(
+                "INSERT INTO skill_store (skill, key, value) VALUES (?,?,?)"
+                " ON CONFLICT(skill, key) DO UPDATE SET value = excluded.value",
+                (self._ns, key, text),
+            )
+        )
 
     async def store_delete(self, key: str) -> bool:
-        cur = await self._s.db.run(lambda c: c.execute(
-            "DELETE FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key)))
+        cur = await self._s.db.run(
+            lambda c: c.execute("DELETE FROM skill_store WHERE skill = ? AND key = ?", (self._ns, key))
+        )
         return cur.rowcount > 0
 
     async def store_items(self) -> dict[str, Any]:
-        rows = await self._s.db.run(lambda c: c.execute(
-            "SELECT key, value FROM skill_store WHERE skill = ? ORDER BY rowid", (self._ns,)).fetchall())
+        rows = await self._s.db.run(
+            lambda c: c.execute(
+                "SELECT key, value FROM skill_store WHERE skill = ? ORDER BY rowid", (self._ns,)
+            ).fetchall()
+        )
         return {k: json.loads(v) for k, v in rows}
 
     def system_info(self) -> Mapping[str, Any]:
@@ -137,8 +165,13 @@ class HubSkillHost:
 def visible_hits(hits: list[Any], device_id: str, *, private: bool = True) -> list[Any]:
     """What the hub may use for a turn from ``device_id``: shared memories, private ones
     (they keep the request local), and this device's own device-scope memories."""
-    return [h for h in hits if h.memory.scope is Scope.SHARED or (private and h.memory.scope is Scope.PRIVATE)
-            or (h.memory.scope is Scope.DEVICE and h.memory.device == device_id)]
+    return [
+        h
+        for h in hits
+        if h.memory.scope is Scope.SHARED
+        or (private and h.memory.scope is Scope.PRIVATE)
+        or (h.memory.scope is Scope.DEVICE and h.memory.device == device_id)
+    ]
 
 
 def system_info(data_dir: Path) -> dict[str, Any]:

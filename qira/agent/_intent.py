@@ -43,8 +43,17 @@ from ._out_of_scope import OUT_OF_SCOPE
 
 log = logging.getLogger("qira.agent.intent")
 
-__all__ = ["OUT_OF_SCOPE_LABEL", "Classification", "Decision", "IntentClassifier", "IntentMatch", "IntentMatcher",
-           "Thresholds", "decide", "normalize"]
+__all__ = [
+    "OUT_OF_SCOPE_LABEL",
+    "Classification",
+    "Decision",
+    "IntentClassifier",
+    "IntentMatch",
+    "IntentMatcher",
+    "Thresholds",
+    "decide",
+    "normalize",
+]
 
 OUT_OF_SCOPE_LABEL = "out_of_scope"
 
@@ -67,8 +76,11 @@ def normalize(text: str) -> str:
     return _SUFFIXES.sub("", out)
 
 
-_QUESTION = re.compile(r"^(?:how|why|what|what's|whats|which|who|whom|whose|when|where|is|are|was|were|does|do|did|"
-                       r"should|shall|may|might|can i|could i|can we|is there|are there)\b", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"^(?:how|why|what|what's|whats|which|who|whom|whose|when|where|is|are|was|were|does|do|did|"
+    r"should|shall|may|might|can i|could i|can we|is there|are there)\b",
+    re.IGNORECASE,
+)
 _REQUEST = re.compile(r"^(?:can|could|would|will)\s+you\b", re.IGNORECASE)
 
 
@@ -115,8 +127,13 @@ class Thresholds:
 
     @classmethod
     def from_config(cls, config: Any) -> Thresholds:
-        return cls(read_only=config.intent_threshold, changes=config.intent_act_threshold,
-                   ask=config.intent_ask_threshold, similarity=config.intent_floor, margin=config.intent_margin)
+        return cls(
+            read_only=config.intent_threshold,
+            changes=config.intent_act_threshold,
+            ask=config.intent_ask_threshold,
+            similarity=config.intent_floor,
+            margin=config.intent_margin,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,16 +156,33 @@ class Classification:
         return next((c for c in self.candidates if c.skill == self.skill), None)
 
     def as_json(self) -> dict[str, Any]:
-        return {"decision": self.decision.value, "skill": self.skill, "reason": self.reason,
-                "out_of_scope": round(self.out_of_scope, 4),
-                "candidates": [{"skill": c.skill, "score": round(c.score, 4), "similarity": round(c.similarity, 4),
-                                "pattern": c.pattern, "arguments": dict(c.arguments) if c.arguments else None}
-                               for c in self.candidates]}
+        return {
+            "decision": self.decision.value,
+            "skill": self.skill,
+            "reason": self.reason,
+            "out_of_scope": round(self.out_of_scope, 4),
+            "candidates": [
+                {
+                    "skill": c.skill,
+                    "score": round(c.score, 4),
+                    "similarity": round(c.similarity, 4),
+                    "pattern": c.pattern,
+                    "arguments": dict(c.arguments) if c.arguments else None,
+                }
+                for c in self.candidates
+            ],
+        }
 
 
-def decide(candidates: Sequence[IntentMatch], out_of_scope: float, skills: Mapping[str, Skill], *,
-           thresholds: Thresholds, embedded: bool = True,
-           mood: Mood = Mood.COMMAND) -> tuple[Decision, str | None, str]:
+def decide(
+    candidates: Sequence[IntentMatch],
+    out_of_scope: float,
+    skills: Mapping[str, Skill],
+    *,
+    thresholds: Thresholds,
+    embedded: bool = True,
+    mood: Mood = Mood.COMMAND,
+) -> tuple[Decision, str | None, str]:
     """Act, ask back or leave it to the model: (decision, skill, why). A skill that changes
     something needs a command; for a question that merely mentions its topic it never acts,
     and a matching pattern in a "can you ...?" needs the classifier to agree strongly."""
@@ -257,8 +291,15 @@ class _Embedder(Protocol):
 class IntentMatcher:
     """Classify utterances against a set of skills: ``await matcher.classify(text)``."""
 
-    def __init__(self, skills: Iterable[Skill], embedder: _Embedder, *, thresholds: Thresholds | None = None,
-                 out_of_scope: Iterable[str] = OUT_OF_SCOPE, cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        skills: Iterable[Skill],
+        embedder: _Embedder,
+        *,
+        thresholds: Thresholds | None = None,
+        out_of_scope: Iterable[str] = OUT_OF_SCOPE,
+        cache: Path | None = None,
+    ) -> None:
         self._skills = {s.name: s for s in skills}
         self._embedder = embedder
         self.thresholds = thresholds or Thresholds()
@@ -297,8 +338,10 @@ class IntentMatcher:
             vectors = await asyncio.to_thread(_load_vectors, self._cache, texts)
             if vectors is None:
                 # in batches: a hub shutting down cancels this between two, not after all of them
-                parts = [np.asarray(await self._embedder.embed(texts[i:i + EMBED_BATCH]), dtype=np.float32)
-                         for i in range(0, len(texts), EMBED_BATCH)]
+                parts = [
+                    np.asarray(await self._embedder.embed(texts[i : i + EMBED_BATCH]), dtype=np.float32)
+                    for i in range(0, len(texts), EMBED_BATCH)
+                ]
                 vectors = np.concatenate(parts)
                 await asyncio.to_thread(_save_vectors, self._cache, texts, vectors)
             trained = await _in_daemon_thread(IntentClassifier, labels, vectors)
@@ -377,13 +420,27 @@ class IntentMatcher:
         candidates = []
         for name in self._skills:
             found = self.extract(name, clean)
-            candidates.append(IntentMatch(skill=name, score=round(probs.get(name, 0.0), 4), arguments=found,
-                                          similarity=round(sims.get(name, 0.0), 4), pattern=found is not None))
+            candidates.append(
+                IntentMatch(
+                    skill=name,
+                    score=round(probs.get(name, 0.0), 4),
+                    arguments=found,
+                    similarity=round(sims.get(name, 0.0), 4),
+                    pattern=found is not None,
+                )
+            )
         candidates.sort(key=lambda m: (-m.score, not m.pattern, -m.similarity))
-        decision, skill, reason = decide(candidates, out_of_scope, self._skills, thresholds=self.thresholds,
-                                         embedded=embedded, mood=mood(text))
-        return Classification(text=text, candidates=tuple(candidates), out_of_scope=round(out_of_scope, 4),
-                              decision=decision, skill=skill, reason=reason)
+        decision, skill, reason = decide(
+            candidates, out_of_scope, self._skills, thresholds=self.thresholds, embedded=embedded, mood=mood(text)
+        )
+        return Classification(
+            text=text,
+            candidates=tuple(candidates),
+            out_of_scope=round(out_of_scope, 4),
+            decision=decision,
+            skill=skill,
+            reason=reason,
+        )
 
     async def match(self, text: str, *, k: int = 3, vector: Any = None) -> list[IntentMatch]:
         """The ``k`` likeliest skills, best first (the candidates of :meth:`classify`)."""
@@ -444,7 +501,7 @@ def _parse_pattern(pattern: str) -> list[tuple[str, Any]]:
     parts: list[tuple[str, Any]] = []
     last = 0
     for m in _SLOT.finditer(pattern):
-        parts.append(("lit", _literal(pattern[last:m.start()])))
+        parts.append(("lit", _literal(pattern[last : m.start()])))
         parts.append(("slot", m.group(1)))
         last = m.end()
     parts.append(("lit", _literal(pattern[last:])))
@@ -457,8 +514,9 @@ def _literal(text: str) -> re.Pattern[str]:
     return re.compile(r"\s+".join(words) if text.strip() else _EMPTY, re.IGNORECASE)
 
 
-def _match(parts: Sequence[tuple[str, Any]], text: str, pos: int, found: dict[str, str],
-           skill: Skill) -> dict[str, str] | None:
+def _match(
+    parts: Sequence[tuple[str, Any]], text: str, pos: int, found: dict[str, str], skill: Skill
+) -> dict[str, str] | None:
     if not parts:
         return dict(found) if pos == len(text) else None
     kind, value = parts[0]

@@ -21,12 +21,28 @@ class ModelPort(Protocol):
 
 
 class MemoryPort(Protocol):
-    async def add(self, text: str, *, kind: MemoryKind = ..., scope: Scope = ..., device: str | None = ...,
-                  importance: float = ..., expires_at: float | None = ..., actor: str | None = ...) -> Any: ...
+    async def add(
+        self,
+        text: str,
+        *,
+        kind: MemoryKind = ...,
+        scope: Scope = ...,
+        device: str | None = ...,
+        importance: float = ...,
+        expires_at: float | None = ...,
+        actor: str | None = ...,
+    ) -> Any: ...
 
-    async def search(self, query: str, *, k: int = ..., kinds: Sequence[MemoryKind] | None = ...,
-                     scopes: Sequence[Scope] | None = ..., device: str | None = ...,
-                     embedding: Any = ...) -> list[SearchHit]: ...
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = ...,
+        kinds: Sequence[MemoryKind] | None = ...,
+        scopes: Sequence[Scope] | None = ...,
+        device: str | None = ...,
+        embedding: Any = ...,
+    ) -> list[SearchHit]: ...
 
     async def forget(self, memory_id: str, *, actor: str | None = ...) -> Any: ...
 

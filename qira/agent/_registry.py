@@ -68,7 +68,9 @@ def discover() -> tuple[dict[str, tuple[Skill, str]], list[LoadProblem]]:
             continue
         for s in skills:
             if s.name in found:
-                problems.append(LoadProblem(entry_point=source, error=f"skill name {s.name!r} already taken by {found[s.name][1]}"))
+                problems.append(
+                    LoadProblem(entry_point=source, error=f"skill name {s.name!r} already taken by {found[s.name][1]}")
+                )
                 continue
             found[s.name] = (s, source)
     return found, problems
@@ -77,8 +79,12 @@ def discover() -> tuple[dict[str, tuple[Skill, str]], list[LoadProblem]]:
 class SkillRegistry:
     """The enabled skills and their grants."""
 
-    def __init__(self, skills: Iterable[Skill] | Mapping[str, tuple[Skill, str]], config: SkillsConfig,
-                 problems: Iterable[LoadProblem] = ()) -> None:
+    def __init__(
+        self,
+        skills: Iterable[Skill] | Mapping[str, tuple[Skill, str]],
+        config: SkillsConfig,
+        problems: Iterable[LoadProblem] = (),
+    ) -> None:
         if isinstance(skills, Mapping):
             entries = dict(skills)
         else:
@@ -157,5 +163,8 @@ class SkillRegistry:
         only when named in ``relevant`` (the request's intent matches), so they do not
         flood a small context window; ``None``: every skill."""
         wanted = None if relevant is None else set(relevant)
-        return [s.tool_schema() for name, s in self._skills.items()
-                if wanted is None or name not in self._runtime or name in wanted]
+        return [
+            s.tool_schema()
+            for name, s in self._skills.items()
+            if wanted is None or name not in self._runtime or name in wanted
+        ]

@@ -33,31 +33,69 @@ class StepResult:
     streamed: bool = False  # the text already went to the device chunk by chunk
 
     def as_state(self) -> dict[str, Any]:
-        return {"call_id": self.call_id, "skill": self.skill, "outcome": self.outcome.value, "text": self.text,
-                "data": dict(self.data), "streamed": self.streamed}
+        return {
+            "call_id": self.call_id,
+            "skill": self.skill,
+            "outcome": self.outcome.value,
+            "text": self.text,
+            "data": dict(self.data),
+            "streamed": self.streamed,
+        }
 
 
 class SkillRunner:
-    def __init__(self, registry: SkillRegistry, services: HostServices, audit: AuditLog, *, default_timeout_s: float) -> None:
+    def __init__(
+        self, registry: SkillRegistry, services: HostServices, audit: AuditLog, *, default_timeout_s: float
+    ) -> None:
         self.registry = registry
         self.services = services
         self.audit = audit
         self.default_timeout_s = default_timeout_s
 
-    async def run(self, call: Mapping[str, Any], *, device: DeviceInfo, thread: str, turn: str, text: str,
-                  approval: str = "not needed", on_chunk: Chunk | None = None,
-                  history: tuple[Mapping[str, str], ...] = ()) -> StepResult:
+    async def run(
+        self,
+        call: Mapping[str, Any],
+        *,
+        device: DeviceInfo,
+        thread: str,
+        turn: str,
+        text: str,
+        approval: str = "not needed",
+        on_chunk: Chunk | None = None,
+        history: tuple[Mapping[str, str], ...] = (),
+    ) -> StepResult:
         name = call["skill"]
         skill = self.registry.get(name)
         started = time.perf_counter()
         if skill is None:
-            return await self._finish(call, device, thread, turn, Outcome.ERROR, f"There is no skill named {name!r}.",
-                                      detail="unknown skill", approval=approval, started=started)
+            return await self._finish(
+                call,
+                device,
+                thread,
+                turn,
+                Outcome.ERROR,
+                f"There is no skill named {name!r}.",
+                detail="unknown skill",
+                approval=approval,
+                started=started,
+            )
         granted = self.registry.granted(skill, device)
-        ctx = SkillContext(skill=name, device=device, thread=thread, turn=turn, text=text, granted=granted,
-                           history=history, host=HubSkillHost(self.services, skill=name, device=device,
-                                                             network=Permission.NETWORK in granted,
-                                                             namespace=getattr(skill.handler, "__module__", None)))
+        ctx = SkillContext(
+            skill=name,
+            device=device,
+            thread=thread,
+            turn=turn,
+            text=text,
+            granted=granted,
+            history=history,
+            host=HubSkillHost(
+                self.services,
+                skill=name,
+                device=device,
+                network=Permission.NETWORK in granted,
+                namespace=getattr(skill.handler, "__module__", None),
+            ),
+        )
         timeout = skill.timeout_s or self.default_timeout_s
         streamed = False
 
@@ -82,36 +120,100 @@ class SkillRunner:
             log.warning("skill %s raised", name, exc_info=True)
             outcome, message = Outcome.ERROR, f"The {name} skill failed: {type(exc).__name__}: {exc}"
         else:
-            return await self._finish(call, device, thread, turn, Outcome.OK, reply.text, data=reply.data,
-                                      approval=approval, started=started, granted=granted, used=ctx.used,
-                                      streamed=streamed, action=skill.describe(arguments))
-        return await self._finish(call, device, thread, turn, outcome, message, detail=message, approval=approval,
-                                  started=started, granted=granted, used=ctx.used, streamed=False,
-                                  action=skill.describe(call.get("arguments") or {}))
+            return await self._finish(
+                call,
+                device,
+                thread,
+                turn,
+                Outcome.OK,
+                reply.text,
+                data=reply.data,
+                approval=approval,
+                started=started,
+                granted=granted,
+                used=ctx.used,
+                streamed=streamed,
+                action=skill.describe(arguments),
+            )
+        return await self._finish(
+            call,
+            device,
+            thread,
+            turn,
+            outcome,
+            message,
+            detail=message,
+            approval=approval,
+            started=started,
+            granted=granted,
+            used=ctx.used,
+            streamed=False,
+            action=skill.describe(call.get("arguments") or {}),
+        )
 
-    async def refuse(self, call: Mapping[str, Any], *, device: DeviceInfo, thread: str, turn: str, approval: str,
-                     message: str) -> StepResult:
+    async def refuse(
+        self, call: Mapping[str, Any], *, device: DeviceInfo, thread: str, turn: str, approval: str, message: str
+    ) -> StepResult:
         """The person denied the step (or let the approval expire): record it, run nothing."""
         skill = self.registry.get(call["skill"])
         action = skill.describe(call.get("arguments") or {}) if skill else call["skill"]
         granted = self.registry.granted(skill, device) if skill else frozenset()
-        return await self._finish(call, device, thread, turn, Outcome.DENIED, message, detail=approval,
-                                  approval=approval, started=time.perf_counter(), granted=granted, action=action)
+        return await self._finish(
+            call,
+            device,
+            thread,
+            turn,
+            Outcome.DENIED,
+            message,
+            detail=approval,
+            approval=approval,
+            started=time.perf_counter(),
+            granted=granted,
+            action=action,
+        )
 
-    async def _finish(self, call: Mapping[str, Any], device: DeviceInfo, thread: str, turn: str, outcome: Outcome,
-                      text: str, *, approval: str, started: float, detail: str = "", data: Mapping[str, Any] | None = None,
-                      granted: frozenset = frozenset(), used: set | None = None, streamed: bool = False,
-                      action: str = "") -> StepResult:
+    async def _finish(
+        self,
+        call: Mapping[str, Any],
+        device: DeviceInfo,
+        thread: str,
+        turn: str,
+        outcome: Outcome,
+        text: str,
+        *,
+        approval: str,
+        started: float,
+        detail: str = "",
+        data: Mapping[str, Any] | None = None,
+        granted: frozenset = frozenset(),
+        used: set | None = None,
+        streamed: bool = False,
+        action: str = "",
+    ) -> StepResult:
         entry = AuditEntry(
-            ts=time.time(), skill=call["skill"], action=action or call["skill"], outcome=outcome, detail=detail,
-            device=device.id, device_name=device.name, thread=thread, turn=turn,
+            ts=time.time(),
+            skill=call["skill"],
+            action=action or call["skill"],
+            outcome=outcome,
+            detail=detail,
+            device=device.id,
+            device_name=device.name,
+            thread=thread,
+            turn=turn,
             permissions_granted=tuple(sorted(p.value for p in granted)),
             permissions_used=tuple(sorted(p.value for p in (used or ()))),
-            approval=approval, duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            approval=approval,
+            duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
         try:
             await self.audit.append(entry)
         except Exception:  # losing one audit row must not lose the person's answer
             log.exception("could not write the audit log")
-        return StepResult(call_id=call.get("id", ""), skill=call["skill"], outcome=outcome, text=text,
-                          data=data or {}, streamed=streamed)
+        return StepResult(
+            call_id=call.get("id", ""),
+            skill=call["skill"],
+            outcome=outcome,
+            text=text,
+            data=data or {},
+            streamed=streamed,
+        )

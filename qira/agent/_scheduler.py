@@ -44,23 +44,30 @@ class Scheduler:
         item = replace(item, id=item.id or uuid.uuid4().hex[:12])
         due = TRIGGER_DUE if item.on_context else item.due_at
         context = "=".join(item.on_context) if item.on_context else None
-        await self._db.run(lambda c: c.execute(
-            "INSERT INTO schedule (id, due_at, title, text, kind, device, origin_device, skill, status, trigger)"
-            " VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
-            (item.id, due, item.title, item.text, item.kind, item.device, origin_device, skill, context)))
+        await self._db.run(
+            lambda c: c.execute(
+                "INSERT INTO schedule (id, due_at, title, text, kind, device, origin_device, skill, status, trigger)"
+                " VALUES (?,?,?,?,?,?,?,?, 'pending', ?)",
+                (item.id, due, item.title, item.text, item.kind, item.device, origin_device, skill, context),
+            )
+        )
         self._wake.set()
         await self._tell(item, "pending")
         return item
 
     async def pending(self) -> list[Scheduled]:
-        rows = await self._db.run(lambda c: c.execute(
-            "SELECT * FROM schedule WHERE status = 'pending' ORDER BY due_at").fetchall())
+        rows = await self._db.run(
+            lambda c: c.execute("SELECT * FROM schedule WHERE status = 'pending' ORDER BY due_at").fetchall()
+        )
         return [_item(r) for r in rows]
 
     async def cancel(self, item_id: str) -> bool:
         rows = await self._db.run(lambda c: c.execute("SELECT * FROM schedule WHERE id = ?", (item_id,)).fetchall())
-        cur = await self._db.run(lambda c: c.execute(
-            "UPDATE schedule SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (item_id,)))
+        cur = await self._db.run(
+            lambda c: c.execute(
+                "UPDATE schedule SET status = 'cancelled' WHERE id = ? AND status = 'pending'", (item_id,)
+            )
+        )
         if cur.rowcount > 0 and rows:
             await self._tell(_item(rows[0]), "cancelled")
         return cur.rowcount > 0
@@ -89,8 +96,11 @@ class Scheduler:
     async def _fire_due(self) -> float:
         """Deliver everything due; return how long to sleep."""
         now = time.time()
-        rows = await self._db.run(lambda c: c.execute(
-            "SELECT * FROM schedule WHERE status = 'pending' AND due_at < ? ORDER BY due_at", (TRIGGER_DUE,)).fetchall())
+        rows = await self._db.run(
+            lambda c: c.execute(
+                "SELECT * FROM schedule WHERE status = 'pending' AND due_at < ? ORDER BY due_at", (TRIGGER_DUE,)
+            ).fetchall()
+        )
         next_due = 3600.0
         for row in rows:
             item = _item(row)
@@ -107,9 +117,12 @@ class Scheduler:
         except Exception as exc:  # no device reachable right now: try again shortly
             log.warning("could not deliver %s %s: %s", item.kind, item.id, exc)
             return False
-        await self._db.run(lambda c: c.execute(
-            "UPDATE schedule SET status = 'delivered', delivered_to = ?, delivered_at = ? WHERE id = ?",
-            (target, time.time(), item.id)))
+        await self._db.run(
+            lambda c: c.execute(
+                "UPDATE schedule SET status = 'delivered', delivered_to = ?, delivered_at = ? WHERE id = ?",
+                (target, time.time(), item.id),
+            )
+        )
         await self._tell(item, "delivered")
         return True
 
@@ -119,5 +132,12 @@ def _item(row) -> Scheduled:
     if row["trigger"]:
         kind, _, value = row["trigger"].partition("=")
         context = (kind, value)
-    return Scheduled(id=row["id"], due_at=row["due_at"], title=row["title"], text=row["text"], kind=row["kind"],
-                     device=row["device"], on_context=context)
+    return Scheduled(
+        id=row["id"],
+        due_at=row["due_at"],
+        title=row["title"],
+        text=row["text"],
+        kind=row["kind"],
+        device=row["device"],
+        on_context=context,
+    )

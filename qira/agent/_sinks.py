@@ -34,8 +34,16 @@ class DeviceSink:
     """Deltas (ephemeral) to the asking device and the thread's other online devices;
     the final answer (durable) to every device of the thread, online or not."""
 
-    def __init__(self, gateway: DeviceGateway | None, *, thread: str, turn: str, participants: Sequence[str],
-                 asking: str | None, question: str = "") -> None:
+    def __init__(
+        self,
+        gateway: DeviceGateway | None,
+        *,
+        thread: str,
+        turn: str,
+        participants: Sequence[str],
+        asking: str | None,
+        question: str = "",
+    ) -> None:
         self.gateway = gateway
         self.asking = asking
         self.question = question  # what was asked: devices show it with an answer to a turn asked elsewhere
@@ -58,8 +66,17 @@ class DeviceSink:
     async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
         if self.gateway is None:
             return
-        payload = {"thread": self.thread, "turn": self.turn, "text": text, "route": route, "degraded": degraded,
-                   "fallback": fallback, "reason": reason, "asked_by": self.asking, "question": self.question}
+        payload = {
+            "thread": self.thread,
+            "turn": self.turn,
+            "text": text,
+            "route": route,
+            "degraded": degraded,
+            "fallback": fallback,
+            "reason": reason,
+            "asked_by": self.asking,
+            "question": self.question,
+        }
         # A thread keeps the devices that spoke in it; one revoked since then is skipped quietly.
         paired = {d.id for d in self.gateway.devices()}
         for device_id in self.targets:
@@ -82,8 +99,9 @@ class QueueSink:
             await self._queue.put(TurnEvent(kind="delta", text=text))
 
     async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
-        await self._queue.put(TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback,
-                                        reason=reason))
+        await self._queue.put(
+            TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback, reason=reason)
+        )
 
     async def paused(self, text: str, approval: Mapping[str, Any]) -> None:
         """The turn waits for the person's approval on a device: the caller hears it at once."""

@@ -31,4 +31,3 @@ def pick_device(devices: Sequence[DeviceInfo]) -> DeviceInfo | None:
 def active_devices(devices: Sequence[DeviceInfo]) -> list[DeviceInfo]:
     """Where an approval request goes: every online device (the person may pick up any)."""
     return [d for d in devices if d.online]
-

@@ -97,43 +97,102 @@ async def memory_op(store: Any, verb: str, a: Mapping[str, Any]) -> dict[str, An
 
     actor = "cli"
     if verb == "add":
-        result = await store.add(str(a["text"]), kind=a.get("kind") or "fact", scope=a.get("scope") or "shared",
-                                 device=a.get("device"), importance=float(a.get("importance", 0.5)),
-                                 expires_at=a.get("expires_at"), actor=actor)
-        return {"id": result.memory.id, "action": result.action, "chunks": [m.id for m in result.chunks],
-                "note": result.note, "memory": memory_json(result.memory)}
+        result = await store.add(
+            str(a["text"]),
+            kind=a.get("kind") or "fact",
+            scope=a.get("scope") or "shared",
+            device=a.get("device"),
+            importance=float(a.get("importance", 0.5)),
+            expires_at=a.get("expires_at"),
+            actor=actor,
+        )
+        return {
+            "id": result.memory.id,
+            "action": result.action,
+            "chunks": [m.id for m in result.chunks],
+            "note": result.note,
+            "memory": memory_json(result.memory),
+        }
     if verb == "search":
-        hits = await store.search(str(a["query"]), k=int(a.get("k", 5)), kinds=a.get("kinds"), scopes=a.get("scopes"),
-                                  device=a.get("device"), since=a.get("since"), until=a.get("until"))
-        return {"hits": [{"rank": rank, "score": hit.score, "memory": memory_json(hit.memory),
-                          "explanation": dict(hit.explanation)} for rank, hit in enumerate(hits, 1)]}
+        hits = await store.search(
+            str(a["query"]),
+            k=int(a.get("k", 5)),
+            kinds=a.get("kinds"),
+            scopes=a.get("scopes"),
+            device=a.get("device"),
+            since=a.get("since"),
+            until=a.get("until"),
+        )
+        return {
+            "hits": [
+                {
+                    "rank": rank,
+                    "score": hit.score,
+                    "memory": memory_json(hit.memory),
+                    "explanation": dict(hit.explanation),
+                }
+                for rank, hit in enumerate(hits, 1)
+            ]
+        }
     if verb == "forget":
         await store.forget(str(a["id"]), actor=actor)
         return {"id": a["id"], "forgotten": True}
     if verb == "list":
-        memories = await store.list(kind=a.get("kind"), scope=a.get("scope"), device=a.get("device"),
-                                    limit=int(a.get("limit", 50)), offset=int(a.get("offset", 0)))
+        memories = await store.list(
+            kind=a.get("kind"),
+            scope=a.get("scope"),
+            device=a.get("device"),
+            limit=int(a.get("limit", 50)),
+            offset=int(a.get("offset", 0)),
+        )
         return {"memories": [memory_json(m) for m in memories]}
     if verb == "history":
-        return {"entries": [{"memory_id": e.memory_id, "seq": e.seq, "at": e.at, "op": e.op, "actor": e.actor,
-                             "text": e.text, "changes": dict(e.changes)} for e in await store.history(str(a["id"]))]}
+        return {
+            "entries": [
+                {
+                    "memory_id": e.memory_id,
+                    "seq": e.seq,
+                    "at": e.at,
+                    "op": e.op,
+                    "actor": e.actor,
+                    "text": e.text,
+                    "changes": dict(e.changes),
+                }
+                for e in await store.history(str(a["id"]))
+            ]
+        }
     if verb == "export":
         return {"records": await store.export()}
     if verb == "import":
         return dict(await store.import_records(list(a.get("records") or []), actor=actor))
     if verb == "context":
         result = await store.add_context(str(a["kind"]), str(a["value"]), device=a.get("device"))
-        return {"id": result.memory.id, "action": result.action, "scope": result.memory.scope.value,
-                "text": result.memory.text}
+        return {
+            "id": result.memory.id,
+            "action": result.action,
+            "scope": result.memory.scope.value,
+            "text": result.memory.text,
+        }
     raise ValueError(f"unknown memory verb {verb!r}")
 
 
 def devices_op(store: Any, live: list[Any] | None = None) -> dict[str, Any]:
     """Paired devices. ``live`` (the hub's own view) knows who is online right now."""
     rows = live if live is not None else store.devices()
-    return {"devices": [{"id": d.id, "name": d.name, "kind": str(getattr(d.kind, "value", d.kind)),
-                         "online": bool(d.online), "last_seen": d.last_seen, "last_active": d.last_active,
-                         "capabilities": dict(d.capabilities)} for d in rows]}
+    return {
+        "devices": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "kind": str(getattr(d.kind, "value", d.kind)),
+                "online": bool(d.online),
+                "last_seen": d.last_seen,
+                "last_active": d.last_active,
+                "capabilities": dict(d.capabilities),
+            }
+            for d in rows
+        ]
+    }
 
 
 def revoke_op(store: Any, name: str) -> dict[str, Any]:
@@ -156,6 +215,12 @@ def pair_op(store: Any, name: str, kind: str, *, token: bool, ttl_s: float) -> d
 def audit_op(path: Path, a: Mapping[str, Any]) -> dict[str, Any]:
     from ..agent import read_audit
 
-    entries = read_audit(path, skill=a.get("skill"), device=a.get("device"), outcome=a.get("outcome"),
-                         since=a.get("since"), limit=int(a.get("limit", 50)))
+    entries = read_audit(
+        path,
+        skill=a.get("skill"),
+        device=a.get("device"),
+        outcome=a.get("outcome"),
+        since=a.get("since"),
+        limit=int(a.get("limit", 50)),
+    )
     return {"entries": [e.as_json() for e in entries], "log_exists": path.exists()}

@@ -118,9 +118,16 @@ class DeviceOps:
         self.inference.router.policy = policy
         async with self.sync.edit("settings") as doc:
             doc.get(SETTINGS_MAP, type=Map)[POLICY_KEY] = policy
-        await self.agent.audit.append(AuditEntry(
-            ts=time.time(), skill="settings", action=f"set {POLICY_KEY} = {policy!r} (was {previous!r})",
-            outcome=Outcome.OK, device=device.id, device_name=device.name))
+        await self.agent.audit.append(
+            AuditEntry(
+                ts=time.time(),
+                skill="settings",
+                action=f"set {POLICY_KEY} = {policy!r} (was {previous!r})",
+                outcome=Outcome.OK,
+                device=device.id,
+                device_name=device.name,
+            )
+        )
         self._status_changed()
         return {"key": POLICY_KEY, "value": policy, "previous": previous}
 
@@ -134,11 +141,21 @@ class DeviceOps:
         _no_fields("approval.list", payload)
         now = time.time()
         rows = await self.agent.pending_approvals()
-        return {"approvals": [
-            {"approval": r["id"], "skill": r["skill"], "summary": r["summary"], "risk": r["risk"],
-             "expires_at": r["expires_at"], "thread": r["thread"], "turn": r["turn"]}
-            for r in sorted(rows, key=lambda r: r["created_at"]) if r["expires_at"] > now
-        ]}
+        return {
+            "approvals": [
+                {
+                    "approval": r["id"],
+                    "skill": r["skill"],
+                    "summary": r["summary"],
+                    "risk": r["risk"],
+                    "expires_at": r["expires_at"],
+                    "thread": r["thread"],
+                    "turn": r["turn"],
+                }
+                for r in sorted(rows, key=lambda r: r["created_at"])
+                if r["expires_at"] > now
+            ]
+        }
 
 
 def _no_fields(type_: str, payload: Mapping[str, Any]) -> None:
@@ -149,4 +166,3 @@ def _no_fields(type_: str, payload: Mapping[str, Any]) -> None:
 def _log_failure(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.warning("sending hub.status failed", exc_info=task.exception())
-

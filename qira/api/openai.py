@@ -64,8 +64,9 @@ class _Call:
 
 
 def _error(status: int, message: str, type_: str, code: str | None = None, param: str | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": type_, "param": param, "code": code}},
-                        status_code=status)
+    return JSONResponse(
+        {"error": {"message": message, "type": type_, "param": param, "code": code}}, status_code=status
+    )
 
 
 def openai_routes(agent: Agent, authenticate: Authenticate) -> list[Route]:
@@ -82,8 +83,9 @@ def openai_routes(agent: Agent, authenticate: Authenticate) -> list[Route]:
     async def models(request: Request) -> Response:
         if await device_of(request) is None:
             return _error(401, "a device token is required as the bearer", "invalid_request_error", "invalid_api_key")
-        return JSONResponse({"object": "list", "data": [
-            {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qira"}]})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qira"}]}
+        )
 
     async def completions(request: Request) -> Response:
         device = await device_of(request)
@@ -101,8 +103,11 @@ def openai_routes(agent: Agent, authenticate: Authenticate) -> list[Route]:
         created = int(time.time())
         events = agent.ask(device, call.text, history=call.history, options=call.options, request_key=call.key)
         if call.stream:
-            return StreamingResponse(_sse(events, call, completion_id, created), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache"})
+            return StreamingResponse(
+                _sse(events, call, completion_id, created),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache"},
+            )
         answer, last = "", None
         async for event in events:
             if event.kind in ("done", "pending"):
@@ -113,15 +118,27 @@ def openai_routes(agent: Agent, authenticate: Authenticate) -> list[Route]:
         headers = {"X-Qira-Route": extra["route"]}
         if extra.get("fallback"):
             headers["X-Qira-Fallback"] = _header_safe(extra["fallback"])
-        return JSONResponse({
-            "id": completion_id, "object": "chat.completion", "created": created, "model": call.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer, "refusal": None},
-                         "logprobs": None, "finish_reason": finish}],
-            "usage": _usage(call, last, answer), "qira": extra,
-        }, headers=headers)
+        return JSONResponse(
+            {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": call.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer, "refusal": None},
+                        "logprobs": None,
+                        "finish_reason": finish,
+                    }
+                ],
+                "usage": _usage(call, last, answer),
+                "qira": extra,
+            },
+            headers=headers,
+        )
 
-    return [Route("/v1/models", models, methods=["GET"]),
-            Route("/v1/chat/completions", completions, methods=["POST"])]
+    return [Route("/v1/models", models, methods=["GET"]), Route("/v1/chat/completions", completions, methods=["POST"])]
 
 
 def _parse(body: Any, *, idempotency_key: str | None = None) -> _Call:
@@ -129,15 +146,19 @@ def _parse(body: Any, *, idempotency_key: str | None = None) -> _Call:
         raise BadRequest("the body must be a JSON object")
     model = body.get("model", MODEL_ID)
     if not isinstance(model, str) or model != MODEL_ID:
-        raise BadRequest(f"the model {model!r} does not exist: this server has one model, {MODEL_ID!r}",
-                         param="model", code="model_not_found")
+        raise BadRequest(
+            f"the model {model!r} does not exist: this server has one model, {MODEL_ID!r}",
+            param="model",
+            code="model_not_found",
+        )
     n = body.get("n")
     if n is not None and n != 1:
         raise BadRequest("n must be 1: Qira gives one answer per request", param="n")
     for name in ("tools", "functions"):
         if body.get(name):
-            raise BadRequest(f"{name} are not supported: Qira acts through its own skills, not the caller's "
-                             "functions", param=name)
+            raise BadRequest(
+                f"{name} are not supported: Qira acts through its own skills, not the caller's functions", param=name
+            )
     if body.get("logprobs"):
         raise BadRequest("logprobs are not supported", param="logprobs")
     fmt = body.get("response_format")
@@ -153,8 +174,12 @@ def _parse(body: Any, *, idempotency_key: str | None = None) -> _Call:
         options.setdefault("max_tokens", value)  # max_completion_tokens wins: it is read first
     temperature = body.get("temperature")
     if temperature is not None:
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2 \
-                or math.isnan(temperature):
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 2
+            or math.isnan(temperature)
+        ):
             raise BadRequest("temperature must be a number from 0 to 2", param="temperature")
         options["temperature"] = float(temperature)
     stop = body.get("stop")
@@ -188,8 +213,15 @@ def _parse(body: Any, *, idempotency_key: str | None = None) -> _Call:
     stream_options = body.get("stream_options")
     include_usage = bool(isinstance(stream_options, dict) and stream_options.get("include_usage"))
     key = idempotency_key or hashlib.sha256(json.dumps([messages, options], sort_keys=True).encode()).hexdigest()
-    return _Call(text=history[-1]["content"], history=history[:-1], stream=bool(body.get("stream")),
-                 include_usage=include_usage, model=model, options=options, key=key)
+    return _Call(
+        text=history[-1]["content"],
+        history=history[:-1],
+        stream=bool(body.get("stream")),
+        include_usage=include_usage,
+        model=model,
+        options=options,
+        key=key,
+    )
 
 
 def estimate_tokens(text: str) -> int:
@@ -208,8 +240,9 @@ def _qira(event: TurnEvent | None) -> dict[str, Any]:
     stood_in = event.fallback or event.degraded  # the local model answered, or finished, for a failed cloud
     out: dict[str, Any] = {"route": event.route, "fallback": (event.reason or "the cloud failed") if stood_in else None}
     if event.kind == "pending" and event.approval:
-        out["approval"] = {k: event.approval[k] for k in ("approval", "skill", "summary", "risk", "expires_at")
-                           if k in event.approval}
+        out["approval"] = {
+            k: event.approval[k] for k in ("approval", "skill", "summary", "risk", "expires_at") if k in event.approval
+        }
         out["approval"]["status"] = "pending"
     return out
 
@@ -220,15 +253,16 @@ def _usage(call: _Call, event: TurnEvent | None, answer: str) -> dict[str, int]:
     if event is not None and event.usage is not None:
         prompt, completion = event.usage
     else:
-        prompt = estimate_tokens("".join(m["content"] for m in call.history) + call.text
-                                 + call.options.get("system", ""))
+        prompt = estimate_tokens(
+            "".join(m["content"] for m in call.history) + call.text + call.options.get("system", "")
+        )
         completion = estimate_tokens(answer)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _cut_at_stop(text: str, stops: Any) -> tuple[str, bool]:
     cuts = [text.find(s) for s in stops if s and s in text]
-    return (text[:min(cuts)], True) if cuts else (text, False)
+    return (text[: min(cuts)], True) if cuts else (text, False)
 
 
 def _header_safe(text: str) -> str:
@@ -237,8 +271,14 @@ def _header_safe(text: str) -> str:
 
 async def _sse(events: AsyncIterator[TurnEvent], call: _Call, completion_id: str, created: int) -> AsyncIterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": call.model,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}], **extra}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": call.model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(body)}\n\n"
 
     stops = list(call.options.get("stop") or ())
@@ -256,15 +296,27 @@ async def _sse(events: AsyncIterator[TurnEvent], call: _Call, completion_id: str
         cut, found = _cut_at_stop(buffer, stops)
         if found:
             stopped, buffer = True, cut
-        ready = buffer if (found or last is not None) else buffer[:len(buffer) - hold] if hold else buffer
+        ready = buffer if (found or last is not None) else buffer[: len(buffer) - hold] if hold else buffer
         if ready:
             sent += ready
-            buffer = buffer[len(ready):]
+            buffer = buffer[len(ready) :]
             yield chunk({"content": ready})
     finish = "stop" if stopped or last is None else _finish(last)
     yield chunk({}, finish, qira=_qira(last))
     if call.include_usage:
         usage = _usage(call, last, sent)
-        yield ("data: " + json.dumps({"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                                      "model": call.model, "choices": [], "usage": usage}) + "\n\n")
+        yield (
+            "data: "
+            + json.dumps(
+                {
+                    "id": completion_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": call.model,
+                    "choices": [],
+                    "usage": usage,
+                }
+            )
+            + "\n\n"
+        )
     yield "data: [DONE]\n\n"

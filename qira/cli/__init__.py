@@ -12,8 +12,20 @@ from ..errors import ConfigError, QiraError
 __all__ = ["main"]
 
 # module names under qira.cli, in the order they appear in --help
-COMMANDS = ("_serve", "_ask", "_memory", "_pair", "_devices", "_device", "_skill", "_audit", "_doctor", "_version",
-            "_mcp", "_tray")
+COMMANDS = (
+    "_serve",
+    "_ask",
+    "_memory",
+    "_pair",
+    "_devices",
+    "_device",
+    "_skill",
+    "_audit",
+    "_doctor",
+    "_version",
+    "_mcp",
+    "_tray",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,12 +33,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("question", help="what to ask")
     add_config_options(parser)
     parser.add_argument("--explain", action="store_true", help="show where the question was answered, and why")
-    parser.add_argument("--policy", choices=["local-only", "prefer-local", "prefer-cloud"],
-                        help="override the routing policy (in-process only: a running hub keeps its own)")
-    parser.add_argument("--device", choices=[k.value for k in DeviceKind],
-                        help="answer as if asked from this kind of device (in-process only)")
-    parser.add_argument("--hub", metavar="URL",
-                        help="the hub's WebSocket URL (default: the hub of this data directory)")
+    parser.add_argument(
+        "--policy",
+        choices=["local-only", "prefer-local", "prefer-cloud"],
+        help="override the routing policy (in-process only: a running hub keeps its own)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=[k.value for k in DeviceKind],
+        help="answer as if asked from this kind of device (in-process only)",
+    )
+    parser.add_argument(
+        "--hub", metavar="URL", help="the hub's WebSocket URL (default: the hub of this data directory)"
+    )
     parser.add_argument("--local", action="store_true", help="run the agent in this process even if a hub is running")
     parser.add_argument("--max-tokens", type=int, default=256, help="longest model answer, in tokens (default 256)")
     parser.add_argument("--system", help="a system prompt for the model")
@@ -101,8 +108,9 @@ async def _ask_hub(config: Config, url: str, question: str, *, explain: bool) ->
         elif kind == "approval.request":
             print(f"\nwaiting for approval on your devices: {data.get('summary')}", file=sys.stderr)
 
-    session = DeviceSession(url, name=DEVICE_NAME, kind="pc", state_dir=state_dir, pair_code=code, on_event=on_event,
-                            client="qira-ask/1")
+    session = DeviceSession(
+        url, name=DEVICE_NAME, kind="pc", state_dir=state_dir, pair_code=code, on_event=on_event, client="qira-ask/1"
+    )
     session.start()
     try:
         await session.wait_ready(30)
@@ -149,8 +157,7 @@ def _pairing_code(config: Config) -> str:
         store.close()
 
 
-async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options: dict[str, Any],
-                    explain: bool) -> int:
+async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options: dict[str, Any], explain: bool) -> int:
     from ..hub import Hub
 
     config = config.model_copy(update={"hub": config.hub.model_copy(update={"warm_up": False})})
@@ -181,10 +188,17 @@ async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options:
             route = how["route"]
             print(f"route: {route.get('target', 'local')}: " + "; ".join(route.get("reasons", [])), file=sys.stderr)
             intent = how["intent"]
-            print(f"intent: {intent.get('decision', 'model')}" + (f" {intent['skill']}" if intent.get("skill") else "")
-                  + (f" ({intent['reason']})" if intent.get("reason") else ""), file=sys.stderr)
-            print(f"answered by: {final.route}{' (degraded)' if final.degraded else ''}, in this process "
-                  "(no hub is running)", file=sys.stderr)
+            print(
+                f"intent: {intent.get('decision', 'model')}"
+                + (f" {intent['skill']}" if intent.get("skill") else "")
+                + (f" ({intent['reason']})" if intent.get("reason") else ""),
+                file=sys.stderr,
+            )
+            print(
+                f"answered by: {final.route}{' (degraded)' if final.degraded else ''}, in this process "
+                "(no hub is running)",
+                file=sys.stderr,
+            )
     finally:
         await hub.stop()
     return 0

@@ -44,8 +44,13 @@ def _since(text: str | None) -> float | None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    request = {"skill": args.skill, "device": args.device, "outcome": args.outcome, "since": _since(args.since),
-               "limit": args.limit}
+    request = {
+        "skill": args.skill,
+        "device": args.device,
+        "outcome": args.outcome,
+        "since": _since(args.since),
+        "limit": args.limit,
+    }
     hub = running_hub(config)
     from ..agent import agent_db_path
 
@@ -66,8 +71,10 @@ def run(args: argparse.Namespace) -> int:
     for e in entries:
         when = datetime.fromtimestamp(e["ts"]).strftime("%Y-%m-%d %H:%M:%S")
         used = ",".join(e["permissions_used"]) or "-"
-        line = (f"{when}  {e['device_name'] or e['device'] or '-':<10} {e['skill']:<14} {e['outcome']:<17} "
-                f"approval={e['approval']:<10} used={used}  {e['action']}")
+        line = (
+            f"{when}  {e['device_name'] or e['device'] or '-':<10} {e['skill']:<14} {e['outcome']:<17} "
+            f"approval={e['approval']:<10} used={used}  {e['action']}"
+        )
         if e["detail"] and e["outcome"] != "ok":
             line += f"  — {e['detail']}"
         print(line)

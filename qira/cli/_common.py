@@ -18,8 +18,12 @@ from ..errors import QiraError
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", help="TOML config file (default: $QIRA_CONFIG, else <data dir>/config.toml)")
-    parser.add_argument("--data-dir", metavar="DIR", help="where Qira keeps its data (default: the user data directory)")
+    parser.add_argument(
+        "--config", metavar="FILE", help="TOML config file (default: $QIRA_CONFIG, else <data dir>/config.toml)"
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="where Qira keeps its data (default: the user data directory)"
+    )
 
 
 def positive_int(value: str) -> int:
@@ -117,15 +121,22 @@ def admin_call(hub: HubInfo, op: str, args: dict[str, Any] | None = None, *, tim
 
     url = hub.http_url + ADMIN_PATH
     try:
-        response = httpx.post(url, json={"op": op, "args": args or {}}, timeout=httpx.Timeout(timeout, connect=5.0),
-                              headers={"Authorization": f"Bearer {hub.admin_secret}"})
+        response = httpx.post(
+            url,
+            json={"op": op, "args": args or {}},
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            headers={"Authorization": f"Bearer {hub.admin_secret}"},
+        )
         body = response.json()
     except httpx.HTTPError as exc:
-        raise QiraError(f"the hub (pid {hub.pid}, {Path(hub.data_dir) / HUB_FILE}) is not answering at "
-                        f"{hub.http_url}: {type(exc).__name__}: {exc}") from exc
+        raise QiraError(
+            f"the hub (pid {hub.pid}, {Path(hub.data_dir) / HUB_FILE}) is not answering at "
+            f"{hub.http_url}: {type(exc).__name__}: {exc}"
+        ) from exc
     except ValueError as exc:
-        raise QiraError(f"the hub at {hub.http_url} answered HTTP {response.status_code} with no JSON: "
-                        "is it an older Qira?") from exc
+        raise QiraError(
+            f"the hub at {hub.http_url} answered HTTP {response.status_code} with no JSON: is it an older Qira?"
+        ) from exc
     if not isinstance(body, dict) or not body.get("ok"):
         message = body.get("message") if isinstance(body, dict) else None
         raise QiraError(message or f"the hub refused {op} (HTTP {response.status_code})")
@@ -142,5 +153,6 @@ def device_name(value: str) -> str:
     if not _DEVICE_NAME.match(value) or "  " in value:
         raise argparse.ArgumentTypeError(
             f"device name {value!r}: use 1 to 40 letters, digits, '-', '_' or '.', starting with a letter or "
-            "digit (e.g. my-phone)")
+            "digit (e.g. my-phone)"
+        )
     return value

@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     revoke.set_defaults(func=run_revoke)
 
 
-def _call(args: argparse.Namespace, op: str, request: dict[str, Any], local: Any, *,
-          readonly: bool = False) -> dict[str, Any]:
+def _call(
+    args: argparse.Namespace, op: str, request: dict[str, Any], local: Any, *, readonly: bool = False
+) -> dict[str, Any]:
     """In the running hub when there is one (it knows who is online now), else on the data directory."""
     config = config_from_args(args)
     hub = running_hub(config)

@@ -83,14 +83,23 @@ def _check_hub(config: Config) -> Check:
     try:
         health = httpx.get(hub.http_url + "/health", timeout=5.0).json()
     except (httpx.HTTPError, ValueError) as exc:
-        return Check(name="hub", ok=False, detail=f"pid {hub.pid} recorded in hub.json does not answer at "
-                                                  f"{hub.http_url}: {type(exc).__name__}")
+        return Check(
+            name="hub",
+            ok=False,
+            detail=f"pid {hub.pid} recorded in hub.json does not answer at {hub.http_url}: {type(exc).__name__}",
+        )
     components = health.get("components", {})
-    bad = [f"{name} {c.get('state')}" + (f" ({c['reason']})" if c.get("reason") else "")
-           for name, c in sorted(components.items()) if c.get("state") not in ("ready", "off")]
+    bad = [
+        f"{name} {c.get('state')}" + (f" ({c['reason']})" if c.get("reason") else "")
+        for name, c in sorted(components.items())
+        if c.get("state") not in ("ready", "off")
+    ]
     state = "ready" if health.get("ready") else "starting"
-    return Check(name="hub", ok=True, detail=f"running (pid {hub.pid}, {state}) at {hub.ws_url}"
-                                             + (f"; {'; '.join(bad)}" if bad else ""))
+    return Check(
+        name="hub",
+        ok=True,
+        detail=f"running (pid {hub.pid}, {state}) at {hub.ws_url}" + (f"; {'; '.join(bad)}" if bad else ""),
+    )
 
 
 def _check_skills(config: Config) -> str:

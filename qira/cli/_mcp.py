@@ -12,9 +12,11 @@ from ._common import add_config_options, config_from_args
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("mcp", help="serve your skills to an MCP client over stdio")
     add_config_options(parser)
-    parser.add_argument("--name", default="mcp",
-                        help="this client's device name: paired on first use, its token kept in <data dir>/mcp/ "
-                             "(default: mcp)")
+    parser.add_argument(
+        "--name",
+        default="mcp",
+        help="this client's device name: paired on first use, its token kept in <data dir>/mcp/ (default: mcp)",
+    )
     parser.add_argument("--token", help="use this device token instead (from `qira pair --token`)")
     parser.add_argument("--local", action="store_true", help="run in this process even if a hub is running")
     parser.set_defaults(func=run)

@@ -84,8 +84,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     context.add_argument("--device")
 
 
-def _verb(verbs: argparse._SubParsersAction, name: str, help: str,
-          render: Callable[[argparse.Namespace, dict[str, Any]], None]) -> argparse.ArgumentParser:
+def _verb(
+    verbs: argparse._SubParsersAction,
+    name: str,
+    help: str,
+    render: Callable[[argparse.Namespace, dict[str, Any]], None],
+) -> argparse.ArgumentParser:
     parser = verbs.add_parser(name, help=help)
     add_config_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output (JSON lines)")
@@ -108,8 +112,9 @@ def _run(args: argparse.Namespace, verb: str, render: Callable[[argparse.Namespa
 
         async def main() -> dict[str, Any]:
             # reads open the store read-only: beside a running hub, or on a read-only copy
-            store = MemoryStore(directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size),
-                                readonly=verb in _READS)
+            store = MemoryStore(
+                directory, config.memory, Embedder(batch_size=config.memory.embed_batch_size), readonly=verb in _READS
+            )
             await store.open()
             try:
                 await store.wait_ready()
@@ -133,16 +138,34 @@ def _request(args: argparse.Namespace, verb: str) -> dict[str, Any]:
             if args.expires_in <= 0:
                 raise InvalidMemory("--expires-in must be a positive number of hours")
             expires = dt.datetime.now().timestamp() + args.expires_in * 3600
-        return {"text": args.text, "kind": args.kind, "scope": args.scope, "device": args.device,
-                "importance": args.importance, "expires_at": expires}
+        return {
+            "text": args.text,
+            "kind": args.kind,
+            "scope": args.scope,
+            "device": args.device,
+            "importance": args.importance,
+            "expires_at": expires,
+        }
     if verb == "search":
-        return {"query": args.query, "k": args.k, "kinds": args.kind, "scopes": args.scope, "device": args.device,
-                "since": args.since, "until": args.until}
+        return {
+            "query": args.query,
+            "k": args.k,
+            "kinds": args.kind,
+            "scopes": args.scope,
+            "device": args.device,
+            "since": args.since,
+            "until": args.until,
+        }
     if verb in ("forget", "history"):
         return {"id": args.id}
     if verb == "list":
-        return {"kind": args.kind, "scope": args.scope, "device": args.device, "limit": args.limit,
-                "offset": args.offset}
+        return {
+            "kind": args.kind,
+            "scope": args.scope,
+            "device": args.device,
+            "limit": args.limit,
+            "offset": args.offset,
+        }
     if verb == "import":
         return {"records": _read_records(args.file)}
     if verb == "context":

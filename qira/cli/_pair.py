@@ -24,15 +24,27 @@ KINDS = ("pc", "phone", "tablet", "wearable")
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("pair", help="print a one-time pairing code for a new device")
     add_config_options(parser)
-    parser.add_argument("--name", required=True, type=device_name,
-                        help="the device's name, unique among paired devices (letters, digits, - _ .)")
+    parser.add_argument(
+        "--name",
+        required=True,
+        type=device_name,
+        help="the device's name, unique among paired devices (letters, digits, - _ .)",
+    )
     parser.add_argument("--kind", required=True, choices=KINDS)
-    parser.add_argument("--token", action="store_true",
-                        help="create the device now and print its token (the API key for the OpenAI-compatible API)")
+    parser.add_argument(
+        "--token",
+        action="store_true",
+        help="create the device now and print its token (the API key for the OpenAI-compatible API)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     qr = parser.add_mutually_exclusive_group()
-    qr.add_argument("--qr", dest="qr", action="store_true", default=None,
-                    help="show the pairing link as a QR code (default: on a terminal, for phones and tablets)")
+    qr.add_argument(
+        "--qr",
+        dest="qr",
+        action="store_true",
+        default=None,
+        help="show the pairing link as a QR code (default: on a terminal, for phones and tablets)",
+    )
     qr.add_argument("--no-qr", dest="qr", action="store_false", help="never show a QR code")
     parser.set_defaults(func=run)
 
@@ -71,8 +83,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  qira device run --kind {args.kind} --name {name} --hub {ws_url} --pair {code}")
     print(f"  or open the companion web app on a phone or tablet: {link}")
     if hub is None:
-        print(f"  note: no hub is running on {config.data_dir}; the code works once `qira serve` starts there "
-              f"({ws_url} if it keeps the configured port)")
+        print(
+            f"  note: no hub is running on {config.data_dir}; the code works once `qira serve` starts there "
+            f"({ws_url} if it keeps the configured port)"
+        )
     show_qr = args.qr if args.qr is not None else (sys.stdout.isatty() and args.kind in ("phone", "tablet"))
     if show_qr:
         _print_qr(link)

@@ -18,8 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_options(parser)
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port for HTTP and WebSocket (default 8765; 0 picks a free one)")
-    parser.add_argument("--tls-cert", metavar="PEM",
-                        help="serve https:// and wss:// with this certificate (a phone needs it for the companion)")
+    parser.add_argument(
+        "--tls-cert",
+        metavar="PEM",
+        help="serve https:// and wss:// with this certificate (a phone needs it for the companion)",
+    )
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     parser.set_defaults(func=run)
 
@@ -27,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args, host=args.host, port=args.port, tls_cert=args.tls_cert, tls_key=args.tls_key)
     from ..hub import Hub  # heavy: only the command that runs the hub imports it
+
     setup_logging(config.hub.log_level)
     hub = Hub(config)
 
@@ -57,5 +61,7 @@ def _cloud_line(config: Config) -> str:
     if not cloud.base_url:
         return "none configured: everything runs locally"
     key = "" if not cloud.api_key_env or cloud.api_key() else f"; {cloud.api_key_env} is not set"
-    return (f"{cloud.base_url} model {cloud.model or '(endpoint default)'}: unknown until a probe of "
-            f"/models succeeds (see /health){key}")
+    return (
+        f"{cloud.base_url} model {cloud.model or '(endpoint default)'}: unknown until a probe of "
+        f"/models succeeds (see /health){key}"
+    )

@@ -29,8 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     lister.add_argument("--json", action="store_true", help="one JSON object per skill")
     lister.set_defaults(func=run_list)
     new = actions.add_parser("new", help="create a pip-installable skill package with a passing test")
-    new.add_argument("name", help="the skill's name, e.g. weather, my_weather, my-weather or \"Dice Roller\" "
-                                  "(made lowercase, with _ between words)")
+    new.add_argument(
+        "name",
+        help='the skill\'s name, e.g. weather, my_weather, my-weather or "Dice Roller" '
+        "(made lowercase, with _ between words)",
+    )
     new.add_argument("--dir", default=".", help="where to create qira-skill-NAME/ (default: here)")
     new.set_defaults(func=run_new)
     trier = actions.add_parser("try", help="which skill and slots an utterance would run, with scores (no hub needed)")
@@ -53,10 +56,18 @@ def run_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for s in sorted(registry, key=lambda s: s.name):
         rules = config.skills.grants.get(s.name, [])
-        rows.append({"name": s.name, "risk": s.risk.value, "declares": sorted(p.value for p in s.permissions),
-                     "granted": sorted(p.value for p in registry.granted(s)), "grant_rules": list(rules),
-                     "approval": s.risk.needs_approval, "source": registry.sources.get(s.name, ""),
-                     "description": s.description})
+        rows.append(
+            {
+                "name": s.name,
+                "risk": s.risk.value,
+                "declares": sorted(p.value for p in s.permissions),
+                "granted": sorted(p.value for p in registry.granted(s)),
+                "grant_rules": list(rules),
+                "approval": s.risk.needs_approval,
+                "source": registry.sources.get(s.name, ""),
+                "description": s.description,
+            }
+        )
     servers, tools = _mcp_rows(config, registry)  # issue 16: MCP servers' tools and why any are disabled
     rows += tools
     if args.json:
@@ -88,8 +99,10 @@ def skill_name(text: str) -> str:
     """The skill name for what a person typed: "Dice Roller", "my-weather" -> dice_roller, my_weather."""
     name = re.sub(r"[\s\-]+", "_", text.strip().lower())
     if not SKILL_NAME.match(name):
-        raise QiraError(f"skill name {text!r}: use letters, digits, spaces, - or _, starting with a letter "
-                        "(e.g. weather, my-weather, \"Dice Roller\")")
+        raise QiraError(
+            f"skill name {text!r}: use letters, digits, spaces, - or _, starting with a letter "
+            '(e.g. weather, my-weather, "Dice Roller")'
+        )
     return name
 
 
@@ -109,11 +122,22 @@ def _mcp_rows(config: Any, registry: Any) -> tuple[list[dict[str, Any]], list[di
             for rule in (Grant.parse(t) for t in rules_here):
                 if rule.where is None:
                     (granted.add if rule.allow else granted.discard)(rule.permission.value)
-            tools.append({"name": name, "risk": info["risk"], "declares": info["declares"], "granted": sorted(granted),
-                          "grant_rules": rules_here, "approval": info["risk"] == "high",
-                          "source": f"mcp:{server['server']}", **({"description": info["description"]}
-                          if server["state"] == "ready" else {"description": f"{info['description']} [disabled]",
-                                                              "disabled": server["reason"]})})
+            tools.append(
+                {
+                    "name": name,
+                    "risk": info["risk"],
+                    "declares": info["declares"],
+                    "granted": sorted(granted),
+                    "grant_rules": rules_here,
+                    "approval": info["risk"] == "high",
+                    "source": f"mcp:{server['server']}",
+                    **(
+                        {"description": info["description"]}
+                        if server["state"] == "ready"
+                        else {"description": f"{info['description']} [disabled]", "disabled": server["reason"]}
+                    ),
+                }
+            )
     return servers, tools
 
 
@@ -124,21 +148,27 @@ def run_new(args: argparse.Namespace) -> int:
         raise QiraError(f"{root} already exists")
     package = f"qira_skill_{name}"
     files = {
-        "pyproject.toml": PYPROJECT, "README.md": README, f"{package}/__init__.py": MODULE,
+        "pyproject.toml": PYPROJECT,
+        "README.md": README,
+        f"{package}/__init__.py": MODULE,
         f"tests/test_{name}.py": TEST,
     }
     for relative, template in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.replace("NAME_DASH", name.replace("_", "-")).replace("PACKAGE", package)
-                        .replace("NAME_WORDS", name.replace("_", " ")).replace("NAME", name))
+        path.write_text(
+            template.replace("NAME_DASH", name.replace("_", "-"))
+            .replace("PACKAGE", package)
+            .replace("NAME_WORDS", name.replace("_", " "))
+            .replace("NAME", name)
+        )
     # pip and python of the environment Qira runs in (a bare `pip` may belong to another one)
     python = sys.executable
     print(f"created {root}" + (f" (skill name: {name})" if name != args.name else ""))
     print(f"  cd {root}")
     print(f"  {python} -m pip install -e .   # into Qira's own environment: registers the skill")
     print(f"  {python} -m pytest -q          # the test passes as it is")
-    print(f"  qira skill try \"ask {name.replace('_', ' ')} to greet Ana\"   # what would run, without a hub")
+    print(f'  qira skill try "ask {name.replace("_", " ")} to greet Ana"   # what would run, without a hub')
     print("  qira skill reload        # a running hub picks it up (or restart `qira serve`)")
     return 0
 
@@ -160,17 +190,36 @@ def run_try(args: argparse.Namespace) -> int:
         result = asyncio.run(matcher.classify(args.utterance))
     clean = normalize(args.utterance)
     rows: list[dict[str, Any]] = []
-    for m in result.candidates[:args.k]:
+    for m in result.candidates[: args.k]:
         skill = registry.get(m.skill)
         pattern, slots, arguments, problem = _pattern(skill, clean) if skill else (None, {}, {}, None)
-        rows.append({"skill": m.skill, "score": m.score, "similarity": m.similarity, "pattern": pattern,
-                     "slots": slots, "arguments": arguments or (dict(m.arguments) if m.arguments else {}), "problem": problem})
+        rows.append(
+            {
+                "skill": m.skill,
+                "score": m.score,
+                "similarity": m.similarity,
+                "pattern": pattern,
+                "slots": slots,
+                "arguments": arguments or (dict(m.arguments) if m.arguments else {}),
+                "problem": problem,
+            }
+        )
     if args.json:
-        print(json.dumps({"utterance": args.utterance, "normalized": clean, "candidates": rows,
-                          "out_of_scope": result.out_of_scope, "decision": result.decision.value,
-                          "runs": result.skill if result.decision.value == "act" else None,
-                          "asks": result.skill if result.decision.value == "ask" else None, "reason": result.reason,
-                          "problems": [{"entry_point": p.entry_point, "error": p.error} for p in registry.problems]}))
+        print(
+            json.dumps(
+                {
+                    "utterance": args.utterance,
+                    "normalized": clean,
+                    "candidates": rows,
+                    "out_of_scope": result.out_of_scope,
+                    "decision": result.decision.value,
+                    "runs": result.skill if result.decision.value == "act" else None,
+                    "asks": result.skill if result.decision.value == "ask" else None,
+                    "reason": result.reason,
+                    "problems": [{"entry_point": p.entry_point, "error": p.error} for p in registry.problems],
+                }
+            )
+        )
         return 0
     print(f"utterance: {args.utterance!r}" + (f"  (matched as {clean!r})" if clean != args.utterance else ""))
     for row in rows:
@@ -220,9 +269,11 @@ def run_reload(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{len(result['skills'])} skills loaded"
-              + (f"; added {', '.join(result['added'])}" if result["added"] else "")
-              + (f"; removed {', '.join(result['removed'])}" if result["removed"] else ""))
+        print(
+            f"{len(result['skills'])} skills loaded"
+            + (f"; added {', '.join(result['added'])}" if result["added"] else "")
+            + (f"; removed {', '.join(result['removed'])}" if result["removed"] else "")
+        )
         if result["reloaded_modules"]:
             print(f"  re-imported: {', '.join(result['reloaded_modules'])}")
         for p in result["problems"]:
@@ -230,7 +281,7 @@ def run_reload(args: argparse.Namespace) -> int:
     return 1 if result["problems"] else 0
 
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
@@ -248,7 +299,7 @@ NAME = "PACKAGE:SKILLS"
 
 [tool.setuptools]
 packages = ["PACKAGE"]
-'''
+"""
 
 MODULE = '''"""The NAME skill for Qira. See docs/skills-sdk.md in Qira for the whole SDK."""
 
@@ -280,7 +331,7 @@ async def NAME(ctx: SkillContext, who: Annotated[str, "who to greet"] = "there")
 SKILLS = [NAME]
 '''
 
-TEST = '''from qira.sdk.testing import FakeHost
+TEST = """from qira.sdk.testing import FakeHost
 
 from PACKAGE import NAME
 
@@ -295,9 +346,9 @@ def test_declares_a_tool_schema_for_cloud_planning():
     schema = NAME.tool_schema()["function"]
     assert schema["name"] == "NAME"
     assert schema["parameters"]["properties"]["who"]["type"] == "string"
-'''
+"""
 
-README = '''# qira-skill-NAME_DASH
+README = """# qira-skill-NAME_DASH
 
 A skill for [Qira](https://github.com/qira). Install it into the environment Qira runs in
 (with a source checkout of Qira, that is its `.venv`), then let a running hub load it:
@@ -307,4 +358,4 @@ A skill for [Qira](https://github.com/qira). Install it into the environment Qir
     qira skill try "ask NAME_WORDS to greet Ana"
     qira skill reload
     python -m pytest -q
-'''
+"""

@@ -18,17 +18,27 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0", ""}
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("tray", help="the desktop tray app: status, approvals, notifications")
     add_config_options(parser)
-    parser.add_argument("--hub", metavar="URL",
-                        help="the hub's WebSocket URL (default: this machine's hub, from config)")
+    parser.add_argument(
+        "--hub", metavar="URL", help="the hub's WebSocket URL (default: this machine's hub, from config)"
+    )
     parser.add_argument("--name", default="tray", help="this tray's device name (default: tray)")
     parser.add_argument("--pair", metavar="CODE", help="a pairing code, for a hub on another machine (first run only)")
-    parser.add_argument("--state", metavar="DIR",
-                        help="where the tray keeps its token (default: <data dir>/devices/NAME)")
-    parser.add_argument("--autostart", choices=("on", "off", "status"),
-                        help="turn start-at-login on or off (an XDG autostart entry; off by default), then exit")
+    parser.add_argument(
+        "--state", metavar="DIR", help="where the tray keeps its token (default: <data dir>/devices/NAME)"
+    )
+    parser.add_argument(
+        "--autostart",
+        choices=("on", "off", "status"),
+        help="turn start-at-login on or off (an XDG autostart entry; off by default), then exit",
+    )
     parser.add_argument("--no-notifications", action="store_true", help="do not raise desktop notifications")
-    parser.add_argument("--wait-for-tray", type=float, default=5.0, metavar="S",
-                        help="how long to wait for a system tray host (default 5 s)")
+    parser.add_argument(
+        "--wait-for-tray",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long to wait for a system tray host (default 5 s)",
+    )
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
@@ -59,10 +69,18 @@ def settings_from_args(args: argparse.Namespace):  # -> device_adapters.tray.Tra
     if args.state:
         argv += ["--state", str(state.resolve())]
     return TraySettings(
-        hub_url=hub_url, companion_url=f"{scheme}://{url_host}:{port}/", name=args.name, state_dir=state,
-        config_args=tuple(config_args), serve_args=(*config_args, "--host", host, "--port", str(port)),
-        hub_local=host in _LOOPBACK, autostart_dir=platformdirs.user_config_path() / "autostart",
-        autostart_argv=tuple(argv), pair_code=args.pair, notifications=not args.no_notifications)
+        hub_url=hub_url,
+        companion_url=f"{scheme}://{url_host}:{port}/",
+        name=args.name,
+        state_dir=state,
+        config_args=tuple(config_args),
+        serve_args=(*config_args, "--host", host, "--port", str(port)),
+        hub_local=host in _LOOPBACK,
+        autostart_dir=platformdirs.user_config_path() / "autostart",
+        autostart_argv=tuple(argv),
+        pair_code=args.pair,
+        notifications=not args.no_notifications,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

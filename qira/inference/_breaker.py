@@ -65,7 +65,9 @@ class CircuitBreaker:
         if state is BreakerState.HALF_OPEN and not self._probe_in_flight:
             self._probe_in_flight = True
             return
-        raise CircuitOpen(f"the endpoint's circuit is open after {self.consecutive_failures} failures; retry in {self.retry_in():.0f}s")
+        raise CircuitOpen(
+            f"the endpoint's circuit is open after {self.consecutive_failures} failures; retry in {self.retry_in():.0f}s"
+        )
 
     def record_success(self) -> None:
         self._probe_in_flight = False

@@ -64,7 +64,9 @@ class CloudChatModel:
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.config = config
-        self.breaker = CircuitBreaker(failures=config.breaker_failures, reset_s=config.breaker_reset_s, on_change=on_breaker_change)
+        self.breaker = CircuitBreaker(
+            failures=config.breaker_failures, reset_s=config.breaker_reset_s, on_change=on_breaker_change
+        )
         self._sleep = sleep
         key = api_key if api_key is not None else config.api_key()
         headers = {"Accept": "text/event-stream"}
@@ -83,7 +85,9 @@ class CloudChatModel:
         except httpx.InvalidURL as exc:
             raise ConfigError(f"inference.cloud.base_url: not a valid URL ({exc}): {config.base_url!r}") from exc
         if self._client.base_url.scheme not in ("http", "https"):
-            raise ConfigError(f"inference.cloud.base_url: must start with http:// or https:// (got {config.base_url!r})")
+            raise ConfigError(
+                f"inference.cloud.base_url: must start with http:// or https:// (got {config.base_url!r})"
+            )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -126,8 +130,10 @@ class CloudChatModel:
                 return
             if delay is not None:
                 if time.monotonic() + delay >= first_token_by:  # the failure is already counted
-                    raise EndpointUnavailable(f"no answer from the endpoint within the first-token deadline "
-                                              f"({self.config.first_token_timeout_s:g}s)")
+                    raise EndpointUnavailable(
+                        f"no answer from the endpoint within the first-token deadline "
+                        f"({self.config.first_token_timeout_s:g}s)"
+                    )
                 attempt += 1
                 await self._sleep(delay)
 
@@ -159,7 +165,9 @@ class CloudChatModel:
                         if not isinstance(chunk, dict):
                             raise ValueError("not an object")
                         if "error" in chunk:
-                            raise EndpointUnavailable(f"endpoint reported an error mid-stream: {chunk['error']!r}"[:300])
+                            raise EndpointUnavailable(
+                                f"endpoint reported an error mid-stream: {chunk['error']!r}"[:300]
+                            )
                         deltas = list(parser.feed(chunk))
                     except (ValueError, TypeError, AttributeError) as exc:
                         raise EndpointBadResponse(f"malformed SSE event from the endpoint: {data[:120]!r}") from exc
@@ -171,7 +179,9 @@ class CloudChatModel:
                     yield delta
         except httpx.HTTPError as exc:
             if not answered and isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
-                raise _StaleConnection(f"the connection to the endpoint broke before an answer: {type(exc).__name__}: {exc}") from exc
+                raise _StaleConnection(
+                    f"the connection to the endpoint broke before an answer: {type(exc).__name__}: {exc}"
+                ) from exc
             raise _translate(exc) from exc
 
 
@@ -187,8 +197,9 @@ async def _first_by(stream: AsyncIterator[Delta], deadline: float, budget: float
     except StopAsyncIteration:
         return
     except TimeoutError as exc:
-        raise FirstTokenTimeout(f"the endpoint sent no first token within {budget:g}s "
-                                "(inference.cloud.first_token_timeout_s)") from exc
+        raise FirstTokenTimeout(
+            f"the endpoint sent no first token within {budget:g}s (inference.cloud.first_token_timeout_s)"
+        ) from exc
     yield first
     async for delta in stream:
         yield delta
@@ -203,8 +214,9 @@ class ProbeResult:
     models: tuple[str, ...] = ()
 
 
-async def probe_endpoint(config: CloudConfig, *, transport: httpx.AsyncBaseTransport | None = None,
-                         api_key: str | None = None) -> ProbeResult:
+async def probe_endpoint(
+    config: CloudConfig, *, transport: httpx.AsyncBaseTransport | None = None, api_key: str | None = None
+) -> ProbeResult:
     """Ask the endpoint which models it serves. Never raises for endpoint faults."""
     key = api_key if api_key is not None else config.api_key()
     headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -226,13 +238,19 @@ def judge_models(config: CloudConfig, url: str, status: int, body: bytes, *, key
     """The verdict on a ``/models`` answer (sans-I/O: the status and body in, a readable line out)."""
     if status in (401, 403):
         if not key_set and config.api_key_env:
-            return ProbeResult(ok=False, detail=f"{url}: HTTP {status}: the key variable {config.api_key_env} is not "
-                                                f"set in this environment (export {config.api_key_env}=...)")
-        return ProbeResult(ok=False, detail=f"{url}: HTTP {status}: the endpoint refused the key in "
-                                            f"{config.api_key_env or 'the configuration'}")
+            return ProbeResult(
+                ok=False,
+                detail=f"{url}: HTTP {status}: the key variable {config.api_key_env} is not "
+                f"set in this environment (export {config.api_key_env}=...)",
+            )
+        return ProbeResult(
+            ok=False,
+            detail=f"{url}: HTTP {status}: the endpoint refused the key in {config.api_key_env or 'the configuration'}",
+        )
     if status == 404:
-        return ProbeResult(ok=False, detail=f"{url}: HTTP 404: no /models there; does inference.cloud.base_url end "
-                                            "in /v1?")
+        return ProbeResult(
+            ok=False, detail=f"{url}: HTTP 404: no /models there; does inference.cloud.base_url end in /v1?"
+        )
     if status != 200:
         return ProbeResult(ok=False, detail=f"{url}: HTTP {status}")
     try:
@@ -242,9 +260,12 @@ def judge_models(config: CloudConfig, url: str, status: int, body: bytes, *, key
         return ProbeResult(ok=False, detail=f"{url}: not an OpenAI-compatible model list")
     if config.model and config.model not in models:
         served = ", ".join(models[:8]) + (" …" if len(models) > 8 else "") if models else "none"
-        return ProbeResult(ok=False, models=models,
-                           detail=f"the endpoint does not serve model {config.model!r} (it serves: {served}); "
-                                  "set inference.cloud.model to one of them")
+        return ProbeResult(
+            ok=False,
+            models=models,
+            detail=f"the endpoint does not serve model {config.model!r} (it serves: {served}); "
+            "set inference.cloud.model to one of them",
+        )
     if not models:
         return ProbeResult(ok=False, detail=f"{url}: the endpoint lists no models")
     model = config.model or f"{models[0]} (no inference.cloud.model set: the endpoint's default)"
@@ -256,7 +277,9 @@ async def _check_response(response: httpx.Response) -> None:
     if status == 200:
         content_type = response.headers.get("content-type", "")
         if not content_type.startswith("text/event-stream"):
-            raise EndpointBadResponse(f"the endpoint answered with {content_type or 'no content type'}, not an event stream")
+            raise EndpointBadResponse(
+                f"the endpoint answered with {content_type or 'no content type'}, not an event stream"
+            )
         return
     detail = (await response.aread())[:300].decode("utf-8", "replace")
     if status == 429:

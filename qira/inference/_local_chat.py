@@ -28,8 +28,13 @@ _DONE = object()
 # SmolLM2-135M falls into loops ("I like tea. I like tea. ..."): llama.cpp's repetition
 # penalty and DRY sampler make a loop unlikely, a length bound makes it short, and
 # RepeatGuard stops the stream when a sentence or a run of words comes round again.
-SAMPLING = {"repeat_penalty": 1.15, "repeat_last_n": 128, "dry_multiplier": 0.8, "dry_base": 1.75,
-            "dry_allowed_length": 3}
+SAMPLING = {
+    "repeat_penalty": 1.15,
+    "repeat_last_n": 128,
+    "dry_multiplier": 0.8,
+    "dry_base": 1.75,
+    "dry_allowed_length": 3,
+}
 MAX_LOCAL_TOKENS = 512  # the longest answer asked of the local model, whatever the request says
 
 
@@ -49,8 +54,9 @@ class LocalChatModel:
         extra = (ChatMessage(role="assistant", content=continue_from),) if continue_from else ()
         messages = list(request.messages)
         for _ in range(3):
-            bounded = dataclasses.replace(request, messages=messages,
-                                          max_tokens=min(request.max_tokens, MAX_LOCAL_TOKENS))
+            bounded = dataclasses.replace(
+                request, messages=messages, max_tokens=min(request.max_tokens, MAX_LOCAL_TOKENS)
+            )
             body = request_json(bounded, local=True, extra_messages=extra)
             if request.json_schema is None:  # a grammar already constrains structured output
                 body.update(SAMPLING)
@@ -164,7 +170,7 @@ class RepeatGuard:
                 out.append(self._unsent)
                 self._sentence = self._unsent = ""
         words = self._sentence.lower().split()
-        if len(words) >= self.SAME_WORD_RUN and len(set(words[-self.SAME_WORD_RUN:])) == 1:
+        if len(words) >= self.SAME_WORD_RUN and len(set(words[-self.SAME_WORD_RUN :])) == 1:
             self.looping = True
             return "".join(out)
         key = self._key(self._sentence)
@@ -172,8 +178,8 @@ class RepeatGuard:
             return "".join(out)  # could be a repeat in the making: hold it
         cut = self._unsent.rfind(" ")
         if cut >= 0:
-            out.append(self._unsent[:cut + 1])
-            self._unsent = self._unsent[cut + 1:]
+            out.append(self._unsent[: cut + 1])
+            self._unsent = self._unsent[cut + 1 :]
         return "".join(out)
 
     def flush(self) -> str:
@@ -190,7 +196,11 @@ class _ContextExceeded(LocalModelError):
 
 def _error(error: Any) -> LocalModelError:
     if isinstance(error, Mapping) and error.get("type") == "exceed_context_size_error":
-        return _ContextExceeded(str(error.get("message")), n_prompt=int(error.get("n_prompt_tokens") or 0), n_ctx=int(error.get("n_ctx") or 0))
+        return _ContextExceeded(
+            str(error.get("message")),
+            n_prompt=int(error.get("n_prompt_tokens") or 0),
+            n_ctx=int(error.get("n_ctx") or 0),
+        )
     return LocalModelError(f"local model returned an error: {error!r}"[:500])
 
 
@@ -208,7 +218,7 @@ def _trim(messages: list[ChatMessage], *, keep: int, have: int) -> list[ChatMess
             kept.insert(0, message)
             budget -= len(message.content)
         elif not kept:  # the newest message alone is too long: keep its end
-            kept.insert(0, dataclasses.replace(message, content=message.content[-max(budget, 0):]))
+            kept.insert(0, dataclasses.replace(message, content=message.content[-max(budget, 0) :]))
             break
         else:
             break

@@ -31,16 +31,20 @@ class Verdict:
 
 def outgoing(request: ChatRequest, *, mode: str, min_score: float) -> Verdict:
     if request.private_context:
-        return Verdict(keep_local="a memory marked private is part of the conversation, and private memories never "
-                                  "leave this hub")
+        return Verdict(
+            keep_local="a memory marked private is part of the conversation, and private memories never leave this hub"
+        )
     messages = list(request.messages)
     for memory in request.memories:
         relevant = memory.score is None or memory.score >= min_score
         if memory.scope == "shared" and relevant:
             found = scan_texts([memory.text]).kinds
             if found:
-                return Verdict(keep_local=f"a memory relevant to this request holds {_kinds(found)}, and such memories "
-                                          "never leave this hub", personal=_names(found))
+                return Verdict(
+                    keep_local=f"a memory relevant to this request holds {_kinds(found)}, and such memories "
+                    "never leave this hub",
+                    personal=_names(found),
+                )
             continue
         if relevant:
             where = "marked private" if memory.scope == "private" else "kept on one device"
@@ -60,11 +64,17 @@ def outgoing(request: ChatRequest, *, mode: str, min_score: float) -> Verdict:
         reason = f"the conversation contains {_kinds(scan.kinds)}, and personal data stays on this hub"
         return Verdict(keep_local=reason, personal=personal)
     if not scan.redactable:
-        return Verdict(keep_local=f"the conversation contains {_kinds(scan.kinds)}; {_kinds(scan.topics)} cannot be "
-                                  "redacted, and personal data stays on this hub", personal=personal)
+        return Verdict(
+            keep_local=f"the conversation contains {_kinds(scan.kinds)}; {_kinds(scan.topics)} cannot be "
+            "redacted, and personal data stays on this hub",
+            personal=personal,
+        )
     redaction = redact([text for _, _, text in fields], scan)
-    return Verdict(personal=personal, redaction=redaction,
-                   cloud_request=dataclasses.replace(base, messages=_rebuild(messages, fields, redaction.texts)))
+    return Verdict(
+        personal=personal,
+        redaction=redaction,
+        cloud_request=dataclasses.replace(base, messages=_rebuild(messages, fields, redaction.texts)),
+    )
 
 
 def outgoing_text(request: ChatRequest) -> str:
@@ -79,8 +89,9 @@ def _fields(messages: Sequence[ChatMessage]) -> list[tuple[int, int, str]]:
     return out
 
 
-def _rebuild(messages: list[ChatMessage], fields: list[tuple[int, int, str]],
-             texts: Sequence[str]) -> list[ChatMessage]:
+def _rebuild(
+    messages: list[ChatMessage], fields: list[tuple[int, int, str]], texts: Sequence[str]
+) -> list[ChatMessage]:
     out = list(messages)
     for (i, j, _), text in zip(fields, texts, strict=True):
         m = out[i]

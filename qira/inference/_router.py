@@ -64,15 +64,22 @@ class Router:
             notes.append(f"asked from a wearable: the answer is kept to {cap} tokens")
 
         def local(*reasons: str, personal: tuple[str, ...] = ()) -> RouteDecision:
-            return RouteDecision(target=Target.LOCAL, reasons=(*reasons, *notes), max_tokens=cap, personal_data=personal)
+            return RouteDecision(
+                target=Target.LOCAL, reasons=(*reasons, *notes), max_tokens=cap, personal_data=personal
+            )
 
         verdict = Verdict()
 
         def to_cloud(*reasons: str) -> RouteDecision:
             first = (verdict.note,) if verdict.note else ()
-            return RouteDecision(target=Target.CLOUD, reasons=(*first, *reasons, *notes), max_tokens=cap,
-                                 personal_data=verdict.personal, cloud_request=verdict.cloud_request,
-                                 redaction=verdict.redaction)
+            return RouteDecision(
+                target=Target.CLOUD,
+                reasons=(*first, *reasons, *notes),
+                max_tokens=cap,
+                personal_data=verdict.personal,
+                cloud_request=verdict.cloud_request,
+                redaction=verdict.redaction,
+            )
 
         if not cloud.configured:
             return local("no gigafactory endpoint is configured, so everything runs on this hub")
@@ -86,7 +93,9 @@ class Router:
         else:
             text = ""
         if not cloud.breaker_available:
-            return local(f"the gigafactory endpoint is failing (circuit {cloud.breaker.value}; next try in {cloud.retry_in_s:.0f}s)")
+            return local(
+                f"the gigafactory endpoint is failing (circuit {cloud.breaker.value}; next try in {cloud.retry_in_s:.0f}s)"
+            )
 
         chars = len(text) if text else sum(len(m.content) for m in request.messages)
         prompt_tokens = max(1, chars // 4) if chars else 0  # ~4 characters a token: an estimate is enough here
@@ -96,7 +105,9 @@ class Router:
         if self.policy == "prefer-cloud":
             return to_cloud("your policy prefers the cloud")
 
-        hard = self._difficulty(request, chars=chars, prompt_tokens=prompt_tokens, answer_tokens=answer_tokens, wearable=wearable)
+        hard = self._difficulty(
+            request, chars=chars, prompt_tokens=prompt_tokens, answer_tokens=answer_tokens, wearable=wearable
+        )
         if hard:
             return to_cloud(*hard)
         if request.intent_confidence is not None:
@@ -104,11 +115,17 @@ class Router:
         else:
             why = "a short request the local model can answer"
         # the cloud may take over if the local model breaks: with what it may see
-        return dataclasses.replace(local(why + ", and your policy prefers local"), cloud_allowed=True,
-                                   cloud_request=verdict.cloud_request, redaction=verdict.redaction,
-                                   personal_data=verdict.personal)
+        return dataclasses.replace(
+            local(why + ", and your policy prefers local"),
+            cloud_allowed=True,
+            cloud_request=verdict.cloud_request,
+            redaction=verdict.redaction,
+            personal_data=verdict.personal,
+        )
 
-    def _difficulty(self, request: ChatRequest, *, chars: int, prompt_tokens: int, answer_tokens: int, wearable: bool) -> list[str]:
+    def _difficulty(
+        self, request: ChatRequest, *, chars: int, prompt_tokens: int, answer_tokens: int, wearable: bool
+    ) -> list[str]:
         cfg = self.config
         hard: list[str] = []
         if request.tools:

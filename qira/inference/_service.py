@@ -147,8 +147,9 @@ class InferenceService:
                 async for delta in stream:
                     yield delta
 
-    def _cloud_stream(self, request: ChatRequest, completion: list[str],
-                      decision: RouteDecision) -> AsyncGenerator[Delta, None]:
+    def _cloud_stream(
+        self, request: ChatRequest, completion: list[str], decision: RouteDecision
+    ) -> AsyncGenerator[Delta, None]:
         """The cloud answer, with redacted values put back; its text is collected in
         ``completion`` (the caller needs the partial answer if the stream breaks)."""
         assert self.cloud is not None
@@ -160,8 +161,9 @@ class InferenceService:
     def _local_stream(self, request: ChatRequest, *, continue_from: str = "") -> AsyncGenerator[Delta, None]:
         return self._with_usage(Target.LOCAL, request, self.local.stream(request, continue_from=continue_from), [])
 
-    async def _with_usage(self, target: Target, request: ChatRequest, stream: AsyncGenerator[Delta, None],
-                        completion: list[str]) -> AsyncGenerator[Delta, None]:
+    async def _with_usage(
+        self, target: Target, request: ChatRequest, stream: AsyncGenerator[Delta, None], completion: list[str]
+    ) -> AsyncGenerator[Delta, None]:
         """Pass a backend's deltas through, recording its usage when it finishes."""
         usage: Usage | None = None
         async with contextlib.aclosing(stream):
@@ -178,7 +180,9 @@ class InferenceService:
         if usage is None:
             prompt = estimate_tokens("".join(m.content for m in request.messages))
             usage = Usage(prompt_tokens=prompt, completion_tokens=estimate_tokens(completion))
-        task = asyncio.ensure_future(asyncio.to_thread(self.ledger.record, target, usage.prompt_tokens, usage.completion_tokens))
+        task = asyncio.ensure_future(
+            asyncio.to_thread(self.ledger.record, target, usage.prompt_tokens, usage.completion_tokens)
+        )
         self._pending.add(task)
         task.add_done_callback(self._recorded)
 
@@ -195,7 +199,9 @@ class InferenceService:
         await asyncio.to_thread(self.ledger.close)
 
 
-async def _restored(stream: AsyncGenerator[Delta, None], restorer: Restorer, completion: list[str]) -> AsyncGenerator[Delta, None]:
+async def _restored(
+    stream: AsyncGenerator[Delta, None], restorer: Restorer, completion: list[str]
+) -> AsyncGenerator[Delta, None]:
     """Put redacted values back into the cloud's answer before anything else sees it. Text
     that may be the start of a placeholder waits for the next chunk; if the stream breaks,
     what was held back is added to ``completion`` so the local model continues after it."""
@@ -213,8 +219,11 @@ async def _restored(stream: AsyncGenerator[Delta, None], restorer: Restorer, com
                         yield TextDelta(text=rest)
                 elif isinstance(delta, ToolCallDelta):
                     call = delta.call
-                    delta = ToolCallDelta(call=ToolCall(id=call.id, name=call.name,
-                                                        arguments=restorer.restore(call.arguments, json_string=True)))
+                    delta = ToolCallDelta(
+                        call=ToolCall(
+                            id=call.id, name=call.name, arguments=restorer.restore(call.arguments, json_string=True)
+                        )
+                    )
                 yield delta
         except BaseException:
             completion.append(restorer.flush())

@@ -143,5 +143,6 @@ class ChunkParser:
         self._emitted_calls = True
         for index in sorted(self._calls):
             slot = self._calls[index]
-            yield ToolCallDelta(call=ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=slot["arguments"] or "{}"))
-
+            yield ToolCallDelta(
+                call=ToolCall(id=slot["id"] or f"call_{index}", name=slot["name"], arguments=slot["arguments"] or "{}")
+            )

@@ -101,8 +101,12 @@ class _Authenticated:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         device = await self._device(scope)
         if device is None:
-            await _refuse(send, 401, "unauthorized", "a device token is required as the bearer (qira pair --token); "
-                                                     "this one is unknown or revoked")
+            await _refuse(
+                send,
+                401,
+                "unauthorized",
+                "a device token is required as the bearer (qira pair --token); this one is unknown or revoked",
+            )
             return
         scope.setdefault("state", {})[_STATE_KEY] = device
         await self.app(scope, receive, send)

@@ -22,15 +22,30 @@ SERVER_NAME = "qira"
 _MEMORY = {Permission.MEMORY_READ, Permission.MEMORY_WRITE}
 
 
-@skill(name=MEMORY_SEARCH, permissions=[Permission.MEMORY_READ], timeout_s=60.0,  # the first call may load the model
-       description="Search the person's memories (facts, preferences, recent context) by meaning and words. "
-                   "Read-only; private memories are never returned.")
-async def memory_search(ctx: SkillContext, query: Annotated[str, "what to look for"],
-                        k: Annotated[int, "how many memories at most (1-20)"] = 5) -> Reply:
+@skill(
+    name=MEMORY_SEARCH,
+    permissions=[Permission.MEMORY_READ],
+    timeout_s=60.0,  # the first call may load the model
+    description="Search the person's memories (facts, preferences, recent context) by meaning and words. "
+    "Read-only; private memories are never returned.",
+)
+async def memory_search(
+    ctx: SkillContext,
+    query: Annotated[str, "what to look for"],
+    k: Annotated[int, "how many memories at most (1-20)"] = 5,
+) -> Reply:
     k = min(max(int(k), 1), 20)
     hits = [h for h in await ctx.recall(query, k=k + 8) if h.memory.scope is not Scope.PRIVATE][:k]
-    found = [{"id": h.memory.id, "text": h.memory.text, "kind": h.memory.kind.value, "scope": h.memory.scope.value,
-              "score": round(h.score, 4)} for h in hits]
+    found = [
+        {
+            "id": h.memory.id,
+            "text": h.memory.text,
+            "kind": h.memory.kind.value,
+            "scope": h.memory.scope.value,
+            "score": round(h.score, 4),
+        }
+        for h in hits
+    ]
     text = "\n".join(f"- {m['text']}" for m in found) or f"No memories about {query!r}."
     return Reply(text=text, data={"memories": found})
 
@@ -55,8 +70,9 @@ class ToolHost(Protocol):
 class _Agent(Protocol):  # the parts of qira.agent.Agent used here
     registry: Any
 
-    async def call_skill(self, device: DeviceInfo, name: str, arguments: Mapping[str, Any], *,
-                         via: str = "direct") -> Any: ...
+    async def call_skill(
+        self, device: DeviceInfo, name: str, arguments: Mapping[str, Any], *, via: str = "direct"
+    ) -> Any: ...
 
 
 def exposed(s: Skill) -> bool:
@@ -67,8 +83,11 @@ def exposed(s: Skill) -> bool:
 
 def tool_json(s: Skill) -> dict[str, Any]:
     """The MCP ``Tool`` for a skill, with the JSON schema the skill SDK builds."""
-    hints = {"readOnlyHint": s.risk is Risk.LOW and Permission.MEMORY_WRITE not in s.permissions,
-             "destructiveHint": s.risk is Risk.HIGH, "openWorldHint": Permission.NETWORK in s.permissions}
+    hints = {
+        "readOnlyHint": s.risk is Risk.LOW and Permission.MEMORY_WRITE not in s.permissions,
+        "destructiveHint": s.risk is Risk.HIGH,
+        "openWorldHint": Permission.NETWORK in s.permissions,
+    }
     return {"name": s.name, "description": s.description, "inputSchema": s.params_schema(), "annotations": hints}
 
 
@@ -124,10 +143,15 @@ def build_server(host: ToolHost, device_of: Callable[[Any], DeviceInfo | None], 
         result = await host.call_tool(caller(ctx), params.name, params.arguments or {})
         return types.CallToolResult.model_validate(result)
 
-    return Server(SERVER_NAME, version=version, title="Qira",
-                  instructions="The person's Qira skills. High-risk tools wait for the person's approval on "
-                               "one of their devices; memory is read-only and never includes private memories.",
-                  on_list_tools=list_tools, on_call_tool=call_tool,
-                  # the 2026-07-28 HTTP entry checks Mcp-Param headers against this; without it
-                  # the SDK would list every tool on every call
-                  get_tool_input_schema=host.input_schema)
+    return Server(
+        SERVER_NAME,
+        version=version,
+        title="Qira",
+        instructions="The person's Qira skills. High-risk tools wait for the person's approval on "
+        "one of their devices; memory is read-only and never includes private memories.",
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        # the 2026-07-28 HTTP entry checks Mcp-Param headers against this; without it
+        # the SDK would list every tool on every call
+        get_tool_input_schema=host.input_schema,
+    )

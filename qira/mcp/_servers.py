@@ -61,8 +61,14 @@ class _Gone(Exception):
 
 
 class McpServers:
-    def __init__(self, servers: Mapping[str, McpServerConfig], sink: SkillSink, *, log_dir: Path,
-                 on_status: Callable[[ServerStatus], None] | None = None) -> None:
+    def __init__(
+        self,
+        servers: Mapping[str, McpServerConfig],
+        sink: SkillSink,
+        *,
+        log_dir: Path,
+        on_status: Callable[[ServerStatus], None] | None = None,
+    ) -> None:
         self.servers = dict(servers)
         self.sink = sink
         self.log_dir = log_dir
@@ -167,8 +173,9 @@ class McpServers:
         if scope.cancelled_caught:
             raise _Gone(f"did not start and list its tools within {cfg.start_timeout_s:g} s (hung?)")
 
-    async def _attach(self, name: str, cfg: McpServerConfig, client: Any, listing: list[dict[str, Any]],
-                      attached: list[str]) -> None:
+    async def _attach(
+        self, name: str, cfg: McpServerConfig, client: Any, listing: list[dict[str, Any]], attached: list[str]
+    ) -> None:
         self._clients[name] = client
         skills, skipped = self._skills(name, cfg, listing)
         self._known.update({s.name: s for s in skills})
@@ -199,8 +206,16 @@ class McpServers:
         skipped: list[str] = []
         for tool in listing:
             try:
-                skills.append(tool_skill(server=name, tool=tool, call=self._caller(name), permissions=declared,
-                                         risk=cfg.risk, timeout_s=cfg.timeout_s))
+                skills.append(
+                    tool_skill(
+                        server=name,
+                        tool=tool,
+                        call=self._caller(name),
+                        permissions=declared,
+                        risk=cfg.risk,
+                        timeout_s=cfg.timeout_s,
+                    )
+                )
             except (ValueError, TypeError, KeyError) as exc:
                 skipped.append(f"{tool.get('name')!r}: {exc}")
         return skills, skipped
@@ -270,7 +285,13 @@ def _describe(exc: BaseException, cfg: McpServerConfig) -> str:
     text = str(exc) or type(exc).__name__
     lowered = text.lower()
     if any(k in lowered for k in ("closed", "end of stream", "broken", "connection")) or type(exc).__name__ in (
-            "ClosedResourceError", "EndOfStream", "BrokenResourceError"):
-        return f"exited or closed the connection ({type(exc).__name__}: {text})" if cfg.command else \
-            f"connection to {cfg.url} failed ({type(exc).__name__}: {text})"
+        "ClosedResourceError",
+        "EndOfStream",
+        "BrokenResourceError",
+    ):
+        return (
+            f"exited or closed the connection ({type(exc).__name__}: {text})"
+            if cfg.command
+            else f"connection to {cfg.url} failed ({type(exc).__name__}: {text})"
+        )
     return f"{type(exc).__name__}: {text}"

@@ -86,8 +86,10 @@ class McpToolSkill(Skill):
         return dict(self.input_schema)
 
     def tool_schema(self) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": self.tool_name, "description": self.description,
-                                                 "parameters": self.params_schema()}}
+        return {
+            "type": "function",
+            "function": {"name": self.tool_name, "description": self.description, "parameters": self.params_schema()},
+        }
 
 
 def risk_of(annotations: Mapping[str, Any] | None, override: str = "") -> Risk:
@@ -103,8 +105,15 @@ def risk_of(annotations: Mapping[str, Any] | None, override: str = "") -> Risk:
     return Risk.HIGH
 
 
-def tool_skill(*, server: str, tool: Mapping[str, Any], call: CallTool, permissions: frozenset[Permission],
-               risk: str = "", timeout_s: float | None = None) -> McpToolSkill:
+def tool_skill(
+    *,
+    server: str,
+    tool: Mapping[str, Any],
+    call: CallTool,
+    permissions: frozenset[Permission],
+    risk: str = "",
+    timeout_s: float | None = None,
+) -> McpToolSkill:
     """Build the skill for one tool (``tool`` is the MCP ``Tool`` as wire JSON)."""
     name = str(tool["name"])
     schema = dict(tool.get("inputSchema") or {"type": "object", "properties": {}})
@@ -114,9 +123,14 @@ def tool_skill(*, server: str, tool: Mapping[str, Any], call: CallTool, permissi
     description = " ".join(str(tool.get("description") or title or name.replace("_", " ")).split())
     required = set(schema.get("required") or [])
     params = tuple(
-        _JsonParam(name=pname, annotation=Any, schema=dict(pschema) if isinstance(pschema, Mapping) else {},
-                   required=pname in required, description=str((pschema or {}).get("description", "")),
-                   json_type=str((pschema or {}).get("type", "")) if isinstance(pschema, Mapping) else "")
+        _JsonParam(
+            name=pname,
+            annotation=Any,
+            schema=dict(pschema) if isinstance(pschema, Mapping) else {},
+            required=pname in required,
+            description=str((pschema or {}).get("description", "")),
+            json_type=str((pschema or {}).get("type", "")) if isinstance(pschema, Mapping) else "",
+        )
         for pname, pschema in (schema.get("properties") or {}).items()
     )
     declared = frozenset(permissions)
@@ -135,7 +149,15 @@ def tool_skill(*, server: str, tool: Mapping[str, Any], call: CallTool, permissi
     first_sentence = description.split(". ")[0]
     examples = tuple(dict.fromkeys(e for e in (first_sentence, title, name.replace("_", " ").replace("-", " ")) if e))
     return McpToolSkill(
-        name=f"{server}.{name}", description=description[:1000], handler=handler, examples=examples,
-        params=params, permissions=declared, risk=risk_of(annotations, risk), timeout_s=timeout_s,
-        server=server, tool=name, input_schema=schema,
+        name=f"{server}.{name}",
+        description=description[:1000],
+        handler=handler,
+        examples=examples,
+        params=params,
+        permissions=declared,
+        risk=risk_of(annotations, risk),
+        timeout_s=timeout_s,
+        server=server,
+        tool=name,
+        input_schema=schema,
     )

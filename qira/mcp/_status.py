@@ -26,8 +26,12 @@ def tool_info(s: Skill) -> dict[str, Any]:
 def write_status(data_dir: Path, statuses: Sequence[ServerStatus], skills: Mapping[str, Skill]) -> None:
     path = data_dir / STATUS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"pid": os.getpid(), "servers": [{**s.as_json(), "info": {t: tool_info(skills[t]) for t in s.tools
-                                                                     if t in skills}} for s in statuses]}
+    body = {
+        "pid": os.getpid(),
+        "servers": [
+            {**s.as_json(), "info": {t: tool_info(skills[t]) for t in s.tools if t in skills}} for s in statuses
+        ],
+    }
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(body))
     tmp.replace(path)  # readers never see half a file
@@ -75,7 +79,8 @@ async def _probe(config: Config, data_dir: Path) -> list[dict[str, Any]]:
     try:
         await servers.wait_settled(max(s.start_timeout_s for s in config.mcp.servers.values()) + 1)
         known = servers.known()
-        return [{**s.as_json(), "info": {t: tool_info(known[t]) for t in s.tools if t in known}}
-                for s in servers.statuses()]
+        return [
+            {**s.as_json(), "info": {t: tool_info(known[t]) for t in s.tools if t in known}} for s in servers.statuses()
+        ]
     finally:
         await servers.stop()

@@ -82,17 +82,22 @@ class RemoteTools:
         from mcp import Client
         from mcp.client.streamable_http import streamable_http_client
 
-        http = await stack.enter_async_context(httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {self.token}"}, timeout=httpx2.Timeout(30.0, read=600.0)))
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(
+                headers={"Authorization": f"Bearer {self.token}"}, timeout=httpx2.Timeout(30.0, read=600.0)
+            )
+        )
         for attempt in range(ATTEMPTS):
             try:
                 self._client = await stack.enter_async_context(
-                    Client(streamable_http_client(self.url, http_client=http)))
+                    Client(streamable_http_client(self.url, http_client=http))
+                )
                 return
             except Exception as exc:  # the SDK wraps an HTTP 401 in its task groups
                 if attempt == ATTEMPTS - 1:
-                    raise QiraError(f"the hub at {self.url} refused this MCP client (token unknown or revoked?): "
-                                    f"{_first(exc)}") from exc
+                    raise QiraError(
+                        f"the hub at {self.url} refused this MCP client (token unknown or revoked?): {_first(exc)}"
+                    ) from exc
                 # a token issued a moment ago reaches the running hub within its next poll (0.5 s)
                 await asyncio.sleep(0.5)
 
@@ -151,8 +156,9 @@ async def _serve(config: Config, *, name: str, token: str | None, local: bool) -
     return 0
 
 
-async def _in_process(config: Config, data_dir: Path, token: str,
-                      stack: contextlib.AsyncExitStack) -> tuple[DeviceInfo, AgentTools]:
+async def _in_process(
+    config: Config, data_dir: Path, token: str, stack: contextlib.AsyncExitStack
+) -> tuple[DeviceInfo, AgentTools]:
     from ..agent import Agent
     from ..memory import Embedder, MemoryStore
     from ..sync import SyncStore

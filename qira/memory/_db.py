@@ -133,8 +133,15 @@ class Row:
 def _row(values: Sequence[Any]) -> Row:
     vid, id_, text, hash_, kind, scope, device, importance, created, updated, expires, parent = values
     memory = Memory(
-        id=id_, text=text, kind=MemoryKind(kind), scope=Scope(scope), device=device, importance=importance,
-        created_at=created, updated_at=updated, expires_at=expires,
+        id=id_,
+        text=text,
+        kind=MemoryKind(kind),
+        scope=Scope(scope),
+        device=device,
+        importance=importance,
+        created_at=created,
+        updated_at=updated,
+        expires_at=expires,
     )
     return Row(vid=vid, memory=memory, text_hash=hash_, parent=parent)
 
@@ -142,7 +149,7 @@ def _row(values: Sequence[Any]) -> Row:
 def _parts(items: Sequence[Any], size: int = 500) -> Iterator[list[Any]]:
     """``items`` in slices small enough to stay under SQLite's bound-variable limit."""
     for start in range(0, len(items), size):
-        yield list(items[start:start + size])
+        yield list(items[start : start + size])
 
 
 def _vectors(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
@@ -295,9 +302,11 @@ class Database:
         """(vids, vectors) in batches: every vector, or those changed after ``since_vseq``."""
         if since_vseq > 0:
             # Catching up: few rows, found through the vseq index (a rowid walk would read every vector).
-            rows = self._all("SELECT vid, embedding FROM memories INDEXED BY memories_vseq WHERE vseq > ?", (since_vseq,))
+            rows = self._all(
+                "SELECT vid, embedding FROM memories INDEXED BY memories_vseq WHERE vseq > ?", (since_vseq,)
+            )
             for start in range(0, len(rows), batch):
-                yield _vectors(rows[start:start + batch])
+                yield _vectors(rows[start : start + batch])
             return
         last = 0
         while True:
@@ -311,7 +320,8 @@ class Database:
         """What the search mirror keeps, for rows changed after ``since_seq``."""
         return self._all(
             "SELECT vid, kind, scope, device, importance, created_at, updated_at, expires_at FROM memories"
-            " WHERE seq > ?", (since_seq,),
+            " WHERE seq > ?",
+            (since_seq,),
         )
 
     def tombstones_since(self, seq: int) -> list[int]:
@@ -377,15 +387,38 @@ class Database:
         cur = self.conn.execute(
             "INSERT INTO memories (id, text, text_hash, kind, scope, device, importance, created_at, updated_at,"
             " expires_at, parent, seq, vseq, embedding) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (m.id, m.text, hash_, m.kind.value, m.scope.value, m.device, m.importance, m.created_at, m.updated_at,
-             m.expires_at, parent, seq, seq, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
+            (
+                m.id,
+                m.text,
+                hash_,
+                m.kind.value,
+                m.scope.value,
+                m.device,
+                m.importance,
+                m.created_at,
+                m.updated_at,
+                m.expires_at,
+                parent,
+                seq,
+                seq,
+                np.ascontiguousarray(vector, dtype=np.float32).tobytes(),
+            ),
         )
         assert cur.lastrowid is not None  # an INSERT always sets it
         return cur.lastrowid
 
     def update(self, vid: int, *, seq: int, memory: Memory, hash_: str, vector: np.ndarray | None) -> None:
         m = memory
-        params: builtins.list[Any] = [m.text, hash_, m.kind.value, m.scope.value, m.importance, m.updated_at, m.expires_at, seq]
+        params: builtins.list[Any] = [
+            m.text,
+            hash_,
+            m.kind.value,
+            m.scope.value,
+            m.importance,
+            m.updated_at,
+            m.expires_at,
+            seq,
+        ]
         extra = ""
         if vector is not None:
             extra = ", vseq = ?, embedding = ?"
@@ -400,7 +433,9 @@ class Database:
         for part in _parts(vids):
             marks = ",".join("?" * len(part))
             self.conn.execute(f"DELETE FROM memories WHERE vid IN ({marks})", part)
-            self.conn.executemany("INSERT OR REPLACE INTO tombstones (vid, seq) VALUES (?, ?)", [(v, seq) for v in part])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO tombstones (vid, seq) VALUES (?, ?)", [(v, seq) for v in part]
+            )
 
     def forget(self, rows: Sequence[Row], *, seq: int, op: str, actor: str | None) -> None:
         """Delete ``rows`` and scrub their texts from history, recording ``op`` for each."""
@@ -409,8 +444,17 @@ class Database:
             self.scrub_history(r.memory.id)
             self.record(r.memory.id, seq=seq, op=op, actor=actor, text=None)
 
-    def record(self, memory_id: str, *, seq: int, op: str, actor: str | None, text: str | None,
-               changes: dict[str, Any] | None = None, at: float | None = None) -> None:
+    def record(
+        self,
+        memory_id: str,
+        *,
+        seq: int,
+        op: str,
+        actor: str | None,
+        text: str | None,
+        changes: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> None:
         self.conn.execute(
             "INSERT INTO history (memory_id, seq, at, op, actor, text, changes) VALUES (?,?,?,?,?,?,?)",
             (memory_id, seq, time.time() if at is None else at, op, actor, text, json.dumps(changes or {})),

@@ -43,8 +43,11 @@ async def _add(store: MemoryStore, device: DeviceInfo, payload: Mapping[str, Any
     args = _fields(payload, {"text"}, {"kind", "scope", "importance", "expires_at"})
     result = await store.add(args.pop("text"), device=device.id, actor=device.id, **args)
     return {
-        "id": result.memory.id, "action": result.action, "memory": memory_json(result.memory),
-        "chunks": [m.id for m in result.chunks], "note": result.note,
+        "id": result.memory.id,
+        "action": result.action,
+        "memory": memory_json(result.memory),
+        "chunks": [m.id for m in result.chunks],
+        "note": result.note,
     }
 
 

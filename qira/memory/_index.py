@@ -138,7 +138,9 @@ class VectorIndex:
                 self.kind, self.nlist, self.trained_on = "flat", 0, 0
             else:
                 self.nlist = int(min(8192, max(64, 2 * math.sqrt(n))))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, self.nlist, faiss.METRIC_INNER_PRODUCT)
+                index = faiss.IndexIVFFlat(
+                    faiss.IndexFlatIP(self.dim), self.dim, self.nlist, faiss.METRIC_INNER_PRODUCT
+                )
                 index.train(self._sample(db, n, self.nlist * 40))
                 self.kind, self.trained_on = "ivf", n
             for vids, vectors in db.iter_vectors():
@@ -204,7 +206,9 @@ class VectorIndex:
     def add_written(self, written: Mapping[int, np.ndarray], *, seq: int) -> None:
         """Index the vectors (by vid) that the transaction at ``seq`` wrote, if it wrote any."""
         if written:
-            self.add(np.fromiter(written, dtype=np.int64, count=len(written)), np.stack(list(written.values())), seq=seq)
+            self.add(
+                np.fromiter(written, dtype=np.int64, count=len(written)), np.stack(list(written.values())), seq=seq
+            )
         else:
             self.seq = seq
 

@@ -80,16 +80,26 @@ class Mirror:
         self.present[vids] = True
         self.kind[vids] = [KIND_CODES[r[1]] for r in rows]
         self.scope[vids] = [_SCOPE_CODES[r[2]] for r in rows]
-        self.device[vids] = [_NO_DEVICE if r[3] is None else self._devices.setdefault(r[3], len(self._devices))
-                             for r in rows]
+        self.device[vids] = [
+            _NO_DEVICE if r[3] is None else self._devices.setdefault(r[3], len(self._devices)) for r in rows
+        ]
         self.importance[vids] = [r[4] for r in rows]
         self.created[vids] = [r[5] for r in rows]
         self.updated[vids] = [r[6] for r in rows]
         self.expires[vids] = [np.inf if r[7] is None else r[7] for r in rows]
 
-    def mask(self, vids: np.ndarray, *, now: float, kinds: Sequence[MemoryKind] | None,
-             scopes: Sequence[Scope] | None, device: str | None, since: float | None, until: float | None,
-             visible_to: str | None) -> np.ndarray:
+    def mask(
+        self,
+        vids: np.ndarray,
+        *,
+        now: float,
+        kinds: Sequence[MemoryKind] | None,
+        scopes: Sequence[Scope] | None,
+        device: str | None,
+        since: float | None,
+        until: float | None,
+        visible_to: str | None,
+    ) -> np.ndarray:
         """Which of ``vids`` pass the filters (and are present and unexpired)."""
         inside = vids < len(self.present)
         v = np.where(inside, vids, 0)

@@ -27,8 +27,9 @@ class Scores:
     parts: dict[str, np.ndarray]  # similarity, lexical, importance, recency, decay (nan: not context)
 
     def explain(self, i: int, matched_terms: list[str]) -> dict[str, object]:
-        out: dict[str, object] = {name: round(float(values[i]), 4) for name, values in self.parts.items()
-                                  if name != "decay"}
+        out: dict[str, object] = {
+            name: round(float(values[i]), 4) for name, values in self.parts.items() if name != "decay"
+        }
         if not np.isnan(self.parts["decay"][i]):
             out["decay"] = round(float(self.parts["decay"][i]), 4)
         if self.parts["lexical"][i] > 0 and matched_terms:
@@ -37,8 +38,16 @@ class Scores:
         return out
 
 
-def score(*, similarity: np.ndarray, lexical: np.ndarray, importance: np.ndarray, updated: np.ndarray,
-          is_context: np.ndarray, now: float, context_half_life_hours: float) -> Scores:
+def score(
+    *,
+    similarity: np.ndarray,
+    lexical: np.ndarray,
+    importance: np.ndarray,
+    updated: np.ndarray,
+    is_context: np.ndarray,
+    now: float,
+    context_half_life_hours: float,
+) -> Scores:
     age_s = np.maximum(0.0, now - updated)
     parts = {
         "similarity": np.maximum(0.0, similarity),

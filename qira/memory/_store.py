@@ -92,8 +92,11 @@ class MemoryStore:
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self.index_status = "opening"
-        self._workers = [loop.create_task(self._load_index()), loop.create_task(self._embed_loop()),
-                         loop.create_task(self._write_loop())]
+        self._workers = [
+            loop.create_task(self._load_index()),
+            loop.create_task(self._embed_loop()),
+            loop.create_task(self._write_loop()),
+        ]
 
     async def _load_index(self) -> None:
         assert self._ready is not None
@@ -159,9 +162,17 @@ class MemoryStore:
 
     # -- add -------------------------------------------------------------------------
 
-    async def add(self, text: str, *, kind: MemoryKind | str = MemoryKind.FACT, scope: Scope | str = Scope.SHARED,
-                  device: str | None = None, importance: float = 0.5, expires_at: float | None = None,
-                  actor: str | None = None) -> AddResult:
+    async def add(
+        self,
+        text: str,
+        *,
+        kind: MemoryKind | str = MemoryKind.FACT,
+        scope: Scope | str = Scope.SHARED,
+        device: str | None = None,
+        importance: float = 0.5,
+        expires_at: float | None = None,
+        actor: str | None = None,
+    ) -> AddResult:
         """Remember ``text``. A near-duplicate updates the existing memory instead.
 
         Text over ``max_text_chars`` is split into chunks, stored together in one
@@ -175,18 +186,31 @@ class MemoryStore:
         texts = check.split_text(text, self.config.max_text_chars)
         note = None
         if len(texts) > 1:
-            note = (f"text is {len(text)} characters, over the {self.config.max_text_chars}-character limit:"
-                    f" stored as {len(texts)} chunks, each found by search on its own")
+            note = (
+                f"text is {len(text)} characters, over the {self.config.max_text_chars}-character limit:"
+                f" stored as {len(texts)} chunks, each found by search on its own"
+            )
         await self._open_db()
         future: asyncio.Future[AddResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put(AddRequest(
-            texts=texts, hashes=[text_hash(t) for t in texts], kind=kind, scope=scope, device=device,
-            importance=importance, expires_at=expires_at, actor=actor, note=note, future=future,
-        ))
+        await self._queue.put(
+            AddRequest(
+                texts=texts,
+                hashes=[text_hash(t) for t in texts],
+                kind=kind,
+                scope=scope,
+                device=device,
+                importance=importance,
+                expires_at=expires_at,
+                actor=actor,
+                note=note,
+                future=future,
+            )
+        )
         return await future
 
-    async def add_context(self, kind: str, value: str, *, device: str | None, scope: Scope | str | None = None,
-                          importance: float = 0.3) -> AddResult:
+    async def add_context(
+        self, kind: str, value: str, *, device: str | None, scope: Scope | str | None = None, importance: float = 0.3
+    ) -> AddResult:
         """A context event from a device becomes a ``context`` memory that decays.
 
         ``kind`` is one of :data:`CONTEXT_KINDS`; repeating the same event refreshes it."""
@@ -202,8 +226,15 @@ class MemoryStore:
         # Gone after eight half-lives (about 0.4% of its weight): long enough to answer
         # "where was I this morning", short enough not to pile up.
         expires = time.time() + 8 * 3600 * self.config.context_half_life_hours
-        return await self.add(template.format(value=value), kind=MemoryKind.CONTEXT, scope=chosen, device=device,
-                              importance=importance, expires_at=expires, actor=device)
+        return await self.add(
+            template.format(value=value),
+            kind=MemoryKind.CONTEXT,
+            scope=chosen,
+            device=device,
+            importance=importance,
+            expires_at=expires,
+            actor=device,
+        )
 
     async def _embed_loop(self) -> None:
         """Stage one: gather queued adds into one batch and embed the texts not cached."""
@@ -228,7 +259,7 @@ class MemoryStore:
                 continue
             at = 0
             for request in batch:
-                request.vectors = list(vectors[at:at + len(request.texts)])
+                request.vectors = list(vectors[at : at + len(request.texts)])
                 at += len(request.texts)
             await self._stage.put(batch)
         await self._stage.put(None)
@@ -281,18 +312,28 @@ class MemoryStore:
 
     # -- search ----------------------------------------------------------------------
 
-    async def search(self, query: str, *, k: int = 5, kinds: Iterable[MemoryKind | str] | None = None,
-                     scopes: Iterable[Scope | str] | None = None, device: str | None = None,
-                     since: float | None = None, until: float | None = None, visible_to: str | None = None,
-                     embedding: np.ndarray | None = None) -> list[SearchHit]:
+    async def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        kinds: Iterable[MemoryKind | str] | None = None,
+        scopes: Iterable[Scope | str] | None = None,
+        device: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        visible_to: str | None = None,
+        embedding: np.ndarray | None = None,
+    ) -> list[SearchHit]:
         """The ``k`` memories that best answer ``query``, best first, each with its scope and why.
 
         ``visible_to`` (a device id) hides private memories and other devices' device-scope
         ones: the wire handlers pass it. ``embedding`` skips embedding the query."""
         query = check.check_text(query, what="query")
         k = check.check_count(k, what="k", low=1, high=1000)
-        filters = check.check_filters(kinds=kinds, scopes=scopes, device=device, since=since, until=until,
-                                 visible_to=visible_to)
+        filters = check.check_filters(
+            kinds=kinds, scopes=scopes, device=device, since=since, until=until, visible_to=visible_to
+        )
         if embedding is None:
             embedding = (await self._vectors([query], [text_hash(query)]))[0]
         await self._open_db()
@@ -332,14 +373,26 @@ class MemoryStore:
             lex = np.array([lexical.get(int(v), 0.0) / strongest for v in vids])
         if not len(vids):
             return []
-        scores = score(similarity=sims, lexical=lex, importance=mirror.importance[vids], updated=mirror.updated[vids],
-                       is_context=mirror.kind[vids] == KIND_CODES[MemoryKind.CONTEXT], now=now,
-                       context_half_life_hours=self.config.context_half_life_hours)
+        scores = score(
+            similarity=sims,
+            lexical=lex,
+            importance=mirror.importance[vids],
+            updated=mirror.updated[vids],
+            is_context=mirror.kind[vids] == KIND_CODES[MemoryKind.CONTEXT],
+            now=now,
+            context_half_life_hours=self.config.context_half_life_hours,
+        )
         order = np.lexsort((-mirror.updated[vids], -scores.total))[:k]
         rows = db.by_vids(int(vids[i]) for i in order)
-        return [SearchHit(memory=rows[int(vids[i])].memory, score=round(float(scores.total[i]), 6),
-                          explanation=scores.explain(i, terms))
-                for i in order if int(vids[i]) in rows]  # a row another process deleted just now is skipped
+        return [
+            SearchHit(
+                memory=rows[int(vids[i])].memory,
+                score=round(float(scores.total[i]), 6),
+                explanation=scores.explain(i, terms),
+            )
+            for i in order
+            if int(vids[i]) in rows
+        ]  # a row another process deleted just now is skipped
 
     # -- get, update, forget, list, history ---------------------------------------------
 
@@ -347,15 +400,24 @@ class MemoryStore:
         db = await self._open_db()
         return (await self._run(db.get, check.check_id(memory_id))).memory
 
-    async def update(self, memory_id: str, *, text: str | None = None, kind: MemoryKind | str | None = None,
-                     scope: Scope | str | None = None, importance: float | None = None,
-                     actor: str | None = None) -> Memory:
+    async def update(
+        self,
+        memory_id: str,
+        *,
+        text: str | None = None,
+        kind: MemoryKind | str | None = None,
+        scope: Scope | str | None = None,
+        importance: float | None = None,
+        actor: str | None = None,
+    ) -> Memory:
         memory_id = check.check_id(memory_id)
         if text is not None:
             text = check.check_text(text)
             if len(text) > self.config.max_text_chars:
-                raise InvalidMemory(f"text is {len(text)} characters; an update may hold at most "
-                                    f"{self.config.max_text_chars} (add it as a new memory to have it split)")
+                raise InvalidMemory(
+                    f"text is {len(text)} characters; an update may hold at most "
+                    f"{self.config.max_text_chars} (add it as a new memory to have it split)"
+                )
         kind = None if kind is None else check.check_kind(kind)
         scope = None if scope is None else check.check_scope(scope)
         importance = None if importance is None else check.check_importance(importance)
@@ -363,18 +425,34 @@ class MemoryStore:
         await self._open_db()
         return await self._run(self._update, memory_id, text, kind, scope, importance, actor, vector)
 
-    def _update(self, memory_id: str, text: str | None, kind: MemoryKind | None, scope: Scope | None,
-                importance: float | None, actor: str | None, vector: np.ndarray | None) -> Memory:
+    def _update(
+        self,
+        memory_id: str,
+        text: str | None,
+        kind: MemoryKind | None,
+        scope: Scope | None,
+        importance: float | None,
+        actor: str | None,
+        vector: np.ndarray | None,
+    ) -> Memory:
         db = self._opened
         with db.write(prepare=lambda: self._index.catch_up(db)) as seq:
             row = db.get(memory_id)
             m, now = row.memory, time.time()
             if scope is Scope.DEVICE and m.device is None:
                 raise InvalidMemory(f"memory {memory_id} has no source device, so it cannot be device-scope")
-            new = replace(m, text=text or m.text, kind=kind or m.kind, scope=scope or m.scope,
-                          importance=m.importance if importance is None else importance)
-            changes = {name: [_plain(getattr(m, name)), _plain(getattr(new, name))]
-                       for name in ("text", "kind", "scope", "importance") if getattr(m, name) != getattr(new, name)}
+            new = replace(
+                m,
+                text=text or m.text,
+                kind=kind or m.kind,
+                scope=scope or m.scope,
+                importance=m.importance if importance is None else importance,
+            )
+            changes = {
+                name: [_plain(getattr(m, name)), _plain(getattr(new, name))]
+                for name in ("text", "kind", "scope", "importance")
+                if getattr(m, name) != getattr(new, name)
+            }
             if not changes:
                 return m
             new = replace(new, updated_at=now)
@@ -418,15 +496,27 @@ class MemoryStore:
         await self._open_db()
         return await self._run(self._purge_expired)
 
-    async def list(self, *, kind: MemoryKind | str | None = None, scope: Scope | str | None = None,
-                   device: str | None = None, limit: int = 100, offset: int = 0,
-                   visible_to: str | None = None) -> list[Memory]:
+    async def list(
+        self,
+        *,
+        kind: MemoryKind | str | None = None,
+        scope: Scope | str | None = None,
+        device: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        visible_to: str | None = None,
+    ) -> list[Memory]:
         """Newest first."""
         limit = check.check_count(limit, what="limit", low=1, high=10_000)
         offset = check.check_count(offset, what="offset", low=0, high=2**62)
-        where, params = check.sql_filters(**check.check_filters(kinds=None if kind is None else [kind],
-                                                      scopes=None if scope is None else [scope],
-                                                      device=device, visible_to=visible_to))
+        where, params = check.sql_filters(
+            **check.check_filters(
+                kinds=None if kind is None else [kind],
+                scopes=None if scope is None else [scope],
+                device=device,
+                visible_to=visible_to,
+            )
+        )
         db = await self._open_db()
         return await self._run(lambda: db.list(where, params, limit=limit, offset=offset))
 
@@ -454,15 +544,18 @@ class MemoryStore:
         """Restore exported memories as they were (ids, timestamps); ids already present are skipped.
 
         Every record is checked before anything is written; then all go in one transaction."""
-        memories = [(check.record_memory(r, n, self.config.max_text_chars), r.get("parent")) for n, r in enumerate(records, 1)]
+        memories = [
+            (check.record_memory(r, n, self.config.max_text_chars), r.get("parent")) for n, r in enumerate(records, 1)
+        ]
         if not memories:
             return {"imported": 0, "skipped": 0}
         vectors = await self._vectors([m.text for m, _ in memories], [text_hash(m.text) for m, _ in memories])
         await self._open_db()
         return await self._run(self._import, memories, vectors, actor)
 
-    def _import(self, memories: builtins.list[tuple[Memory, str | None]], vectors: np.ndarray,
-                actor: str | None) -> dict[str, int]:
+    def _import(
+        self, memories: builtins.list[tuple[Memory, str | None]], vectors: np.ndarray, actor: str | None
+    ) -> dict[str, int]:
         db = self._opened
         fresh: dict[int, np.ndarray] = {}
         skipped = 0

@@ -13,9 +13,22 @@ from ..errors import InvalidMemory
 from ._types import Memory, MemoryKind, Scope
 
 __all__ = [
-    "check_count", "check_device", "check_expiry", "check_importance", "check_kind", "check_kinds",
-    "check_filters", "check_id", "new_id", "check_scope", "check_scopes", "check_text", "check_time", "record_memory",
-    "split_text", "sql_filters",
+    "check_count",
+    "check_device",
+    "check_expiry",
+    "check_importance",
+    "check_kind",
+    "check_kinds",
+    "check_filters",
+    "check_id",
+    "new_id",
+    "check_scope",
+    "check_scopes",
+    "check_text",
+    "check_time",
+    "record_memory",
+    "split_text",
+    "sql_filters",
 ]
 
 T = TypeVar("T")
@@ -43,7 +56,9 @@ def check_kind(kind: object) -> MemoryKind:
     try:
         return MemoryKind(kind)  # type: ignore[arg-type]  # any object: a wrong one raises ValueError, reported below
     except ValueError:
-        raise InvalidMemory(f"unknown kind {kind!r}: expected one of {', '.join(k.value for k in MemoryKind)}") from None
+        raise InvalidMemory(
+            f"unknown kind {kind!r}: expected one of {', '.join(k.value for k in MemoryKind)}"
+        ) from None
 
 
 def check_scope(scope: object) -> Scope:
@@ -140,18 +155,31 @@ def check_id(memory_id: object) -> str:
     return memory_id.strip()
 
 
-def check_filters(*, kinds: Any = None, scopes: Any = None, device: Any = None, since: Any = None,
-                   until: Any = None, visible_to: Any = None) -> dict[str, Any]:
+def check_filters(
+    *,
+    kinds: Any = None,
+    scopes: Any = None,
+    device: Any = None,
+    since: Any = None,
+    until: Any = None,
+    visible_to: Any = None,
+) -> dict[str, Any]:
     since, until = check_time(since, what="since"), check_time(until, what="until")
     if since is not None and until is not None and since > until:
         raise InvalidMemory(f"since ({since}) is after until ({until}): the time range is empty")
-    return {"kinds": check_kinds(kinds), "scopes": check_scopes(scopes),
-            "device": check_device(device), "since": since, "until": until,
-            "visible_to": check_device(visible_to)}
+    return {
+        "kinds": check_kinds(kinds),
+        "scopes": check_scopes(scopes),
+        "device": check_device(device),
+        "since": since,
+        "until": until,
+        "visible_to": check_device(visible_to),
+    }
 
 
-def sql_filters(*, kinds: Any, scopes: Any, device: Any, since: Any, until: Any,
-                 visible_to: Any) -> tuple[str, list[Any]]:
+def sql_filters(
+    *, kinds: Any, scopes: Any, device: Any, since: Any, until: Any, visible_to: Any
+) -> tuple[str, list[Any]]:
     clauses, params = ["(expires_at IS NULL OR expires_at > ?)"], [time.time()]
     if kinds:
         clauses.append(f"kind IN ({','.join('?' * len(kinds))})")
@@ -184,11 +212,14 @@ def record_memory(record: Mapping[str, Any], line: int, limit: int) -> Memory:
         created = check_time(record.get("created_at"), what="created_at") or time.time()
         updated = check_time(record.get("updated_at"), what="updated_at") or created
         return Memory(
-            id=check_id(record.get("id") or new_id()), text=text,
-            kind=check_kind(record.get("kind", "fact")), scope=check_scope(record.get("scope", "shared")),
+            id=check_id(record.get("id") or new_id()),
+            text=text,
+            kind=check_kind(record.get("kind", "fact")),
+            scope=check_scope(record.get("scope", "shared")),
             device=check_device(record.get("device")),
             importance=check_importance(record.get("importance", 0.5)),
-            created_at=created, updated_at=updated,
+            created_at=created,
+            updated_at=updated,
             expires_at=check_time(record.get("expires_at"), what="expires_at"),
         )
     except InvalidMemory as exc:

@@ -7,7 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Action", "AddResult", "ExtractedFact", "HistoryEntry", "Memory", "MemoryKind", "Scope", "SearchHit", "memory_json"]
+__all__ = [
+    "Action",
+    "AddResult",
+    "ExtractedFact",
+    "HistoryEntry",
+    "Memory",
+    "MemoryKind",
+    "Scope",
+    "SearchHit",
+    "memory_json",
+]
 
 
 class MemoryKind(enum.StrEnum):
@@ -36,13 +46,18 @@ class Memory:
     expires_at: float | None = None
 
 
-
 def memory_json(memory: Memory) -> dict[str, Any]:
     """A memory as plain JSON values (the wire, the CLI's --json, export)."""
     return {
-        "id": memory.id, "text": memory.text, "kind": memory.kind.value, "scope": memory.scope.value,
-        "device": memory.device, "importance": memory.importance, "created_at": memory.created_at,
-        "updated_at": memory.updated_at, "expires_at": memory.expires_at,
+        "id": memory.id,
+        "text": memory.text,
+        "kind": memory.kind.value,
+        "scope": memory.scope.value,
+        "device": memory.device,
+        "importance": memory.importance,
+        "created_at": memory.created_at,
+        "updated_at": memory.updated_at,
+        "expires_at": memory.expires_at,
     }
 
 

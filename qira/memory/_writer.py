@@ -72,10 +72,14 @@ class BatchWriter:
                 for i, (text, h, vector) in enumerate(zip(request.texts, request.hashes, request.vectors, strict=True)):
                     chunked = len(request.texts) > 1
                     candidates = [touched.get(r.vid, r) for r in same_text.get(h, [])]
-                    exact = next((r for r in candidates if r.memory.text == text and self._mergeable(r, request, now)), None)
+                    exact = next(
+                        (r for r in candidates if r.memory.text == text and self._mergeable(r, request, now)), None
+                    )
                     near: tuple[Row, float] | None = None
                     if exact is None and not chunked:
-                        near = self._nearest(request, text, vector, sims[at + i], vids[at + i], near_rows, touched, fresh, now)
+                        near = self._nearest(
+                            request, text, vector, sims[at + i], vids[at + i], near_rows, touched, fresh, now
+                        )
                     if exact is not None:
                         memory, action, note = self._refresh(exact, request, seq, now)
                         touched[exact.vid] = replace(exact, memory=memory)
@@ -87,9 +91,17 @@ class BatchWriter:
                         action = Action.UPDATED.value
                         note = f"near-duplicate of {row.memory.id} (similarity {similarity:.2f}): updated it instead of adding a copy"
                     else:
-                        memory = Memory(id=new_id(), text=text, kind=request.kind, scope=request.scope,
-                                        device=request.device, importance=request.importance, created_at=now,
-                                        updated_at=now, expires_at=request.expires_at)
+                        memory = Memory(
+                            id=new_id(),
+                            text=text,
+                            kind=request.kind,
+                            scope=request.scope,
+                            device=request.device,
+                            importance=request.importance,
+                            created_at=now,
+                            updated_at=now,
+                            expires_at=request.expires_at,
+                        )
                         vid = db.insert(memory=memory, hash_=h, parent=parent, seq=seq, vector=vector)
                         db.record(memory.id, seq=seq, op="add", actor=request.actor, text=text, at=now)
                         touched[vid] = Row(vid=vid, memory=memory, text_hash=h, parent=parent)
@@ -113,9 +125,18 @@ class BatchWriter:
             return False  # a fading context event is not a lasting fact
         return m.expires_at is None or m.expires_at > now
 
-    def _nearest(self, request: AddRequest, text: str, vector: np.ndarray, sims: np.ndarray, vids: np.ndarray,
-                 rows: dict[int, Row], touched: dict[int, Row], fresh: dict[int, np.ndarray],
-                 now: float) -> tuple[Row, float] | None:
+    def _nearest(
+        self,
+        request: AddRequest,
+        text: str,
+        vector: np.ndarray,
+        sims: np.ndarray,
+        vids: np.ndarray,
+        rows: dict[int, Row],
+        touched: dict[int, Row],
+        fresh: dict[int, np.ndarray],
+        now: float,
+    ) -> tuple[Row, float] | None:
         best: tuple[Row, float] | None = None
         options = [(float(s), int(v)) for s, v in zip(sims, vids, strict=True) if v >= 0 and int(v) not in fresh]
         # Rows written earlier in this same batch are not in the index yet.
@@ -151,12 +172,19 @@ class BatchWriter:
         self._db.record(m.id, seq=seq, op="update", actor=request.actor, text=m.text, changes=changes, at=now)
         return updated, Action.UPDATED.value, f"already remembered as {m.id}: updated {', '.join(changes)}"
 
-    def _merge(self, row: Row, request: AddRequest, text: str, h: str, vector: np.ndarray, seq: int,
-               now: float) -> Memory:
+    def _merge(
+        self, row: Row, request: AddRequest, text: str, h: str, vector: np.ndarray, seq: int, now: float
+    ) -> Memory:
         """A near-duplicate: the newer wording wins (it is often a correction)."""
         m = row.memory
-        updated = replace(m, text=text, kind=request.kind, importance=max(m.importance, request.importance),
-                          updated_at=now, expires_at=request.expires_at if m.expires_at is not None else None)
+        updated = replace(
+            m,
+            text=text,
+            kind=request.kind,
+            importance=max(m.importance, request.importance),
+            updated_at=now,
+            expires_at=request.expires_at if m.expires_at is not None else None,
+        )
         changes: dict[str, list[Any]] = {"text": [m.text, text]}
         if updated.kind is not m.kind:
             changes["kind"] = [m.kind.value, updated.kind.value]
@@ -172,8 +200,11 @@ class BatchWriter:
             memory, action, note = stored[0]
             return AddResult(memory=memory, action=action, note=note)
         actions = {a for _, a, _ in stored}
-        action = Action.ADDED.value if Action.ADDED.value in actions else (
-            Action.UPDATED.value if Action.UPDATED.value in actions else Action.UNCHANGED.value)
+        action = (
+            Action.ADDED.value
+            if Action.ADDED.value in actions
+            else (Action.UPDATED.value if Action.UPDATED.value in actions else Action.UNCHANGED.value)
+        )
         return AddResult(memory=stored[0][0], action=action, chunks=tuple(m for m, _, _ in stored), note=request.note)
 
 

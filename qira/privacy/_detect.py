@@ -33,36 +33,195 @@ _NUMBER = re.compile(r"(?<![\w.,])\+?\(?\d[\d ()./-]{5,}\d(?![\w]|[.,]\d)")
 _UNIT_AFTER = re.compile(
     r"\s*(?:m/s|km/h|km|kg|mm|cm|nm|m\b|g\b|s\b|ms\b|%|mph|hz|khz|mhz|ghz|j\b|kcal|cal\b|mol|k\b|ev\b|bytes?|kb|mb|gb|"
     r"tb|years?|anos?|años|jahre|ans\b|people|pessoas|personas|dollars|euros?|reais|usd|eur|brl|x\b|times)",
-    re.I)
+    re.I,
+)
 _MATH_AROUND = re.compile(r"[=*×÷^/+<>]\s*$")
 _DATEISH = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?")
 _THOUSANDS = re.compile(r"^\d{1,3}(?:[,.]\d{3}){2,}$|^\d{1,3}(?: \d{3}){2,}$")
 _PHONE_SHAPED = re.compile(
     r"^(?:\+|00)\d|^\(\d{2,4}\)\s?\d|^\d{2,4}[ .-]\d{3,4}[ .-]\d{3,4}(?:[ .-]\d{2,4})?$|^0\d{9,10}$|"
-    r"^\d{2}\s?9?\d{4}-\d{4}$|^0\d{3,4}[ .-]?\d{5,7}$|^\d{2,4}(?:[ .-]\d{2,4}){2,4}$")
-_PHONE_CUES = ("phone", "call", "ring me", "text me", "whatsapp", "mobile", "cell", "tel", "number is", "my number",
-               "contact", "reach me", "fax", "telefone", "telemóvel", "celular", "ligue", "ligar", "liga", "número",
-               "contato", "contacto", "teléfono", "móvil", "llama", "llámame", "handy", "telefon", "nummer", "anrufen",
-               "ruf", "erreichbar", "téléphone", "portable", "appelle", "numéro", "joindre")
-_CARD_CUES = ("card", "visa", "mastercard", "amex", "cartão", "cartao", "tarjeta", "karte", "kreditkarte", "carte",
-              "cvv", "expir", "validade", "caducidad", "ablauf")
-_ACCOUNT_CUES = ("account", "acct", "routing", "sort code", "iban", "swift", "bic", "conta", "agência", "agencia",
-                 "cuenta", "konto", "blz", "compte", "rib", "bank")
-_ID_CUES = ("ssn", "social security", "passport", "passaporte", "pasaporte", "reisepass", "pass-nr", "passnummer",
-            "ausweis", "personalausweis", "passeport", "carte d'identité", "identity card", "id card", "id number",
-            "identity number", "national id", "dni", "nie", "nif", "nir", "rg", "cnh", "cpf", "cnpj", "steuer-id",
-            "steuernummer", "steueridentifikationsnummer", "sozialversicherungsnummer", "tax id", "tin", "nhs number",
-            "national insurance", "ni number", "driver's licen", "drivers licen", "driving licen", "licence number",
-            "license number", "führerschein", "permis de conduire", "carteira de motorista", "carné de conducir",
-            "sécurité sociale", "codice fiscale", "bsn", "curp", "rfc", "policy number", "member number",
-            "membership number", "customer number", "patient id", "medical record", "insurance number",
-            "número de identidade", "documento", "cédula", "cedula", "identidade", "carte vitale", "numéro fiscal")
-_VEHICLE_CUES = ("license plate", "licence plate", "number plate", "plate number", "registration", "car reg",
-                 "matrícula", "matricula", "placa", "kennzeichen", "nummernschild", "immatriculation", "plaque")
-_PRODUCT_CUES = ("isbn", "issn", "ean", "doi", "upc", "gtin", "sku", "order", "tracking", "invoice", "flight",
-                 "meeting", "zoom", "webex", "ticket", "booking", "confirmation", "reference", "ref")
-_NUMBER_CUES = ((PersonalData.ID_NUMBER, _ID_CUES, 40), (PersonalData.CARD, _CARD_CUES, 60),
-                (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40), (PersonalData.PHONE, _PHONE_CUES, 50))
+    r"^\d{2}\s?9?\d{4}-\d{4}$|^0\d{3,4}[ .-]?\d{5,7}$|^\d{2,4}(?:[ .-]\d{2,4}){2,4}$"
+)
+_PHONE_CUES = (
+    "phone",
+    "call",
+    "ring me",
+    "text me",
+    "whatsapp",
+    "mobile",
+    "cell",
+    "tel",
+    "number is",
+    "my number",
+    "contact",
+    "reach me",
+    "fax",
+    "telefone",
+    "telemóvel",
+    "celular",
+    "ligue",
+    "ligar",
+    "liga",
+    "número",
+    "contato",
+    "contacto",
+    "teléfono",
+    "móvil",
+    "llama",
+    "llámame",
+    "handy",
+    "telefon",
+    "nummer",
+    "anrufen",
+    "ruf",
+    "erreichbar",
+    "téléphone",
+    "portable",
+    "appelle",
+    "numéro",
+    "joindre",
+)
+_CARD_CUES = (
+    "card",
+    "visa",
+    "mastercard",
+    "amex",
+    "cartão",
+    "cartao",
+    "tarjeta",
+    "karte",
+    "kreditkarte",
+    "carte",
+    "cvv",
+    "expir",
+    "validade",
+    "caducidad",
+    "ablauf",
+)
+_ACCOUNT_CUES = (
+    "account",
+    "acct",
+    "routing",
+    "sort code",
+    "iban",
+    "swift",
+    "bic",
+    "conta",
+    "agência",
+    "agencia",
+    "cuenta",
+    "konto",
+    "blz",
+    "compte",
+    "rib",
+    "bank",
+)
+_ID_CUES = (
+    "ssn",
+    "social security",
+    "passport",
+    "passaporte",
+    "pasaporte",
+    "reisepass",
+    "pass-nr",
+    "passnummer",
+    "ausweis",
+    "personalausweis",
+    "passeport",
+    "carte d'identité",
+    "identity card",
+    "id card",
+    "id number",
+    "identity number",
+    "national id",
+    "dni",
+    "nie",
+    "nif",
+    "nir",
+    "rg",
+    "cnh",
+    "cpf",
+    "cnpj",
+    "steuer-id",
+    "steuernummer",
+    "steueridentifikationsnummer",
+    "sozialversicherungsnummer",
+    "tax id",
+    "tin",
+    "nhs number",
+    "national insurance",
+    "ni number",
+    "driver's licen",
+    "drivers licen",
+    "driving licen",
+    "licence number",
+    "license number",
+    "führerschein",
+    "permis de conduire",
+    "carteira de motorista",
+    "carné de conducir",
+    "sécurité sociale",
+    "codice fiscale",
+    "bsn",
+    "curp",
+    "rfc",
+    "policy number",
+    "member number",
+    "membership number",
+    "customer number",
+    "patient id",
+    "medical record",
+    "insurance number",
+    "número de identidade",
+    "documento",
+    "cédula",
+    "cedula",
+    "identidade",
+    "carte vitale",
+    "numéro fiscal",
+)
+_VEHICLE_CUES = (
+    "license plate",
+    "licence plate",
+    "number plate",
+    "plate number",
+    "registration",
+    "car reg",
+    "matrícula",
+    "matricula",
+    "placa",
+    "kennzeichen",
+    "nummernschild",
+    "immatriculation",
+    "plaque",
+)
+_PRODUCT_CUES = (
+    "isbn",
+    "issn",
+    "ean",
+    "doi",
+    "upc",
+    "gtin",
+    "sku",
+    "order",
+    "tracking",
+    "invoice",
+    "flight",
+    "meeting",
+    "zoom",
+    "webex",
+    "ticket",
+    "booking",
+    "confirmation",
+    "reference",
+    "ref",
+)
+_NUMBER_CUES = (
+    (PersonalData.ID_NUMBER, _ID_CUES, 40),
+    (PersonalData.CARD, _CARD_CUES, 60),
+    (PersonalData.ACCOUNT, _ACCOUNT_CUES, 40),
+    (PersonalData.PHONE, _PHONE_CUES, 50),
+)
 _CLAUSE_END = re.compile(r"(?<=\w)[,;\n]|\.\s")
 _CUE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ./-]{3,26}[A-Za-z0-9]")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", re.I)
@@ -73,83 +232,203 @@ _NINO = re.compile(r"\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _REGIONS = ("US", "GB", "BR", "PT", "ES", "DE", "FR", "IT", "MX", "AR", "CA", "AU", "IN", "NL", "CH", "AT", "BE")
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2)|50|5[6-8]|63|67)")
 
-_STREET_SUFFIXES = ("street", "st", "avenue", "ave", "road", "rd", "boulevard", "blvd", "lane", "ln", "drive", "dr",
-                    "court", "ct", "way", "place", "pl", "terrace", "square", "sq", "parkway", "pkwy", "highway",
-                    "hwy", "close", "crescent", "gardens", "grove", "mews", "row", "hill", "plaza", "loop")
-_STREET = re.compile(r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:"
-                     + "|".join(s.capitalize() for s in _STREET_SUFFIXES) + r")\b\.?")
-_STREET_LOWER = re.compile(r"\b\d{1,5}[a-z]?,?\s+(?:[a-z][\w'.-]*\s+){1,3}(?:street|avenue|"
-                           r"boulevard|crescent|terrace)\b")  # "10 miles of road" is no address
+_STREET_SUFFIXES = (
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "road",
+    "rd",
+    "boulevard",
+    "blvd",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "court",
+    "ct",
+    "way",
+    "place",
+    "pl",
+    "terrace",
+    "square",
+    "sq",
+    "parkway",
+    "pkwy",
+    "highway",
+    "hwy",
+    "close",
+    "crescent",
+    "gardens",
+    "grove",
+    "mews",
+    "row",
+    "hill",
+    "plaza",
+    "loop",
+)
+_STREET = re.compile(
+    r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'.-]*\s+){1,4}(?:"
+    + "|".join(s.capitalize() for s in _STREET_SUFFIXES)
+    + r")\b\.?"
+)
+_STREET_LOWER = re.compile(
+    r"\b\d{1,5}[a-z]?,?\s+(?:[a-z][\w'.-]*\s+){1,3}(?:street|avenue|"
+    r"boulevard|crescent|terrace)\b"
+)  # "10 miles of road" is no address
 _STREET_LATIN = re.compile(
     r"\b(?:rua|r\.|avenida|av\.|travessa|alameda|largo|praça|estrada|calle|c/|paseo|plaza|carrer|camino|ronda|"
     r"via|viale|piazza|rue|boulevard|bd|chemin|allée|impasse|quai|route)\s+[\w'. -]{2,40}?,?\s*(?:n[ºo°.]?\s*)?"
     r"\d{1,5}[A-Za-z]?\b",
-    re.I)
-_STREET_FRENCH = re.compile(r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|"
-                            r"place|quai|route)\s+(?:d[eu']\s?|de la\s|des\s)?[\w'-]+(?:\s[\w'-]+){0,3}", re.I)
-_LATIN_FIRSTS = frozenset("rua r avenida av travessa alameda largo praça estrada calle c paseo plaza carrer camino "
-                          "ronda via viale piazza rue boulevard bd chemin allée impasse quai route".split())
+    re.I,
+)
+_STREET_FRENCH = re.compile(
+    r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|chemin|allée|impasse|"
+    r"place|quai|route)\s+(?:d[eu']\s?|de la\s|des\s)?[\w'-]+(?:\s[\w'-]+){0,3}",
+    re.I,
+)
+_LATIN_FIRSTS = frozenset(
+    "rua r avenida av travessa alameda largo praça estrada calle c paseo plaza carrer camino "
+    "ronda via viale piazza rue boulevard bd chemin allée impasse quai route".split()
+)
 _GERMAN_SUFFIXES = ("straße", "strasse", "str", "weg", "gasse", "platz", "allee", "ring", "damm")
-_STREET_GERMAN = re.compile(r"[\wäöüß-]*?(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}\s?[a-z]?\b",
-                            re.I)
+_STREET_GERMAN = re.compile(
+    r"[\wäöüß-]*?(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}\s?[a-z]?\b", re.I
+)
 _POSTCODE_AFTER = re.compile(r",?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{5}-\d{3}|\d{4,5})\b", re.I)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b", re.I)
-_RESIDENCE = re.compile(r"\b(?:i live|we live|my address|my home|our address|ship (?:it )?to|deliver (?:it )?to|"
-                        r"remember|profile|lembr|recuerd|merk|rappel|"
-                        r"send (?:it )?to|moro|minha morada|meu endereço|vivo en|mi dirección|ich wohne|meine adresse|"
-                        r"j'habite|mon adresse|address:|endereço:|dirección:|adresse:)", re.I)
-_RESIDENCE_SAID = re.compile(r"(?:my (?:home )?address(?: is|:)|i live (?:at|on)|we live (?:at|on)|moro (?:na|no|em)|"
-                             r"minha morada é|meu endereço é|vivo en|mi dirección es|ich wohne (?:in|im|an|am)|"
-                             r"meine (?:adresse|anschrift)(?: ist|:)|j'habite(?: au| à)?|mon adresse(?: est| :|:))\s*")
+_RESIDENCE = re.compile(
+    r"\b(?:i live|we live|my address|my home|our address|ship (?:it )?to|deliver (?:it )?to|"
+    r"remember|profile|lembr|recuerd|merk|rappel|"
+    r"send (?:it )?to|moro|minha morada|meu endereço|vivo en|mi dirección|ich wohne|meine adresse|"
+    r"j'habite|mon adresse|address:|endereço:|dirección:|adresse:)",
+    re.I,
+)
+_RESIDENCE_SAID = re.compile(
+    r"(?:my (?:home )?address(?: is|:)|i live (?:at|on)|we live (?:at|on)|moro (?:na|no|em)|"
+    r"minha morada é|meu endereço é|vivo en|mi dirección es|ich wohne (?:in|im|an|am)|"
+    r"meine (?:adresse|anschrift)(?: ist|:)|j'habite(?: au| à)?|mon adresse(?: est| :|:))\s*"
+)
 _RESIDENCE_FIRSTS = frozenset("my i we moro minha meu vivo mi ich meine j'habite mon".split())
 _CLAUSE_STOP = re.compile(r"[;\n]|\.\s|,\s(?=(?:and|but|e|y|und|et|mas|pero|aber|mais)\b)")
 # Famous addresses people ask about; they are not anyone's own unless the person says they live there.
-_FAMOUS = ("1600 pennsylvania avenue", "10 downing street", "221b baker street", "350 fifth avenue", "1 infinite loop",
-           "1600 amphitheatre parkway", "4 privet drive", "742 evergreen terrace", "11 wall street",
-           "30 rockefeller plaza", "112 mercer street", "1 apple park way", "405 lexington avenue",
-           "1060 west addison street", "350 5th avenue", "1 microsoft way", "12 grimmauld place",
-           "124 conch street", "2311 north los robles avenue", "177a bleecker street", "55 rue du faubourg",
-           "11 downing street", "20 ingram street", "1313 mockingbird lane", "10 rillington place",
-           "31 spooner street", "1640 riverside drive", "120 avenue des champs")
+_FAMOUS = (
+    "1600 pennsylvania avenue",
+    "10 downing street",
+    "221b baker street",
+    "350 fifth avenue",
+    "1 infinite loop",
+    "1600 amphitheatre parkway",
+    "4 privet drive",
+    "742 evergreen terrace",
+    "11 wall street",
+    "30 rockefeller plaza",
+    "112 mercer street",
+    "1 apple park way",
+    "405 lexington avenue",
+    "1060 west addison street",
+    "350 5th avenue",
+    "1 microsoft way",
+    "12 grimmauld place",
+    "124 conch street",
+    "2311 north los robles avenue",
+    "177a bleecker street",
+    "55 rue du faubourg",
+    "11 downing street",
+    "20 ingram street",
+    "1313 mockingbird lane",
+    "10 rillington place",
+    "31 spooner street",
+    "1640 riverside drive",
+    "120 avenue des champs",
+)
 
 _CREDENTIAL_NAMED = re.compile(
     r"\b(?:password|passcode|passphrase|passwd|pwd|pin(?: code)?|api[ _-]?key|secret|token|senha|palavra-passe|"
     r"contraseña|clave|passwort|kennwort|mot de passe|mdp|code pin|código|"
     r"(?:door|alarm|gate|access|security|safe|lock|entry|garage|building) code|pass|pw)\b(?:\s+[\w-]+){0,3}?\s*"
-    r"(?:is|was|:|=|é|era|es|ist|war|est|était)\s*[\"'`]?([^\s\"'`]{2,})", re.I)
+    r"(?:is|was|:|=|é|era|es|ist|war|est|était)\s*[\"'`]?([^\s\"'`]{2,})",
+    re.I,
+)
 _CREDENTIAL_ASSIGN = re.compile(
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
-    r"client[_-]?secret|auth[_-]?key|accountkey|credentials?)[\w.-]*[\"']?\s*[:=]\s*[\"']?([^\s\"',;}]{6,})", re.I)
+    r"client[_-]?secret|auth[_-]?key|accountkey|credentials?)[\w.-]*[\"']?\s*[:=]\s*[\"']?([^\s\"',;}]{6,})",
+    re.I,
+)
 _CREDENTIAL_SHAPED = re.compile(
     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bgh[pousr]_[A-Za-z0-9]{20,}"
     r"|\bgithub_pat_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bAIza[0-9A-Za-z_-]{30,}"
     r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
     r"|-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.|\n)*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
     r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]+)?|\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*",
-    re.I)
+    re.I,
+)
 _URL_USERINFO = re.compile(r"://[^\s:/@]+:([^\s@/]+)@")
-_CREDENTIAL_FIRSTS = frozenset("password passcode passphrase passwd pwd pin api secret token senha palavra contraseña "
-                               "clave passwort kennwort mot mdp code código door alarm gate access security safe lock "
-                               "entry garage building pass pw".split())
-_ASSIGN_FIRSTS = frozenset("password passwd pwd secret token api apikey access private client auth accountkey "
-                           "credential credentials".split())
-_CREDENTIAL_MARKERS = ("sk-", "sk_", "rk_", "pk_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA",
-                       "ASIA", "AIza", "xox", "-----BEGIN", "eyJ", "earer", "EARER", "glpat-")
-_NOT_SECRETS = frozenset("on in at the a an my your written stored saved same different wrong correct incorrect "
-                         "somewhere under taped expired not too very what where which".split())
+_CREDENTIAL_FIRSTS = frozenset(
+    "password passcode passphrase passwd pwd pin api secret token senha palavra contraseña "
+    "clave passwort kennwort mot mdp code código door alarm gate access security safe lock "
+    "entry garage building pass pw".split()
+)
+_ASSIGN_FIRSTS = frozenset(
+    "password passwd pwd secret token api apikey access private client auth accountkey credential credentials".split()
+)
+_CREDENTIAL_MARKERS = (
+    "sk-",
+    "sk_",
+    "rk_",
+    "pk_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "xox",
+    "-----BEGIN",
+    "eyJ",
+    "earer",
+    "EARER",
+    "glpat-",
+)
+_NOT_SECRETS = frozenset(
+    "on in at the a an my your written stored saved same different wrong correct incorrect "
+    "somewhere under taped expired not too very what where which".split()
+)
 
 _NAME = r"[A-ZÀ-Ý][a-zà-ÿ'-]+(?:\s+(?:de|da|do|dos|das|del|la|van|von|der|di|le)?\s*[A-ZÀ-Ý][a-zà-ÿ'-]+){0,3}"
-_NAME_INTROS = ("my name is", "my name's", "i'm called", "i am called", "call me", "name:", "full name:", "full name",
-                "meu nome é", "me chamo", "mi nombre es", "me llamo", "mein name ist", "ich heiße", "ich heisse",
-                "je m'appelle", "mon nom est", "nome:", "nombre:", "nom:")
+_NAME_INTROS = (
+    "my name is",
+    "my name's",
+    "i'm called",
+    "i am called",
+    "call me",
+    "name:",
+    "full name:",
+    "full name",
+    "meu nome é",
+    "me chamo",
+    "mi nombre es",
+    "me llamo",
+    "mein name ist",
+    "ich heiße",
+    "ich heisse",
+    "je m'appelle",
+    "mon nom est",
+    "nome:",
+    "nombre:",
+    "nom:",
+)
 _RELATIVES = {
     "my": "sister brother mother mom mum father dad wife husband son daughter friend boss partner girlfriend boyfriend "
-          "colleague neighbour neighbor aunt uncle cousin grandmother grandfather grandma grandpa niece nephew child "
-          "doctor therapist landlord ex",
+    "colleague neighbour neighbor aunt uncle cousin grandmother grandfather grandma grandpa niece nephew child "
+    "doctor therapist landlord ex",
     "minha": "irmã mãe esposa mulher filha amiga chefe namorada tia prima avó sobrinha",
     "meu": "irmão pai marido filho amigo chefe namorado tio primo avô sobrinho",
     "mi": "hermana hermano madre padre esposa esposo marido hija hijo amiga amigo jefe jefa novia novio tía tío prima "
-          "primo abuela abuelo",
+    "primo abuela abuelo",
     "meine": "schwester mutter frau tochter freundin chefin tante cousine oma",
     "mein": "bruder vater mann sohn freund chef onkel cousin opa",
     "ma": "sœur soeur mère femme fille amie copine tante cousine",
@@ -157,27 +436,47 @@ _RELATIVES = {
 }
 _NAME_PREFIXES = _NAME_INTROS + tuple(f"{first} {rel}" for first, rels in _RELATIVES.items() for rel in rels.split())
 _NAME_CUE = re.compile(
-    r"(?i:" + "|".join(re.escape(c) for c in _NAME_INTROS)
-    + "|" + "|".join(f"{first} (?:{'|'.join(rels.split())})" for first, rels in _RELATIVES.items())
-    + r")(?:'s name is|,| is called| named| called|)\s+(" + _NAME + r")")
-_FULL_NAME_INTRO = re.compile(r"(?i:i'm|i am|this is)\s+([A-ZÀ-Ý][a-zà-ÿ'-]+(?:\s+(?:de|da|do|dos|das|del|van|von)?\s*"
-                              r"[A-ZÀ-Ý][a-zà-ÿ'-]+){1,3})")
-_BIRTH_STRONG = re.compile(r"\b(?:date of birth|d\.?o\.?b\.?|birth ?date|data de nascimento|fecha de nacimiento"
-                           r"|geburtsdatum|geb\.|date de naissance|né le|née le|nascid[oa] em|nacid[oa] el)\b", re.I)
-_BIRTH_WEAK = re.compile(r"\b(?:born|birthday|nasci|nasceu|aniversário|cumpleaños|nací|nació|geboren|geburtstag"
-                         r"|anniversaire|né|née)\b", re.I)
-_MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
-           "september|october|november|december|janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|outubro|"
-           "novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|januar|"
-           "februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|"
-           "octobre|novembre|décembre")
-_DATE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"
-                   r"|\b\d{1,2}(?:st|nd|rd|th|º)?\.?\s+(?:de\s+)?(?:" + _MONTHS + r")\.?(?:\s+(?:de\s+)?\d{4})?\b"
-                   r"|\b(?:" + _MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b", re.I)
+    r"(?i:"
+    + "|".join(re.escape(c) for c in _NAME_INTROS)
+    + "|"
+    + "|".join(f"{first} (?:{'|'.join(rels.split())})" for first, rels in _RELATIVES.items())
+    + r")(?:'s name is|,| is called| named| called|)\s+("
+    + _NAME
+    + r")"
+)
+_FULL_NAME_INTRO = re.compile(
+    r"(?i:i'm|i am|this is)\s+([A-ZÀ-Ý][a-zà-ÿ'-]+(?:\s+(?:de|da|do|dos|das|del|van|von)?\s*"
+    r"[A-ZÀ-Ý][a-zà-ÿ'-]+){1,3})"
+)
+_BIRTH_STRONG = re.compile(
+    r"\b(?:date of birth|d\.?o\.?b\.?|birth ?date|data de nascimento|fecha de nacimiento"
+    r"|geburtsdatum|geb\.|date de naissance|né le|née le|nascid[oa] em|nacid[oa] el)\b",
+    re.I,
+)
+_BIRTH_WEAK = re.compile(
+    r"\b(?:born|birthday|nasci|nasceu|aniversário|cumpleaños|nací|nació|geboren|geburtstag"
+    r"|anniversaire|né|née)\b",
+    re.I,
+)
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|july|august|"
+    "september|october|november|december|janeiro|fevereiro|março|abril|maio|junho|julho|agosto|setembro|outubro|"
+    "novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|septiembre|octubre|noviembre|diciembre|januar|"
+    "februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|"
+    "octobre|novembre|décembre"
+)
+_DATE = re.compile(
+    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b"
+    r"|\b\d{1,2}(?:st|nd|rd|th|º)?\.?\s+(?:de\s+)?(?:" + _MONTHS + r")\.?(?:\s+(?:de\s+)?\d{4})?\b"
+    r"|\b(?:" + _MONTHS + r")\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b",
+    re.I,
+)
 _NUMERIC_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{2,4}")
-_FIRST_PERSON_BIRTH = re.compile(r"\b(?:i was|i'm|my|our|eu|meu|minha|yo|mi|ich|mein|meine|unser|unsere|je|mon|ma|"
-                                 r"nasci|nací)\b",
-                                 re.I)
+_FIRST_PERSON_BIRTH = re.compile(
+    r"\b(?:i was|i'm|my|our|eu|meu|minha|yo|mi|ich|mein|meine|unser|unsere|je|mon|ma|"
+    r"nasci|nací)\b",
+    re.I,
+)
 _NAME_BEFORE = re.compile(r"(" + _NAME + r")\s*[,(]?\s*$")
 _DIGIT = re.compile(r"\d")
 
@@ -213,8 +512,9 @@ def find_all(text: str) -> list[Span]:
     return found
 
 
-def _matches_at(pattern: re.Pattern[str], text: str, words: dict[str, list[int]],
-                firsts: frozenset[str]) -> list[re.Match[str]]:
+def _matches_at(
+    pattern: re.Pattern[str], text: str, words: dict[str, list[int]], firsts: frozenset[str]
+) -> list[re.Match[str]]:
     """``pattern.match`` at every offset where one of ``firsts`` (lower-case words) starts."""
     out = []
     for word in firsts:
@@ -263,8 +563,11 @@ def _identifiers(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
     for m in _CPF.finditer(text):
         out.append((PersonalData.ID_NUMBER, *m.span()))  # the punctuation alone says CPF/CNPJ
     for m in _DNI.finditer(text):
-        if std_dni.is_valid(m.group()) or std_nie.is_valid(m.group()) or _cue_distance(lower, m.start(), _ID_CUES,
-                                                                                         48) is not None:
+        if (
+            std_dni.is_valid(m.group())
+            or std_nie.is_valid(m.group())
+            or _cue_distance(lower, m.start(), _ID_CUES, 48) is not None
+        ):
             out.append((PersonalData.ID_NUMBER, *m.span()))
     for m in _NINO.finditer(text):
         out.append((PersonalData.ID_NUMBER, *m.span()))
@@ -275,14 +578,17 @@ def _identifiers(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Sp
 def _cued_tokens(text: str, lower: str, taken: list[tuple[int, int]]) -> list[Span]:
     """An alphanumeric token right after a word that says what it is ("Reisepass C01X00T47")."""
     out: list[Span] = []
-    for cues, kind in ((_ID_CUES, PersonalData.ID_NUMBER), (_VEHICLE_CUES, PersonalData.VEHICLE),
-                       (_ACCOUNT_CUES, PersonalData.ACCOUNT)):
+    for cues, kind in (
+        (_ID_CUES, PersonalData.ID_NUMBER),
+        (_VEHICLE_CUES, PersonalData.VEHICLE),
+        (_ACCOUNT_CUES, PersonalData.ACCOUNT),
+    ):
         for cue in cues:
             start = lower.find(cue)
             while start >= 0:
-                if (start == 0 or not lower[start - 1].isalnum()):
+                if start == 0 or not lower[start - 1].isalnum():
                     tail = start + len(cue)
-                    window = _CLAUSE_END.split(text[tail:tail + 40], maxsplit=1)[0]  # "CPF ..., telefone ..."
+                    window = _CLAUSE_END.split(text[tail : tail + 40], maxsplit=1)[0]  # "CPF ..., telefone ..."
                     for m in _CUE_TOKEN.finditer(window):
                         token = m.group().strip()
                         for part in _id_parts(token):
@@ -303,8 +609,11 @@ def _id_parts(token: str) -> list[str]:
     if len(whole) <= 14 and sum(c.isdigit() for c in whole) >= 2 and len(whole) >= 5 and " " in token:
         if all(len(w) <= 6 for w in token.split()):  # "C01X 00T47", "AB12 CDE": one identifier in groups
             return [token]
-    return [w for w in re.split(r"\s+", token)
-            if len(w) >= 5 and sum(c.isdigit() for c in w) >= 2 and not _DATEISH.fullmatch(w)]
+    return [
+        w
+        for w in re.split(r"\s+", token)
+        if len(w) >= 5 and sum(c.isdigit() for c in w) >= 2 and not _DATEISH.fullmatch(w)
+    ]
 
 
 def _cue_distance(lower: str, pos: int, cues: tuple[str, ...], before: int) -> int | None:
@@ -315,8 +624,9 @@ def _cue_distance(lower: str, pos: int, cues: tuple[str, ...], before: int) -> i
         at = lower.rfind(cue, lo, pos)
         while at >= 0:
             end = at + len(cue)
-            if (at == 0 or not lower[at - 1].isalnum()) and (len(cue) > 5 or end >= len(lower)
-                                                             or not lower[end].isalnum()):
+            if (at == 0 or not lower[at - 1].isalnum()) and (
+                len(cue) > 5 or end >= len(lower) or not lower[end].isalnum()
+            ):
                 if best is None or pos - end < best:
                     best = pos - end
                 break
@@ -345,11 +655,13 @@ def _classify(raw: str, text: str, lower: str, start: int, end: int) -> Personal
     if n < 7:
         return None
     if _cue_distance(lower, start, _PRODUCT_CUES, 30) is not None or (
-            n in (10, 13) and std_isbn.is_valid(digits) and digits.startswith(("978", "979"))):
+        n in (10, 13) and std_isbn.is_valid(digits) and digits.startswith(("978", "979"))
+    ):
         return None
     # the nearest word that says what the number is wins ("CPF ..., telefone +351 ...")
-    cued = [(d, kind) for kind, cues, before in _NUMBER_CUES
-            if (d := _cue_distance(lower, start, cues, before)) is not None]
+    cued = [
+        (d, kind) for kind, cues, before in _NUMBER_CUES if (d := _cue_distance(lower, start, cues, before)) is not None
+    ]
     kind = min(cued, key=lambda c: c[0])[1] if cued else None
     if kind is PersonalData.CARD and not 13 <= n <= 19:
         kind = None
@@ -360,8 +672,13 @@ def _classify(raw: str, text: str, lower: str, start: int, end: int) -> Personal
     if n > 15:
         return None
     # no word says what it is: decide from its shape, its surroundings and libphonenumber
-    if _THOUSANDS.match(raw) or _DATEISH.fullmatch(raw) or _UNIT_AFTER.match(text, end) \
-            or _MATH_AROUND.search(text[max(0, start - 3):start]) or text[end:end + 1] in ("*", "×", "^", "=", "+"):
+    if (
+        _THOUSANDS.match(raw)
+        or _DATEISH.fullmatch(raw)
+        or _UNIT_AFTER.match(text, end)
+        or _MATH_AROUND.search(text[max(0, start - 3) : start])
+        or text[end : end + 1] in ("*", "×", "^", "=", "+")
+    ):
         return None
     if not _PHONE_SHAPED.match(raw):
         return None
@@ -392,28 +709,45 @@ def _addresses(text: str, lower: str, words: dict[str, list[int]]) -> list[Span]
             tail = _POSTCODE_AFTER.match(text, end)
             if tail:
                 end = tail.end()
-            said = lower[start:m.end()]
+            said = lower[start : m.end()]
             if any(said.startswith(f) or f in said for f in _FAMOUS) and not _RESIDENCE.search(
-                    lower[max(0, start - 40):start]):
+                lower[max(0, start - 40) : start]
+            ):
                 continue
             out.append((PersonalData.ADDRESS, start, end))
     for m in _matches_at(_RESIDENCE_SAID, lower, words, _RESIDENCE_FIRSTS):
-        clause = _CLAUSE_STOP.split(text[m.end():m.end() + 70], maxsplit=1)[0]
+        clause = _CLAUSE_STOP.split(text[m.end() : m.end() + 70], maxsplit=1)[0]
         digit = _DIGIT.search(clause)
         if digit:  # "my address is 500 w madison st chicago il 60661"
             out.append((PersonalData.ADDRESS, m.end() + digit.start(), m.end() + len(clause.rstrip())))
     if "live" in lower or "moro" in lower or "wohne" in lower or "habite" in lower or "vivo" in lower:
         for m in _UK_POSTCODE.finditer(text):  # "i live at flat 3, 12 high st, sw1a 2aa"
-            if _RESIDENCE.search(lower[max(0, m.start() - 80):m.start()]):
+            if _RESIDENCE.search(lower[max(0, m.start() - 80) : m.start()]):
                 out.append((PersonalData.ADDRESS, m.start(), m.end()))
     return out
 
 
-_BIRTH_GATE = ("born", "birth", "nasc", "naci", "nací", "nació", "naiss", "geb", "anniv", "né", "d.o.b", "dob",
-               "cumple", "aniver")
-_BIRTH_FIRSTS = frozenset("date d dob birth birthdate data fecha geburtsdatum geb né née nascido nascida nacido nacida "
-                          "born birthday nasci nasceu aniversário cumpleaños nací nació geboren geburtstag "
-                          "anniversaire".split())
+_BIRTH_GATE = (
+    "born",
+    "birth",
+    "nasc",
+    "naci",
+    "nací",
+    "nació",
+    "naiss",
+    "geb",
+    "anniv",
+    "né",
+    "d.o.b",
+    "dob",
+    "cumple",
+    "aniver",
+)
+_BIRTH_FIRSTS = frozenset(
+    "date d dob birth birthdate data fecha geburtsdatum geb né née nascido nascida nacido nacida "
+    "born birthday nasci nasceu aniversário cumpleaños nací nació geboren geburtstag "
+    "anniversaire".split()
+)
 
 
 def _birth_dates(text: str, lower: str, words: dict[str, list[int]]) -> list[Span]:
@@ -421,23 +755,22 @@ def _birth_dates(text: str, lower: str, words: dict[str, list[int]]) -> list[Spa
     out: list[Span] = []
     if not any(g in lower for g in _BIRTH_GATE):
         return out
-    cues = [m for pattern in (_BIRTH_STRONG, _BIRTH_WEAK)
-            for m in _matches_at(pattern, lower, words, _BIRTH_FIRSTS)]
+    cues = [m for pattern in (_BIRTH_STRONG, _BIRTH_WEAK) for m in _matches_at(pattern, lower, words, _BIRTH_FIRSTS)]
     for cue in cues:
         strong = cue.re is _BIRTH_STRONG
         m = _DATE.search(text, cue.end(), cue.end() + 45)
-        if m is None or ". " in text[cue.end():m.start()]:
+        if m is None or ". " in text[cue.end() : m.start()]:
             # "meine Tochter hat am 14.02.2012 Geburtstag": the date may come first
             m = None if strong else _last(_DATE.finditer(text, max(0, cue.start() - 30), cue.start()))
-            if m is None or ". " in text[m.end():cue.start()]:
+            if m is None or ". " in text[m.end() : cue.start()]:
                 continue
         sentence_start = max(lower.rfind(c, 0, min(m.start(), cue.start())) for c in "?!\n") + 1
         sentence_start = max(sentence_start, lower.rfind(". ", 0, min(m.start(), cue.start())) + 1)
-        before = lower[sentence_start:cue.start() + len(cue.group())]
+        before = lower[sentence_start : cue.start() + len(cue.group())]
         if strong or _FIRST_PERSON_BIRTH.search(before) or _NUMERIC_DATE.fullmatch(m.group()):
             out.append((PersonalData.BIRTH_DATE, *m.span()))
             # the person it belongs to: a capitalised name just before the cue ("Ana Lima, born 03/02/1990")
-            name = _NAME_BEFORE.search(text[max(0, cue.start() - 60):cue.start()])
+            name = _NAME_BEFORE.search(text[max(0, cue.start() - 60) : cue.start()])
             if name and name.group(1).split()[0] not in _NOT_NAMES:
                 a = max(0, cue.start() - 60) + name.start(1)
                 out.append((PersonalData.PERSON, a, a + len(name.group(1))))
@@ -451,8 +784,10 @@ def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
     return m
 
 
-_NOT_NAMES = frozenset("The A An I It This That My Our Your Please Thanks Hi Hello Dear Sorry Yes No Ok Okay Also And "
-                       "But So Then Today Tomorrow Here There What When Where Who How Why".split())
+_NOT_NAMES = frozenset(
+    "The A An I It This That My Our Your Please Thanks Hi Hello Dear Sorry Yes No Ok Okay Also And "
+    "But So Then Today Tomorrow Here There What When Where Who How Why".split()
+)
 
 
 _NAME_FIRSTS = frozenset("my i i'm call name full meu me mi mein ich je mon nome nombre nom minha meine ma".split())

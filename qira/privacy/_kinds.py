@@ -40,8 +40,9 @@ class PersonalData(enum.StrEnum):
 
 
 _TAGS = {PersonalData.ID_NUMBER: "ID", PersonalData.CREDENTIAL: "SECRET", PersonalData.BIRTH_DATE: "DATE_OF_BIRTH"}
-_TOPICS = frozenset({PersonalData.HEALTH, PersonalData.FINANCES, PersonalData.SEXUALITY, PersonalData.RELIGION,
-                     PersonalData.LEGAL})
+_TOPICS = frozenset(
+    {PersonalData.HEALTH, PersonalData.FINANCES, PersonalData.SEXUALITY, PersonalData.RELIGION, PersonalData.LEGAL}
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,27 +20,102 @@ __all__ = ["Normalized", "normalize"]
 
 # Latin look-alikes (Unicode TR39 confusables) from Cyrillic and Greek: the ones that
 # make a word read as Latin to a person while a regular expression sees another script.
-_CONFUSABLES = str.maketrans({
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
-    "ԁ": "d", "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ɡ": "g", "А": "A", "В": "B", "Е": "E", "К": "K",
-    "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J",
-    "Ѕ": "S", "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "κ": "k", "υ": "u", "τ": "t", "Α": "A",
-    "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P",
-    "Τ": "T", "Υ": "Y", "Χ": "X", "ℓ": "l", "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "−": "-",
-    "﹫": "@", "＠": "@", "․": ".", "。": ".", "｡": ".",
-})
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x([0-9a-fA-F]{2,6});"
-                     r"|&(commat|period|plus);")
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "һ": "h",
+        "ӏ": "l",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ɡ": "g",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "У": "Y",
+        "І": "I",
+        "Ј": "J",
+        "Ѕ": "S",
+        "α": "a",
+        "ο": "o",
+        "ρ": "p",
+        "ν": "v",
+        "ι": "i",
+        "κ": "k",
+        "υ": "u",
+        "τ": "t",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+        "ℓ": "l",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "﹫": "@",
+        "＠": "@",
+        "․": ".",
+        "。": ".",
+        "｡": ".",
+    }
+)
+_ESCAPE = re.compile(
+    r"\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|&#(\d{2,6});|&#x([0-9a-fA-F]{2,6});"
+    r"|&(commat|period|plus);"
+)
 _ENTITIES = {"commat": "@", "period": ".", "plus": "+"}
 # The words stand alone (" at ", "(at)"), so "station" or "dotted" never read as symbols.
 _AT = r"(?:\s+(?:at|arroba|arobase|chez)\s+|\s*[(\[{<]\s*(?:at|arroba|arobase|chez|@)\s*[)\]}>]\s*|\s*@\s*)"
-_DOT = (r"(?:\s+(?:dot|ponto|punto|punkt|point)\s+|\s*[(\[{<]\s*(?:dot|ponto|punto|punkt|point|\.)\s*[)\]}>]\s*"
-        r"|\s*\.\s*)")
-_TLDS = ("com|org|net|edu|gov|mil|int|io|co|br|pt|es|de|fr|uk|us|eu|it|nl|ch|at|be|ca|au|mx|ar|cl|jp|in|ru|info|me|ai|"
-         "app|dev|biz|online|email|mail|tech|xyz|name|pro|cat|gal|lu|ie|se|no|dk|fi|pl|cz|ao|mz")
+_DOT = (
+    r"(?:\s+(?:dot|ponto|punto|punkt|point)\s+|\s*[(\[{<]\s*(?:dot|ponto|punto|punkt|point|\.)\s*[)\]}>]\s*"
+    r"|\s*\.\s*)"
+)
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|io|co|br|pt|es|de|fr|uk|us|eu|it|nl|ch|at|be|ca|au|mx|ar|cl|jp|in|ru|info|me|ai|"
+    "app|dev|biz|online|email|mail|tech|xyz|name|pro|cat|gal|lu|ie|se|no|dk|fi|pl|cz|ao|mz"
+)
 _SPELLED_EMAIL = re.compile(
-    r"(?<![\w.@])([A-Za-z0-9][\w+-]*(?:" + _DOT + r"[\w+-]+)*)" + _AT +
-    r"([A-Za-z0-9][\w-]*(?:" + _DOT + r"[A-Za-z0-9][\w-]*)*?" + _DOT + r"(?:" + _TLDS + r"))\b",
+    r"(?<![\w.@])([A-Za-z0-9][\w+-]*(?:"
+    + _DOT
+    + r"[\w+-]+)*)"
+    + _AT
+    + r"([A-Za-z0-9][\w-]*(?:"
+    + _DOT
+    + r"[A-Za-z0-9][\w-]*)*?"
+    + _DOT
+    + r"(?:"
+    + _TLDS
+    + r"))\b",
     re.I,
 )
 _EMAIL_CUES = (" at ", "(at)", "[at]", "{at}", "<at>", "arroba", "arobase", " chez ", " @ ", "@ ", " @")
@@ -105,7 +180,6 @@ class Normalized:
         starts.extend(self.starts[last:])
         ends.extend(self.ends[last:])
         return Normalized("".join(pieces), starts, ends)
-
 
     def replace(self, spans: list[tuple[int, int, str]]) -> Normalized:
         """Replace each (start, end) with its text; spans in order and not overlapping."""
@@ -180,8 +254,10 @@ def _unescape(m: re.Match[str]) -> str | None:
 
 
 # "look at example dot com" is a sentence, not an address
-_NOT_LOCAL_PARTS = frozenset("look looking looked stay staying meet meeting arrive arrived be is are am was were me us "
-                             "you him her them it this that here there home work not him see visit visiting".split())
+_NOT_LOCAL_PARTS = frozenset(
+    "look looking looked stay staying meet meeting arrive arrived be is are am was were me us "
+    "you him her them it this that here there home work not him see visit visiting".split()
+)
 
 
 def _email(m: re.Match[str]) -> str | None:

@@ -28,28 +28,55 @@ _add("d", "zero/oh/nought one two three four five six seven eight nine", _D)
 _add("t", "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen", list(range(10, 20)))
 _add("T", "twenty thirty forty fifty sixty seventy eighty ninety", list(range(20, 100, 10)))
 _add("d", "zero um/uma dois/duas três/tres quatro cinco seis/meia sete oito nove", _D)
-_add("t", "dez onze doze treze catorze/quatorze quinze dezesseis/dezasseis dezessete/dezassete dezoito "
-          "dezenove/dezanove", list(range(10, 20)))
+_add(
+    "t",
+    "dez onze doze treze catorze/quatorze quinze dezesseis/dezasseis dezessete/dezassete dezoito dezenove/dezanove",
+    list(range(10, 20)),
+)
 _add("T", "vinte trinta quarenta cinquenta/cinqüenta sessenta setenta oitenta noventa", list(range(20, 100, 10)))
-_add("H", "duzentos/duzentas trezentos/trezentas quatrocentos/quatrocentas quinhentos/quinhentas "
-          "seiscentos/seiscentas setecentos/setecentas oitocentos/oitocentas novecentos/novecentas",
-     list(range(200, 1000, 100)))
+_add(
+    "H",
+    "duzentos/duzentas trezentos/trezentas quatrocentos/quatrocentas quinhentos/quinhentas "
+    "seiscentos/seiscentas setecentos/setecentas oitocentos/oitocentas novecentos/novecentas",
+    list(range(200, 1000, 100)),
+)
 _add("d", "cero uno/una dos tres cuatro cinco seis siete ocho nueve", _D)
-_add("t", "diez once doce trece catorce quince dieciséis/dieciseis diecisiete dieciocho diecinueve",
-     list(range(10, 20)))
+_add(
+    "t", "diez once doce trece catorce quince dieciséis/dieciseis diecisiete dieciocho diecinueve", list(range(10, 20))
+)
 _add("T", "veinte treinta cuarenta cincuenta sesenta setenta ochenta noventa", list(range(20, 100, 10)))
-_add("T", "veintiuno/veintiún veintidós/veintidos veintitrés/veintitres veinticuatro veinticinco "
-          "veintiséis/veintiseis veintisiete veintiocho veintinueve", list(range(21, 30)))
-_add("H", "doscientos/doscientas trescientos/trescientas cuatrocientos/cuatrocientas quinientos/quinientas "
-          "seiscientos/seiscientas setecientos/setecientas ochocientos/ochocientas novecientos/novecientas",
-     list(range(200, 1000, 100)))
+_add(
+    "T",
+    "veintiuno/veintiún veintidós/veintidos veintitrés/veintitres veinticuatro veinticinco "
+    "veintiséis/veintiseis veintisiete veintiocho veintinueve",
+    list(range(21, 30)),
+)
+_add(
+    "H",
+    "doscientos/doscientas trescientos/trescientas cuatrocientos/cuatrocientas quinientos/quinientas "
+    "seiscientos/seiscientas setecientos/setecientas ochocientos/ochocientas novecientos/novecientas",
+    list(range(200, 1000, 100)),
+)
 _add("d", "null eins zwei/zwo drei vier fünf/fuenf sechs sieben acht neun", _D)
-_add("t", "zehn elf zwölf/zwoelf dreizehn vierzehn fünfzehn/fuenfzehn sechzehn siebzehn achtzehn neunzehn",
-     list(range(10, 20)))
+_add(
+    "t",
+    "zehn elf zwölf/zwoelf dreizehn vierzehn fünfzehn/fuenfzehn sechzehn siebzehn achtzehn neunzehn",
+    list(range(10, 20)),
+)
 _GERMAN_TENS = "zwanzig dreißig/dreissig vierzig fünfzig/fuenfzig sechzig siebzig achtzig neunzig"
 _add("T", _GERMAN_TENS, list(range(20, 100, 10)))
-for _unit, _u in (("ein", 1), ("zwei", 2), ("drei", 3), ("vier", 4), ("fünf", 5), ("fuenf", 5), ("sechs", 6),
-                  ("sieben", 7), ("acht", 8), ("neun", 9)):
+for _unit, _u in (
+    ("ein", 1),
+    ("zwei", 2),
+    ("drei", 3),
+    ("vier", 4),
+    ("fünf", 5),
+    ("fuenf", 5),
+    ("sechs", 6),
+    ("sieben", 7),
+    ("acht", 8),
+    ("neun", 9),
+):
     for _tens, _t in zip(_GERMAN_TENS.split(), range(20, 100, 10), strict=True):
         for _form in _tens.split("/"):
             _WORDS[f"{_unit}und{_form}"] = (_t + _u, "T")

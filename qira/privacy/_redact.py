@@ -31,7 +31,7 @@ class Redaction:
     kinds: tuple[PersonalData, ...] = ()  # one per placeholder, in order of first appearance
 
     def describe(self) -> str:
-        """"2 items redacted: a name and a phone number"."""
+        """ "2 items redacted: a name and a phone number"."""
         n = len(self.values)
         names: list[str] = []
         for kind in self.kinds:
@@ -79,8 +79,13 @@ class Restorer:
         if self.values:
             names = "|".join(sorted((re.escape(k) for k in self.values), key=len, reverse=True))
             self._pattern: re.Pattern[str] | None = re.compile(
-                r"(?:<|\[|\{|&lt;|\()\s*(" + names + r")\s*(?:>|\]|\}|&gt;|\))|(?<![A-Za-z0-9])(" + names
-                + r")(?![A-Za-z0-9])", re.I)
+                r"(?:<|\[|\{|&lt;|\()\s*("
+                + names
+                + r")\s*(?:>|\]|\}|&gt;|\))|(?<![A-Za-z0-9])("
+                + names
+                + r")(?![A-Za-z0-9])",
+                re.I,
+            )
         else:
             self._pattern = None
 
@@ -122,17 +127,17 @@ class Restorer:
         body = rest
         for opener in _OPENERS:
             if rest.startswith(opener):
-                body = rest[len(opener):].lstrip()
+                body = rest[len(opener) :].lstrip()
                 break
         else:
             if not rest[:1].isalpha():
                 return False
         up = body.upper()
         for name in self.values:
-            if name.startswith(up) or (up.startswith(name) and _closing_prefix(up[len(name):])):
+            if name.startswith(up) or (up.startswith(name) and _closing_prefix(up[len(name) :])):
                 return True
             # a longer number may still come ("PHONE_1" then "2")
-            if up.startswith(name[:name.rfind("_") + 1]) and up[name.rfind("_") + 1:].isdigit():
+            if up.startswith(name[: name.rfind("_") + 1]) and up[name.rfind("_") + 1 :].isdigit():
                 return True
         return False
 

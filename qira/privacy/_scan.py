@@ -17,9 +17,23 @@ __all__ = ["Item", "Scan", "detect_personal_data", "scan_texts"]
 
 _SEP = "\n\n"
 # Which kind wins when two detectors claim overlapping text (the more specific one).
-_PRIORITY = {k: i for i, k in enumerate((
-    PersonalData.CREDENTIAL, PersonalData.CARD, PersonalData.ACCOUNT, PersonalData.ID_NUMBER, PersonalData.EMAIL,
-    PersonalData.PHONE, PersonalData.BIRTH_DATE, PersonalData.ADDRESS, PersonalData.PERSON, PersonalData.VEHICLE))}
+_PRIORITY = {
+    k: i
+    for i, k in enumerate(
+        (
+            PersonalData.CREDENTIAL,
+            PersonalData.CARD,
+            PersonalData.ACCOUNT,
+            PersonalData.ID_NUMBER,
+            PersonalData.EMAIL,
+            PersonalData.PHONE,
+            PersonalData.BIRTH_DATE,
+            PersonalData.ADDRESS,
+            PersonalData.PERSON,
+            PersonalData.VEHICLE,
+        )
+    )
+}
 _TAIL_NUMBER = re.compile(r"(\d[\d ()./-]*\d)\D{0,12}$")
 _HEAD_NUMBER = re.compile(r"^\D{0,60}?(\d[\d ()./-]*\d)")
 _CARD_WORDS = ("card", "cartão", "cartao", "tarjeta", "karte", "carte", "visa", "mastercard")

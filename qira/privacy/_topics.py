@@ -81,14 +81,16 @@ _LEXICON: dict[PersonalData, str] = {
     """,
 }
 
-_FIRST_PERSON = frozenset("""
+_FIRST_PERSON = frozenset(
+    """
     i i'm i've i'd i'll my mine myself me we we're we've our ours
     eu meu minha meus minhas mim comigo estou tenho sou fui estive tive estava nós nosso nossa
     yo mi mis conmigo estoy tengo soy estuve tuve nosotros nuestro nuestra
     ich mein meine meinen meinem meiner meines mir mich wir unser unsere bin habe hatte
     je moi mon ma nous notre suis
     remember remind profile lembre lembra lembrar recuerda recuérdame merk merke notiere rappelle souviens
-""".split())
+""".split()
+)
 _ELIDED = ("j'", "m'", "j’", "m’")  # French j'ai, m'appelle
 # "tell me about diabetes" asks about the world, not about the person
 _IMPERSONAL_BEFORE_ME = frozenset("tell help show give explain teach let to".split())
@@ -97,13 +99,20 @@ _IMPERSONAL_BEFORE_I = frozenset("do can could should would shall might may".spl
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")  # a word (letters, one apostrophe)
 _BOUNDARY = re.compile(r"[.!?](?=\s|$)|\n")  # not the point in "20.000" or "3.5"
 # "ich nehme 75 mg ...": taking a dose is medication whatever the drug is called
-_TAKES_DOSE = re.compile(r"\b(?:take|taking|took|tomo|toma|tomando|tomar|tomei|nehme|nimmt|genommen|prends|prend"
-                         r"|pris)\b"
-                         r"[^.!?\n]{0,30}?\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|iu|ui|comprimidos?|tablets?|pills?|tabletten|"
-                         r"cachets?|gotas|drops|tropfen|gouttes)\b", re.I)
-_DOSE = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|iu|ui|units|unidades|einheiten|unités|comprimidos?|"
-                   r"tablets?|pills?|gotas|drops|tropfen|gouttes)\b", re.I)
-_DRUGS = frozenset("""
+_TAKES_DOSE = re.compile(
+    r"\b(?:take|taking|took|tomo|toma|tomando|tomar|tomei|nehme|nimmt|genommen|prends|prend"
+    r"|pris)\b"
+    r"[^.!?\n]{0,30}?\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|iu|ui|comprimidos?|tablets?|pills?|tabletten|"
+    r"cachets?|gotas|drops|tropfen|gouttes)\b",
+    re.I,
+)
+_DOSE = re.compile(
+    r"\b\d+(?:[.,]\d+)?\s?(?:mg|mcg|µg|ug|ml|iu|ui|units|unidades|einheiten|unités|comprimidos?|"
+    r"tablets?|pills?|gotas|drops|tropfen|gouttes)\b",
+    re.I,
+)
+_DRUGS = frozenset(
+    """
     ibuprofen ibuprofeno paracetamol acetaminophen aspirin aspirina fluoxetine fluoxetin fluoxetina sertraline
     sertralin sertralina escitalopram citalopram paroxetine paroxetina venlafaxine venlafaxina bupropion lithium
     lítio litio metformin metformina insulin insuline insulina lisinopril amlodipine amlodipino amlodipina
@@ -116,7 +125,8 @@ _DRUGS = frozenset("""
     pregabalin pregabalina mounjaro ozempic semaglutide semaglutida tirzepatide methotrexate metotrexato
     hydroxychloroquine hidroxicloroquina valproate valproato venlafaxin sertralin fluoxetin paroxetin citalopram
     metformin amlodipin atorvastatin simvastatin levothyroxin omeprazol ramipril bisoprolol pantoprazol
-""".split())
+""".split()
+)
 
 
 _Phrases = dict[str, list[tuple[tuple[str, ...], PersonalData]]]
@@ -145,21 +155,69 @@ def _phrases(words: str) -> list[str]:
     out: list[str] = []
     i = 0
     multi = {
-        "panic attack*", "blood pressure", "blood test*", "blood sugar", "mental health", "heart rate",
-        "heart condition", "chronic pain", "eating disorder", "receita médica", "pressão alta", "pressão arterial",
-        "exame de sangue", "saúde mental", "dependência química", "salud mental", "presión arterial",
-        "análisis de sangre", "receta médica", "psychische gesundheit", "crise de panique", "fausse couche",
-        "tension artérielle", "prise de sang", "santé mentale", "credit score", "bank balance", "net worth",
-        "tax return", "unpaid bills", "saldo bancário", "renda mensal", "saldo bancario", "solde bancaire",
-        "coming out", "sexual orientation", "orientação sexual", "sair do armário", "orientación sexual",
-        "salir del armario", "sexuelle orientierung", "orientation sexuelle", "charged with", "court date",
-        "court case", "criminal record", "immigration status", "processo judicial", "antecedentes criminais",
-        "liberdade condicional", "antecedentes penales", "libertad condicional", "casier judiciaire",
-        "liberté conditionnelle", "garde à vue", "blood type", "tipo sanguíneo", "grupo sanguíneo", "groupe sanguin",
+        "panic attack*",
+        "blood pressure",
+        "blood test*",
+        "blood sugar",
+        "mental health",
+        "heart rate",
+        "heart condition",
+        "chronic pain",
+        "eating disorder",
+        "receita médica",
+        "pressão alta",
+        "pressão arterial",
+        "exame de sangue",
+        "saúde mental",
+        "dependência química",
+        "salud mental",
+        "presión arterial",
+        "análisis de sangre",
+        "receta médica",
+        "psychische gesundheit",
+        "crise de panique",
+        "fausse couche",
+        "tension artérielle",
+        "prise de sang",
+        "santé mentale",
+        "credit score",
+        "bank balance",
+        "net worth",
+        "tax return",
+        "unpaid bills",
+        "saldo bancário",
+        "renda mensal",
+        "saldo bancario",
+        "solde bancaire",
+        "coming out",
+        "sexual orientation",
+        "orientação sexual",
+        "sair do armário",
+        "orientación sexual",
+        "salir del armario",
+        "sexuelle orientierung",
+        "orientation sexuelle",
+        "charged with",
+        "court date",
+        "court case",
+        "criminal record",
+        "immigration status",
+        "processo judicial",
+        "antecedentes criminais",
+        "liberdade condicional",
+        "antecedentes penales",
+        "libertad condicional",
+        "casier judiciaire",
+        "liberté conditionnelle",
+        "garde à vue",
+        "blood type",
+        "tipo sanguíneo",
+        "grupo sanguíneo",
+        "groupe sanguin",
     }
     while i < len(tokens):
         for n in (3, 2):
-            cand = " ".join(tokens[i:i + n])
+            cand = " ".join(tokens[i : i + n])
             if cand in multi:
                 out.append(cand)
                 i += n
@@ -192,15 +250,33 @@ def find_topics(text: str, tokens: list[tuple[str, int, int]] | None = None) -> 
         if kind is not None:
             hits.append((kind, a, b))
         for rest, phrase_kind in _MULTI.get(word, ()):
-            following = tokens[i + 1:i + 1 + len(rest)]
+            following = tokens[i + 1 : i + 1 + len(rest)]
             if len(following) == len(rest) and all(
-                    w == r or (r.endswith("*") and w.startswith(r[:-1])) for (w, _, _), r in zip(following, rest,
-                                                                                                  strict=True)):
+                w == r or (r.endswith("*") and w.startswith(r[:-1]))
+                for (w, _, _), r in zip(following, rest, strict=True)
+            ):
                 hits.append((phrase_kind, a, following[-1][2]))
         if word in _DRUGS:
             hits.append((PersonalData.HEALTH, a, b))
-    if any(u in text for u in ("mg", "mcg", "µg", "IU", "UI", "comprim", "tablet", "Tablet", "pill", "cachet",
-                               "gotas", "drops", "ropfen", "gouttes")):
+    if any(
+        u in text
+        for u in (
+            "mg",
+            "mcg",
+            "µg",
+            "IU",
+            "UI",
+            "comprim",
+            "tablet",
+            "Tablet",
+            "pill",
+            "cachet",
+            "gotas",
+            "drops",
+            "ropfen",
+            "gouttes",
+        )
+    ):
         hits.extend((PersonalData.HEALTH, *m.span()) for m in _TAKES_DOSE.finditer(text))
     if not hits:
         return []
@@ -210,7 +286,9 @@ def find_topics(text: str, tokens: list[tuple[str, int, int]] | None = None) -> 
         sentence = bisect.bisect_right(personal[0], a) - 1
         if sentence >= 0 and personal[1][sentence]:
             out.append((kind, a, b))
-        elif kind is PersonalData.HEALTH and text[a:b].lower() in _DRUGS and _DOSE.search(text[max(0, a - 40):b + 40]):
+        elif (
+            kind is PersonalData.HEALTH and text[a:b].lower() in _DRUGS and _DOSE.search(text[max(0, a - 40) : b + 40])
+        ):
             out.append((kind, a, b))  # a drug with a dose is someone's medication
     return out
 
@@ -222,8 +300,10 @@ def _personal_sentences(text: str, tokens: list[tuple[str, int, int]]) -> tuple[
     previous = ""
     for word, a, _ in tokens:
         first = word in _FIRST_PERSON or word.startswith(_ELIDED)
-        if first and ((word in ("me", "us") and previous in _IMPERSONAL_BEFORE_ME)
-                      or (word == "i" and previous in _IMPERSONAL_BEFORE_I)):
+        if first and (
+            (word in ("me", "us") and previous in _IMPERSONAL_BEFORE_ME)
+            or (word == "i" and previous in _IMPERSONAL_BEFORE_I)
+        ):
             first = False
         if first:
             personal[bisect.bisect_right(starts, a) - 1] = True

@@ -44,11 +44,14 @@ class SkillHost(Protocol):
 
     async def memory_search(self, query: str, *, k: int, device: str | None) -> list[SearchHit]: ...
     async def memory_list(self, *, limit: int) -> list[Memory]: ...
-    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float) -> Memory: ...
+    async def memory_add(
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+    ) -> Memory: ...
     async def memory_forget(self, memory_id: str) -> None: ...
     def devices(self) -> list[DeviceInfo]: ...
-    async def notify(self, device: str | None, *, title: str, text: str, kind: str,
-                     data: Mapping[str, Any] | None = None) -> str | None: ...
+    async def notify(
+        self, device: str | None, *, title: str, text: str, kind: str, data: Mapping[str, Any] | None = None
+    ) -> str | None: ...
     async def schedule(self, item: Scheduled) -> Scheduled: ...
     async def scheduled(self) -> list[Scheduled]: ...
     async def cancel(self, item_id: str) -> bool: ...
@@ -128,8 +131,15 @@ class SkillContext:
         self.require(Permission.NOTIFY, "see your devices")
         return self.host.devices()
 
-    async def notify(self, text: str, *, title: str = "Qira", device: str | None = None, kind: str = "info",
-                     data: Mapping[str, Any] | None = None) -> str | None:
+    async def notify(
+        self,
+        text: str,
+        *,
+        title: str = "Qira",
+        device: str | None = None,
+        kind: str = "info",
+        data: Mapping[str, Any] | None = None,
+    ) -> str | None:
         """Show a notification (``notify``) on ``device`` (an id), or on the device the
         person is most likely using. ``data`` travels with it (a thread id for a handoff).
         Returns the device id it went to."""
@@ -175,14 +185,18 @@ class SkillContext:
 
     # -- models ------------------------------------------------------------
 
-    def stream(self, prompt: str, *, system: str | None = None, max_tokens: int = 200, cloud: bool = False) -> AsyncIterator[str]:
+    def stream(
+        self, prompt: str, *, system: str | None = None, max_tokens: int = 200, cloud: bool = False
+    ) -> AsyncIterator[str]:
         """Ask the hub's model, streaming text. ``cloud=True`` prefers the cloud endpoint
         (``network``); otherwise the router decides, and private context stays local."""
         if cloud:
             self.require(Permission.NETWORK, "use the cloud model")
         return self.host.stream_model(prompt, system=system, max_tokens=max_tokens, cloud=cloud)
 
-    async def complete(self, prompt: str, *, system: str | None = None, max_tokens: int = 200, cloud: bool = False) -> str:
+    async def complete(
+        self, prompt: str, *, system: str | None = None, max_tokens: int = 200, cloud: bool = False
+    ) -> str:
         parts = [chunk async for chunk in self.stream(prompt, system=system, max_tokens=max_tokens, cloud=cloud)]
         return "".join(parts).strip()
 

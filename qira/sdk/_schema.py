@@ -101,7 +101,11 @@ def type_schema(tp: Any) -> dict[str, Any]:
     if origin is typing.Literal:
         values = list(typing.get_args(tp))
         kinds = {type(v) for v in values}
-        json_type = {str: "string", int: "integer", bool: "boolean", float: "number"}.get(kinds.pop()) if len(kinds) == 1 else None
+        json_type = (
+            {str: "string", int: "integer", bool: "boolean", float: "number"}.get(kinds.pop())
+            if len(kinds) == 1
+            else None
+        )
         if json_type is None:
             raise TypeError(f"Literal values must share one simple type: {tp}")
         return {"type": json_type, "enum": values}

@@ -138,7 +138,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     parts: list[str] = []
     last = 0
     for match in _SLOT.finditer(pattern):
-        parts.append(_literal(pattern[last:match.start()]))
+        parts.append(_literal(pattern[last : match.start()]))
         parts.append(f"(?P<{match.group(1)}>.+?)")
         last = match.end()
     parts.append(_literal(pattern[last:]))

@@ -47,7 +47,9 @@ class FakeHost:
     """Memory, devices, a model and storage, all in memory. Inspect the lists after a call."""
 
     devices_list: list[DeviceInfo] = field(
-        default_factory=lambda: [DeviceInfo(id="dev-pc", name="pc", kind=DeviceKind.PC, online=True, last_active=time.time())]
+        default_factory=lambda: [
+            DeviceInfo(id="dev-pc", name="pc", kind=DeviceKind.PC, online=True, last_active=time.time())
+        ]
     )
     memories_list: list[Memory] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
@@ -107,10 +109,20 @@ class FakeHost:
     async def memory_list(self, *, limit: int) -> list[Memory]:
         return list(reversed(self.memories_list))[:limit]
 
-    async def memory_add(self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float) -> Memory:
+    async def memory_add(
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+    ) -> Memory:
         now = time.time()
-        memory = Memory(id=f"m{next(self._ids)}", text=text, kind=kind, scope=scope, device=device,
-                        importance=importance, created_at=now, updated_at=now)
+        memory = Memory(
+            id=f"m{next(self._ids)}",
+            text=text,
+            kind=kind,
+            scope=scope,
+            device=device,
+            importance=importance,
+            created_at=now,
+            updated_at=now,
+        )
         self.memories_list.append(memory)
         return memory
 
@@ -123,8 +135,9 @@ class FakeHost:
     def devices(self) -> list[DeviceInfo]:
         return list(self.devices_list)
 
-    async def notify(self, device: str | None, *, title: str, text: str, kind: str,
-                     data: Mapping[str, Any] | None = None) -> str | None:
+    async def notify(
+        self, device: str | None, *, title: str, text: str, kind: str, data: Mapping[str, Any] | None = None
+    ) -> str | None:
         target = device or (self.devices_list[0].id if self.devices_list else None)
         self.notifications.append(Notification(device=target, title=title, text=text, kind=kind, data=dict(data or {})))
         return target
@@ -142,7 +155,9 @@ class FakeHost:
         self.scheduled_list = [s for s in self.scheduled_list if s.id != item_id]
         return len(self.scheduled_list) < before
 
-    async def stream_model(self, prompt: str, *, system: str | None, max_tokens: int, cloud: bool) -> AsyncIterator[str]:
+    async def stream_model(
+        self, prompt: str, *, system: str | None, max_tokens: int, cloud: bool
+    ) -> AsyncIterator[str]:
         self.prompts.append(prompt)
         yield self.model(prompt)
 

@@ -9,11 +9,34 @@ import re
 
 __all__ = ["arrival", "clip", "duration", "plural", "your"]
 
-_IRREGULAR = {"memory": "memories", "entry": "entries", "reply": "replies", "person": "people", "child": "children",
-              "battery": "batteries", "inch": "inches", "match": "matches"}
+_IRREGULAR = {
+    "memory": "memories",
+    "entry": "entries",
+    "reply": "replies",
+    "person": "people",
+    "child": "children",
+    "battery": "batteries",
+    "inch": "inches",
+    "match": "matches",
+}
 # places one "gets" without "to the": "when you get home", "when you get to work"
-_NO_ARTICLE = {"work", "school", "church", "class", "bed", "town", "college", "university", "uni", "lunch", "dinner",
-               "practice", "training", "mass", "hospital"}
+_NO_ARTICLE = {
+    "work",
+    "school",
+    "church",
+    "class",
+    "bed",
+    "town",
+    "college",
+    "university",
+    "uni",
+    "lunch",
+    "dinner",
+    "practice",
+    "training",
+    "mass",
+    "hospital",
+}
 _ARTICLES = ("the ", "a ", "an ", "my ", "your ", "our ", "his ", "her ", "their ")
 
 
@@ -65,12 +88,12 @@ def clip(text: str, limit: int) -> str:
     text = text.strip()
     if len(text) <= limit:
         return text
-    head = text[:limit + 1]
+    head = text[: limit + 1]
     sentence_ends = [m.end() for m in re.finditer(r"[.!?…](?=\s|$)", head)]
     if sentence_ends and sentence_ends[-1] >= limit // 3:
-        return head[:sentence_ends[-1]].strip()
+        return head[: sentence_ends[-1]].strip()
     cut = head[:limit].rstrip()
     space = cut.rfind(" ")
-    if space > 0 and not head[limit:limit + 1].isspace():
+    if space > 0 and not head[limit : limit + 1].isspace():
         cut = cut[:space]
     return cut.rstrip(" ,;:-") + "…"

@@ -49,9 +49,12 @@ def parse_start(payload: Mapping[str, Any]) -> StreamSpec:
     if not isinstance(stream, str) or not STREAM_ID.match(stream):
         raise _invalid("audio.start: stream must be 1-64 characters of A-Z a-z 0-9 _ . : -")
     raw_langs = payload.get("languages")
-    if (not isinstance(raw_langs, list) or not 1 <= len(raw_langs) <= 2
-            or not all(isinstance(x, str) for x in raw_langs)):
-        raise _invalid("audio.start: languages must be a list of one or two language codes, e.g. [\"en\", \"pt\"]")
+    if (
+        not isinstance(raw_langs, list)
+        or not 1 <= len(raw_langs) <= 2
+        or not all(isinstance(x, str) for x in raw_langs)
+    ):
+        raise _invalid('audio.start: languages must be a list of one or two language codes, e.g. ["en", "pt"]')
     languages: list[str] = []
     for raw in raw_langs:
         code = normalize_language(raw)
@@ -76,8 +79,9 @@ def parse_start(payload: Mapping[str, Any]) -> StreamSpec:
     speak = payload.get("speak", True)
     if not isinstance(speak, bool):
         raise _invalid("audio.start: speak must be true or false")
-    return StreamSpec(stream=stream, mode=mode, languages=tuple(languages), format=fmt, conversation=conversation,
-                      speak=speak)
+    return StreamSpec(
+        stream=stream, mode=mode, languages=tuple(languages), format=fmt, conversation=conversation, speak=speak
+    )
 
 
 def _parse_format(raw: Any) -> StreamFormat:
@@ -108,17 +112,50 @@ def speaker_for(spec: StreamSpec, language: str) -> tuple[str, str | None]:
     return "self", theirs
 
 
-def caption_payload(*, spec: StreamSpec, device: str, utterance: int, final: bool, speaker: str, language: str,
-                    text: str, target: str | None, translation: str | None, engine: str, notice: str | None,
-                    start_s: float, end_s: float) -> dict[str, Any]:
-    return {"stream": spec.stream, "conversation": spec.conversation, "device": device, "mode": spec.mode.value,
-            "utterance": utterance, "final": final, "speaker": speaker, "language": language, "text": text,
-            "target_language": target, "translation": translation, "engine": engine, "notice": notice,
-            "start_s": round(start_s, 3), "end_s": round(end_s, 3)}
+def caption_payload(
+    *,
+    spec: StreamSpec,
+    device: str,
+    utterance: int,
+    final: bool,
+    speaker: str,
+    language: str,
+    text: str,
+    target: str | None,
+    translation: str | None,
+    engine: str,
+    notice: str | None,
+    start_s: float,
+    end_s: float,
+) -> dict[str, Any]:
+    return {
+        "stream": spec.stream,
+        "conversation": spec.conversation,
+        "device": device,
+        "mode": spec.mode.value,
+        "utterance": utterance,
+        "final": final,
+        "speaker": speaker,
+        "language": language,
+        "text": text,
+        "target_language": target,
+        "translation": translation,
+        "engine": engine,
+        "notice": notice,
+        "start_s": round(start_s, 3),
+        "end_s": round(end_s, 3),
+    }
 
 
 def transcript_line(caption: Mapping[str, Any], at: float) -> dict[str, Any]:
     """One line of a conversation's thread: both languages, who spoke, when."""
-    return {"speaker": caption["speaker"], "language": caption["language"], "text": caption["text"],
-            "target_language": caption["target_language"], "translation": caption["translation"],
-            "stream": caption["stream"], "utterance": caption["utterance"], "at": round(at, 3)}
+    return {
+        "speaker": caption["speaker"],
+        "language": caption["language"],
+        "text": caption["text"],
+        "target_language": caption["target_language"],
+        "translation": caption["translation"],
+        "stream": caption["stream"],
+        "utterance": caption["utterance"],
+        "at": round(at, 3),
+    }

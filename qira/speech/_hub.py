@@ -21,18 +21,29 @@ from ._translate import CloudTranslate, Translator
 __all__ = ["build_speech"]
 
 
-def build_speech(cfg: SpeechConfig, base: SpeechSettings, *, sync: Any, inference: Any, agent: Any,
-                 memory: Any) -> SpeechService:
+def build_speech(
+    cfg: SpeechConfig, base: SpeechSettings, *, sync: Any, inference: Any, agent: Any, memory: Any
+) -> SpeechService:
     settings = dataclasses.replace(
         base,
-        segmenter=SegmenterSettings(threshold=cfg.vad_threshold, min_speech_s=cfg.min_speech_s,
-                                    min_silence_s=cfg.min_silence_s, max_utterance_s=cfg.max_utterance_s,
-                                    partial_every_s=cfg.partial_every_s),
-        transcriber=TranscriberSettings(threads=cfg.stt_threads, workers=cfg.stt_workers, beam_size=cfg.beam_size,
-                                        no_speech_threshold=cfg.no_speech_threshold,
-                                        logprob_threshold=cfg.logprob_threshold,
-                                        compression_ratio_threshold=cfg.compression_ratio_threshold),
-        max_streams_per_device=cfg.max_streams_per_device, tts_rate_wpm=cfg.tts_rate_wpm)
+        segmenter=SegmenterSettings(
+            threshold=cfg.vad_threshold,
+            min_speech_s=cfg.min_speech_s,
+            min_silence_s=cfg.min_silence_s,
+            max_utterance_s=cfg.max_utterance_s,
+            partial_every_s=cfg.partial_every_s,
+        ),
+        transcriber=TranscriberSettings(
+            threads=cfg.stt_threads,
+            workers=cfg.stt_workers,
+            beam_size=cfg.beam_size,
+            no_speech_threshold=cfg.no_speech_threshold,
+            logprob_threshold=cfg.logprob_threshold,
+            compression_ratio_threshold=cfg.compression_ratio_threshold,
+        ),
+        max_streams_per_device=cfg.max_streams_per_device,
+        tts_rate_wpm=cfg.tts_rate_wpm,
+    )
     cloud = _cloud_translate(inference) if cfg.cloud_translation and inference.cloud is not None else None
     translator = Translator(cloud=cloud, use_apertium=cfg.apertium)
 
@@ -45,24 +56,27 @@ def build_speech(cfg: SpeechConfig, base: SpeechSettings, *, sync: Any, inferenc
         return answer, thread
 
     async def remember(device: DeviceInfo, text: str, scope: str) -> str:
-        result = await memory.add(text, kind="episode", scope=scope, device=device.id, importance=0.6,
-                                  actor=device.id)
+        result = await memory.add(text, kind="episode", scope=scope, device=device.id, importance=0.6, actor=device.id)
         return str(result.memory.id)
 
-    return SpeechService(settings, gateway=sync, translator=translator, transcripts=DocTranscripts(sync),
-                         ask=ask, remember=remember)
+    return SpeechService(
+        settings, gateway=sync, translator=translator, transcripts=DocTranscripts(sync), ask=ask, remember=remember
+    )
 
 
 def _cloud_translate(inference: Any) -> CloudTranslate:
     from ..inference import ChatMessage, ChatRequest, Target
 
     async def translate(text: str, source: str, target: str) -> str:
-        prompt = (f"Translate this {language_name(source)} text into {language_name(target)}. "
-                  f"Reply with the translation only.\n\n{text}")
+        prompt = (
+            f"Translate this {language_name(source)} text into {language_name(target)}. "
+            f"Reply with the translation only.\n\n{text}"
+        )
         # intent_confidence 0: an open-ended request, which the router sends to the cloud
         # unless the policy (local-only), the privacy rule, the breaker or the budget say no.
-        request = ChatRequest(messages=[ChatMessage(role="user", content=prompt)], max_tokens=200, temperature=0.2,
-                              intent_confidence=0.0)
+        request = ChatRequest(
+            messages=[ChatMessage(role="user", content=prompt)], max_tokens=200, temperature=0.2, intent_confidence=0.0
+        )
         decision = inference.route(request)
         if decision.target is not Target.CLOUD:
             raise TranslationUnavailable("; ".join(decision.reasons))

@@ -6,27 +6,97 @@ from __future__ import annotations
 __all__ = ["ESPEAK_VOICES", "language_name", "normalize_language", "parse_pair"]
 
 _NAMES = {
-    "en": "English", "pt": "Portuguese", "es": "Spanish", "ca": "Catalan", "fr": "French", "gl": "Galician",
-    "it": "Italian", "de": "German", "nl": "Dutch", "ro": "Romanian", "oc": "Occitan", "eo": "Esperanto",
-    "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "ru": "Russian", "ar": "Arabic", "hi": "Hindi",
-    "pl": "Polish", "tr": "Turkish", "uk": "Ukrainian", "sv": "Swedish", "el": "Greek", "cs": "Czech",
+    "en": "English",
+    "pt": "Portuguese",
+    "es": "Spanish",
+    "ca": "Catalan",
+    "fr": "French",
+    "gl": "Galician",
+    "it": "Italian",
+    "de": "German",
+    "nl": "Dutch",
+    "ro": "Romanian",
+    "oc": "Occitan",
+    "eo": "Esperanto",
+    "ja": "Japanese",
+    "zh": "Chinese",
+    "ko": "Korean",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "hi": "Hindi",
+    "pl": "Polish",
+    "tr": "Turkish",
+    "uk": "Ukrainian",
+    "sv": "Swedish",
+    "el": "Greek",
+    "cs": "Czech",
 }
 # ISO 639-3 / 639-2 codes Apertium uses for the languages above
-_THREE = {"eng": "en", "por": "pt", "spa": "es", "cat": "ca", "fra": "fr", "fre": "fr", "glg": "gl", "ita": "it",
-          "deu": "de", "ger": "de", "nld": "nl", "ron": "ro", "oci": "oc", "epo": "eo"}
+_THREE = {
+    "eng": "en",
+    "por": "pt",
+    "spa": "es",
+    "cat": "ca",
+    "fra": "fr",
+    "fre": "fr",
+    "glg": "gl",
+    "ita": "it",
+    "deu": "de",
+    "ger": "de",
+    "nld": "nl",
+    "ron": "ro",
+    "oci": "oc",
+    "epo": "eo",
+}
 _ALIASES = {name.lower(): code for code, name in _NAMES.items()} | {
-    "português": "pt", "portugues": "pt", "brazilian portuguese": "pt", "pt-br": "pt", "pt_br": "pt",
-    "español": "es", "espanol": "es", "castellano": "es", "inglês": "en", "ingles": "en", "english (us)": "en",
-    "en-us": "en", "en-gb": "en", "français": "fr", "francais": "fr", "català": "ca", "catala": "ca",
+    "português": "pt",
+    "portugues": "pt",
+    "brazilian portuguese": "pt",
+    "pt-br": "pt",
+    "pt_br": "pt",
+    "español": "es",
+    "espanol": "es",
+    "castellano": "es",
+    "inglês": "en",
+    "ingles": "en",
+    "english (us)": "en",
+    "en-us": "en",
+    "en-gb": "en",
+    "français": "fr",
+    "francais": "fr",
+    "català": "ca",
+    "catala": "ca",
 }
 # espeak-ng voice per language (Brazilian Portuguese: the wearer talks to someone in Brazil)
-ESPEAK_VOICES = {"en": "en-us", "pt": "pt-br", "es": "es", "ca": "ca", "fr": "fr-fr", "gl": "gl", "it": "it",
-                 "de": "de", "nl": "nl", "ro": "ro", "eo": "eo", "ru": "ru", "pl": "pl", "tr": "tr", "sv": "sv",
-                 "el": "el", "cs": "cs", "uk": "uk", "hi": "hi", "ar": "ar", "ja": "ja", "zh": "cmn", "ko": "ko"}
+ESPEAK_VOICES = {
+    "en": "en-us",
+    "pt": "pt-br",
+    "es": "es",
+    "ca": "ca",
+    "fr": "fr-fr",
+    "gl": "gl",
+    "it": "it",
+    "de": "de",
+    "nl": "nl",
+    "ro": "ro",
+    "eo": "eo",
+    "ru": "ru",
+    "pl": "pl",
+    "tr": "tr",
+    "sv": "sv",
+    "el": "el",
+    "cs": "cs",
+    "uk": "uk",
+    "hi": "hi",
+    "ar": "ar",
+    "ja": "ja",
+    "zh": "cmn",
+    "ko": "ko",
+}
 
 
 def normalize_language(value: str) -> str | None:
-    """"en", "eng", "English", "pt-BR" -> ISO 639-1; None when unknown."""
+    """ "en", "eng", "English", "pt-BR" -> ISO 639-1; None when unknown."""
     key = value.strip().lower().replace("_", "-")
     if key in _NAMES:
         return key
@@ -45,7 +115,7 @@ def language_name(code: str) -> str:
 
 
 def parse_pair(text: str) -> tuple[str, str]:
-    """"en:pt" -> ("en", "pt"). Raises ValueError with a readable message."""
+    """ "en:pt" -> ("en", "pt"). Raises ValueError with a readable message."""
     mine, sep, theirs = text.partition(":")
     if not sep:
         raise ValueError(f"expected two languages as MINE:THEIRS (e.g. en:pt), got {text!r}")

@@ -139,7 +139,7 @@ class Segmenter:
             self._windows = self._windows[:keep]
             self._count += 1
             events.append(self._event(EventKind.FINAL))
-        tail = self._windows[-self._pad:] if cut else []
+        tail = self._windows[-self._pad :] if cut else []
         self._speaking = cut  # a cut monologue goes on as the next utterance
         self._windows = list(tail) if cut else []
         self._preroll = []
@@ -154,5 +154,6 @@ class Segmenter:
         number = self._count if kind is EventKind.FINAL else self._count + 1
         end = self._started_at + WINDOW * len(self._windows)
         audio = np.concatenate(self._windows) if with_audio and self._windows else None
-        return SpeechEvent(kind=kind, utterance=number, start=self._started_at, end=end,
-                           speech_end=self._last_speech, audio=audio)
+        return SpeechEvent(
+            kind=kind, utterance=number, start=self._started_at, end=end, speech_end=self._last_speech, audio=audio
+        )

@@ -67,8 +67,16 @@ class SpeechSettings:
 
 
 class SpeechService:
-    def __init__(self, settings: SpeechSettings, *, gateway: SpeechGateway, translator: Translator,
-                 transcripts: TranscriptStore, ask: AskAgent | None = None, remember: Remember | None = None) -> None:
+    def __init__(
+        self,
+        settings: SpeechSettings,
+        *,
+        gateway: SpeechGateway,
+        translator: Translator,
+        transcripts: TranscriptStore,
+        ask: AskAgent | None = None,
+        remember: Remember | None = None,
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.translator = translator
@@ -82,8 +90,9 @@ class SpeechService:
         self._voice_threads: dict[str, str] = {}  # conversation -> agent thread (chat mode)
         self._warned: set[tuple[str, str]] = set()
         self._vad_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qira-vad")
-        self._stt_executor = ThreadPoolExecutor(max_workers=max(1, settings.transcriber.workers),
-                                                thread_name_prefix="qira-stt")
+        self._stt_executor = ThreadPoolExecutor(
+            max_workers=max(1, settings.transcriber.workers), thread_name_prefix="qira-stt"
+        )
         self._warming: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -102,8 +111,9 @@ class SpeechService:
 
     def _ensure_warm(self) -> None:
         if self._warming is None:
-            self._warming = asyncio.ensure_future(asyncio.get_running_loop().run_in_executor(
-                self._stt_executor, self.transcriber.load))
+            self._warming = asyncio.ensure_future(
+                asyncio.get_running_loop().run_in_executor(self._stt_executor, self.transcriber.load)
+            )
             self._warming.add_done_callback(_log_failure)
 
     async def close(self) -> None:
@@ -117,8 +127,12 @@ class SpeechService:
         self._stt_executor.shutdown(wait=False, cancel_futures=True)
 
     def handlers(self) -> dict[str, Callable[[DeviceInfo, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]]:
-        return {"audio.start": self.handle_start, "audio.stop": self.handle_stop,
-                "conversation.transcript": self.handle_transcript, "conversation.remember": self.handle_remember}
+        return {
+            "audio.start": self.handle_start,
+            "audio.stop": self.handle_stop,
+            "conversation.transcript": self.handle_transcript,
+            "conversation.remember": self.handle_remember,
+        }
 
     # -- operations ----------------------------------------------------------
 
@@ -130,23 +144,36 @@ class SpeechService:
         if failed is not None:
             raise ProtocolError(f"speech to text is unavailable on this hub: {failed}", code="speech_unavailable")
         if key in self._streams or key in self._ended:
-            raise ProtocolError(f"stream {spec.stream!r} was already opened: use a new stream id",
-                                code="stream_exists")
+            raise ProtocolError(f"stream {spec.stream!r} was already opened: use a new stream id", code="stream_exists")
         if sum(1 for d, _s in self._streams if d == device.id) >= self.settings.max_streams_per_device:
-            raise ProtocolError(f"at most {self.settings.max_streams_per_device} audio streams at once per device",
-                                code="too_many_streams")
+            raise ProtocolError(
+                f"at most {self.settings.max_streams_per_device} audio streams at once per device",
+                code="too_many_streams",
+            )
         self._ensure_warm()
-        stream = AudioStream(spec, device.id, segmenter=self.settings.segmenter, vad_executor=self._vad_executor,
-                             on_partial=self._partial, on_final=self._final)
+        stream = AudioStream(
+            spec,
+            device.id,
+            segmenter=self.settings.segmenter,
+            vad_executor=self._vad_executor,
+            on_partial=self._partial,
+            on_final=self._final,
+        )
         self._streams[key] = stream
         stream.done.add_done_callback(functools.partial(self._stream_done, key))
-        result: dict[str, Any] = {"stream": spec.stream, "conversation": spec.conversation, "mode": spec.mode.value,
-                                  "languages": list(spec.languages), "format": spec.format.as_json(),
-                                  "output_format": {"encoding": "s16le", "sample_rate": RATE, "channels": 1}}
+        result: dict[str, Any] = {
+            "stream": spec.stream,
+            "conversation": spec.conversation,
+            "mode": spec.mode.value,
+            "languages": list(spec.languages),
+            "format": spec.format.as_json(),
+            "output_format": {"encoding": "s16le", "sample_rate": RATE, "channels": 1},
+        }
         if spec.mode is Mode.TRANSLATE:
             mine, theirs = spec.languages
-            engines = {f"{a}:{b}": self.translator.offline_engine(a, b) or "cloud"
-                       for a, b in ((mine, theirs), (theirs, mine))}
+            engines = {
+                f"{a}:{b}": self.translator.offline_engine(a, b) or "cloud" for a, b in ((mine, theirs), (theirs, mine))
+            }
             result["engines"] = engines
             missing = [pair for pair, engine in engines.items() if engine == "cloud"]
             result["notice"] = _cloud_notice(missing) if missing else None
@@ -199,9 +226,17 @@ class SpeechService:
             if len(self._warned) > _ENDED_KEPT:
                 self._warned.clear()
             self._warned.add(key)
-            self._spawn(self.gateway.send(device.id, "audio.error", {
-                "stream": stream_id, "code": "unknown_stream",
-                "message": f"audio for stream {stream_id!r}, which no audio.start opened: dropped"}))
+            self._spawn(
+                self.gateway.send(
+                    device.id,
+                    "audio.error",
+                    {
+                        "stream": stream_id,
+                        "code": "unknown_stream",
+                        "message": f"audio for stream {stream_id!r}, which no audio.start opened: dropped",
+                    },
+                )
+            )
 
     def on_presence(self, device: DeviceInfo) -> None:
         if device.online:
@@ -217,8 +252,9 @@ class SpeechService:
     async def _transcribe(self, stream: AudioStream, event: SpeechEvent) -> Transcript:
         assert event.audio is not None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._stt_executor, self.transcriber.transcribe, event.audio,
-                                          stream.spec.languages)
+        return await loop.run_in_executor(
+            self._stt_executor, self.transcriber.transcribe, event.audio, stream.spec.languages
+        )
 
     async def _partial(self, stream: AudioStream, event: SpeechEvent) -> None:
         transcript = await self._transcribe(stream, event)
@@ -228,15 +264,27 @@ class SpeechService:
         speaker, target = speaker_for(spec, transcript.language)
         translation, engine = None, "none"
         if target and self.settings.partial_translation:
-            done = await self.translator.translate(transcript.text, transcript.language, target, allow_cloud=False,
-                                                   fast_only=True)
+            done = await self.translator.translate(
+                transcript.text, transcript.language, target, allow_cloud=False, fast_only=True
+            )
             translation, engine = done.text, done.engine
         if stream.finals >= event.utterance:
             return
-        caption = caption_payload(spec=spec, device=stream.device_id, utterance=event.utterance, final=False,
-                                  speaker=speaker, language=transcript.language, text=transcript.text, target=target,
-                                  translation=translation, engine=engine, notice=None,
-                                  start_s=event.start / RATE, end_s=event.end / RATE)
+        caption = caption_payload(
+            spec=spec,
+            device=stream.device_id,
+            utterance=event.utterance,
+            final=False,
+            speaker=speaker,
+            language=transcript.language,
+            text=transcript.text,
+            target=target,
+            translation=translation,
+            engine=engine,
+            notice=None,
+            start_s=event.start / RATE,
+            end_s=event.end / RATE,
+        )
         for device_id in self._audience(stream):
             await self.gateway.send(device_id, "caption", caption)
 
@@ -245,12 +293,16 @@ class SpeechService:
             transcript = await self._transcribe(stream, event)
         except SpeechError as exc:  # the device hears why there is no caption, not silence
             log.error("stream %s utterance %d: %s", stream.spec.stream, event.utterance, exc)
-            await self.gateway.send(stream.device_id, "audio.error", {
-                "stream": stream.spec.stream, "code": "speech_unavailable", "message": str(exc)})
+            await self.gateway.send(
+                stream.device_id,
+                "audio.error",
+                {"stream": stream.spec.stream, "code": "speech_unavailable", "message": str(exc)},
+            )
             return
         if not transcript.text:
-            log.info("stream %s utterance %d: no caption (%s)", stream.spec.stream, event.utterance,
-                     transcript.rejected)
+            log.info(
+                "stream %s utterance %d: no caption (%s)", stream.spec.stream, event.utterance, transcript.rejected
+            )
             return
         spec = stream.spec
         speaker, target = speaker_for(spec, transcript.language)
@@ -258,10 +310,21 @@ class SpeechService:
         if target is not None:
             done = await self.translator.translate(transcript.text, transcript.language, target)
             translation, engine, notice = done.text, done.engine, done.notice
-        caption = caption_payload(spec=spec, device=stream.device_id, utterance=event.utterance, final=True,
-                                  speaker=speaker, language=transcript.language, text=transcript.text, target=target,
-                                  translation=translation, engine=engine, notice=notice,
-                                  start_s=event.start / RATE, end_s=event.end / RATE)
+        caption = caption_payload(
+            spec=spec,
+            device=stream.device_id,
+            utterance=event.utterance,
+            final=True,
+            speaker=speaker,
+            language=transcript.language,
+            text=transcript.text,
+            target=target,
+            translation=translation,
+            engine=engine,
+            notice=notice,
+            start_s=event.start / RATE,
+            end_s=event.end / RATE,
+        )
         await self._deliver(stream, caption)
         if spec.mode is Mode.CHAT:
             await self._answer(stream, event, transcript)
@@ -299,9 +362,21 @@ class SpeechService:
                 self._voice_threads.pop(next(iter(self._voice_threads)))
             self._voice_threads[spec.conversation] = thread
         language = spec.languages[0]
-        caption = caption_payload(spec=spec, device=stream.device_id, utterance=event.utterance, final=True,
-                                  speaker="qira", language=language, text=answer, target=None, translation=None,
-                                  engine="none", notice=None, start_s=event.start / RATE, end_s=event.end / RATE)
+        caption = caption_payload(
+            spec=spec,
+            device=stream.device_id,
+            utterance=event.utterance,
+            final=True,
+            speaker="qira",
+            language=language,
+            text=answer,
+            target=None,
+            translation=None,
+            engine="none",
+            notice=None,
+            start_s=event.start / RATE,
+            end_s=event.end / RATE,
+        )
         caption["thread"] = thread
         await self._deliver(stream, caption)
         if spec.speak and answer:
@@ -317,12 +392,22 @@ class SpeechService:
             log.warning("no speech for utterance %d: %s", utterance, exc)
             return
         out_id = f"{stream.spec.stream}.say.{utterance}"
-        chunks = [pcm[i:i + _SPEECH_CHUNK] for i in range(0, len(pcm), _SPEECH_CHUNK)]
-        await self.gateway.send(target, "speech", {
-            "stream": out_id, "source_stream": stream.spec.stream, "conversation": stream.spec.conversation,
-            "utterance": utterance, "language": language, "text": text,
-            "format": {"encoding": "s16le", "sample_rate": RATE, "channels": 1},
-            "bytes": len(pcm), "chunks": len(chunks)})
+        chunks = [pcm[i : i + _SPEECH_CHUNK] for i in range(0, len(pcm), _SPEECH_CHUNK)]
+        await self.gateway.send(
+            target,
+            "speech",
+            {
+                "stream": out_id,
+                "source_stream": stream.spec.stream,
+                "conversation": stream.spec.conversation,
+                "utterance": utterance,
+                "language": language,
+                "text": text,
+                "format": {"encoding": "s16le", "sample_rate": RATE, "channels": 1},
+                "bytes": len(pcm),
+                "chunks": len(chunks),
+            },
+        )
         for seq, chunk in enumerate(chunks):
             if not self.gateway.send_audio(target, out_id, seq, chunk):
                 return
@@ -363,8 +448,13 @@ class SpeechService:
 
 
 def _summary(stream: AudioStream) -> dict[str, Any]:
-    return {"stream": stream.spec.stream, "conversation": stream.spec.conversation, "utterances": stream.finals,
-            "captions": stream.captions, "dropped_bytes": stream.dropped_bytes}
+    return {
+        "stream": stream.spec.stream,
+        "conversation": stream.spec.conversation,
+        "utterances": stream.finals,
+        "captions": stream.captions,
+        "dropped_bytes": stream.dropped_bytes,
+    }
 
 
 def _conversation_id(payload: Mapping[str, Any], op: str, extra: set[str] | None = None) -> str:
@@ -379,8 +469,10 @@ def _conversation_id(payload: Mapping[str, Any], op: str, extra: set[str] | None
 
 def _cloud_notice(pairs: list[str]) -> str:
     names = " and ".join(" → ".join(language_name(code) for code in pair.split(":")) for pair in pairs)
-    return (f"{names} has no offline engine on this hub: it needs the cloud (the gigafactory endpoint), "
-            "when your policy and the privacy rule allow it.")
+    return (
+        f"{names} has no offline engine on this hub: it needs the cloud (the gigafactory endpoint), "
+        "when your policy and the privacy rule allow it."
+    )
 
 
 def _transcript_text(lines: list[dict[str, Any]]) -> str:

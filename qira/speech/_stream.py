@@ -33,8 +33,17 @@ UtteranceHandler = Callable[["AudioStream", SpeechEvent], Awaitable[None]]
 
 
 class AudioStream:
-    def __init__(self, spec: StreamSpec, device_id: str, *, segmenter: SegmenterSettings, vad_executor: Executor,
-                 on_partial: UtteranceHandler, on_final: UtteranceHandler, max_queued_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        spec: StreamSpec,
+        device_id: str,
+        *,
+        segmenter: SegmenterSettings,
+        vad_executor: Executor,
+        on_partial: UtteranceHandler,
+        on_final: UtteranceHandler,
+        max_queued_s: float = 600.0,
+    ) -> None:
         self.spec = spec
         self.device_id = device_id
         self.opened_at = time.time()
@@ -133,7 +142,7 @@ class AudioStream:
         self._samples = np.concatenate([self._samples, samples]) if len(self._samples) else samples
         count = len(self._samples) // WINDOW
         windows = self._samples[: count * WINDOW].reshape(count, WINDOW)
-        self._samples = self._samples[count * WINDOW:]
+        self._samples = self._samples[count * WINDOW :]
         return windows
 
     def _event(self, event: SpeechEvent) -> None:

@@ -133,9 +133,14 @@ class Transcriber:
 
                 # ctranslate2 takes 0 threads as "4", too many for a 2-core machine
                 threads = self.settings.threads or os.cpu_count() or 1
-                self._model = WhisperModel(str(path), device="cpu", compute_type="int8",
-                                           cpu_threads=threads, num_workers=self.settings.workers,
-                                           local_files_only=True)
+                self._model = WhisperModel(
+                    str(path),
+                    device="cpu",
+                    compute_type="int8",
+                    cpu_threads=threads,
+                    num_workers=self.settings.workers,
+                    local_files_only=True,
+                )
             except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError on a bad model
                 raise SpeechModelError(f"cannot load Whisper from {path}: {exc}") from exc
             log.info("whisper base loaded from %s", path)
@@ -181,9 +186,15 @@ class Transcriber:
         text = collapse_repeats(text)
         ratio = _compression_ratio(text)
         rejected = _judge(text, no_speech, avg_logprob, ratio, s)
-        return Transcript(text="" if rejected else text, language=language, language_probability=probs[language],
-                          no_speech_prob=no_speech, avg_logprob=avg_logprob, compression_ratio=ratio,
-                          rejected=rejected)
+        return Transcript(
+            text="" if rejected else text,
+            language=language,
+            language_probability=probs[language],
+            no_speech_prob=no_speech,
+            avg_logprob=avg_logprob,
+            compression_ratio=ratio,
+            rejected=rejected,
+        )
 
     def _decode(self, encoded: Any, language: str, samples: int) -> tuple[str, float, float, str]:
         """Greedy decoding in ``language`` -> (text, average log-probability, no-speech probability, language)."""
@@ -196,8 +207,13 @@ class Transcriber:
         # ~ 4 tokens a second of speech is plenty; the cap stops a looping decoder early
         max_new = min(model.max_length - len(prompt), 32 + int(samples / 16_000 * 8))
         result = model.model.generate(
-            encoded, [prompt], beam_size=self.settings.beam_size, max_length=len(prompt) + max_new,
-            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            encoded,
+            [prompt],
+            beam_size=self.settings.beam_size,
+            max_length=len(prompt) + max_new,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
         )[0]
         tokens = result.sequences_ids[0]
@@ -206,7 +222,7 @@ class Transcriber:
 
 
 def collapse_repeats(text: str) -> str:
-    """"What time is it? What time is it?" -> "What time is it?": on a short utterance
+    """ "What time is it? What time is it?" -> "What time is it?": on a short utterance
     Whisper sometimes says it twice (or thrice); too short for the compression-ratio guard."""
     tokens = text.split()
     norm = [re.sub(r"[^\w']", "", t.lower()) for t in tokens]

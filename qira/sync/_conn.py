@@ -53,8 +53,15 @@ def _size(frame: Frame) -> int:
 
 
 class Connection:
-    def __init__(self, ws: WebSocket, protocol: ServerProtocol, peer: str, dirty: set[Connection], *,
-                 max_queued_bytes: int = 8_388_608) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        protocol: ServerProtocol,
+        peer: str,
+        dirty: set[Connection],
+        *,
+        max_queued_bytes: int = 8_388_608,
+    ) -> None:
         self.ws = ws
         self.protocol = protocol
         self.peer = peer
@@ -100,8 +107,9 @@ class Connection:
 
     def too_slow(self) -> None:
         """The device is not reading: drop what it has not taken and close it with 4009."""
-        log.info("%s is not reading (%d bytes queued): closing it with 4009", self.device_id or self.peer,
-                 self._queued_bytes)
+        log.info(
+            "%s is not reading (%d bytes queued): closing it with 4009", self.device_id or self.peer, self._queued_bytes
+        )
         self._frames.clear()
         self._queued_bytes = 0
         self.close(CloseCode.TOO_SLOW, "too_slow")
@@ -123,8 +131,11 @@ class Connection:
         """Called periodically: bytes stuck in the transport's buffer count too (the WebSocket
         layer answers the peer's own pings there, outside this connection's queue)."""
         transport = self._transport()
-        if transport is not None and not self._close_sent and \
-                transport.get_write_buffer_size() + self._queued_bytes > self.max_queued_bytes:
+        if (
+            transport is not None
+            and not self._close_sent
+            and transport.get_write_buffer_size() + self._queued_bytes > self.max_queued_bytes
+        ):
             self.too_slow()
 
     def _transport(self) -> asyncio.WriteTransport | None:

@@ -8,8 +8,16 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["PairingGuard", "client_address", "hash_secret", "new_code", "new_device_id", "new_token",
-           "normalize_code", "trusted_networks"]
+__all__ = [
+    "PairingGuard",
+    "client_address",
+    "hash_secret",
+    "new_code",
+    "new_device_id",
+    "new_token",
+    "normalize_code",
+    "trusted_networks",
+]
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -16,8 +16,20 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map
 
-__all__ = ["HUB_ROOTS", "MAX_NOTIFICATIONS", "check_doc", "is_hub_root", "mirror_event", "mirror_op", "record_context",
-           "record_notification", "record_reminder", "record_thread_title", "record_turn", "set_hub_setting"]
+__all__ = [
+    "HUB_ROOTS",
+    "MAX_NOTIFICATIONS",
+    "check_doc",
+    "is_hub_root",
+    "mirror_event",
+    "mirror_op",
+    "record_context",
+    "record_notification",
+    "record_reminder",
+    "record_thread_title",
+    "record_turn",
+    "set_hub_setting",
+]
 
 log = logging.getLogger("qira.sync.docs")
 
@@ -58,19 +70,30 @@ def record_thread_title(doc: Doc, *, thread: str, text: str, device: str | None,
         return
     now = at or time.time()
     with doc.transaction():
-        threads[thread] = {"thread": thread, "title": " ".join(text.split())[:80], "created_at": now,
-                           "updated_at": now, "last_turn": None, "last_text": "", "route": None,
-                           "participants": [device] if device else []}
+        threads[thread] = {
+            "thread": thread,
+            "title": " ".join(text.split())[:80],
+            "created_at": now,
+            "updated_at": now,
+            "last_turn": None,
+            "last_text": "",
+            "route": None,
+            "participants": [device] if device else [],
+        }
 
 
-def record_turn(doc: Doc, *, thread: str, turn: str, text: str, route: str, device: str,
-                at: float | None = None) -> None:
+def record_turn(
+    doc: Doc, *, thread: str, turn: str, text: str, route: str, device: str, at: float | None = None
+) -> None:
     """A finished answer (``chat.done``) for ``device``: the thread's summary and participants."""
     threads = doc.get("threads", type=Map)
     now = at or time.time()
     old = threads.get(thread)
-    entry: dict[str, Any] = dict(old) if isinstance(old, Mapping) else {
-        "thread": thread, "title": "", "created_at": now, "participants": []}
+    entry: dict[str, Any] = (
+        dict(old)
+        if isinstance(old, Mapping)
+        else {"thread": thread, "title": "", "created_at": now, "participants": []}
+    )
     participants = [str(p) for p in entry.get("participants") or []]
     if device not in participants:
         participants.append(device)
@@ -79,26 +102,63 @@ def record_turn(doc: Doc, *, thread: str, turn: str, text: str, route: str, devi
         threads[thread] = entry
 
 
-def record_notification(doc: Doc, *, id: str, title: str, text: str, kind: str, device: str,
-                        data: Mapping[str, Any] | None = None, at: float | None = None) -> None:
+def record_notification(
+    doc: Doc,
+    *,
+    id: str,
+    title: str,
+    text: str,
+    kind: str,
+    device: str,
+    data: Mapping[str, Any] | None = None,
+    at: float | None = None,
+) -> None:
     items = doc.get("notifications", type=Array)
     with doc.transaction():
-        items.append({"id": id, "title": title, "text": text, "kind": kind, "device": device,
-                      "data": dict(data) if data else None, "at": at or time.time()})
+        items.append(
+            {
+                "id": id,
+                "title": title,
+                "text": text,
+                "kind": kind,
+                "device": device,
+                "data": dict(data) if data else None,
+                "at": at or time.time(),
+            }
+        )
         excess = len(items) - MAX_NOTIFICATIONS
         if excess > 0:
             del items[0:excess]
 
 
-def record_reminder(doc: Doc, *, id: str, text: str, title: str = "Reminder", kind: str = "reminder",
-                    due_at: float | None, trigger: str | None = None, status: str = "pending",
-                    device: str | None = None, created_at: float | None = None) -> None:
+def record_reminder(
+    doc: Doc,
+    *,
+    id: str,
+    text: str,
+    title: str = "Reminder",
+    kind: str = "reminder",
+    due_at: float | None,
+    trigger: str | None = None,
+    status: str = "pending",
+    device: str | None = None,
+    created_at: float | None = None,
+) -> None:
     items = doc.get("reminders", type=Map)
     old = items.get(id)
     created = created_at or (old.get("created_at") if isinstance(old, Mapping) else None) or time.time()
     with doc.transaction():
-        items[id] = {"id": id, "title": title, "text": text, "kind": kind, "due_at": due_at, "trigger": trigger,
-                     "status": status, "device": device, "created_at": created}
+        items[id] = {
+            "id": id,
+            "title": title,
+            "text": text,
+            "kind": kind,
+            "due_at": due_at,
+            "trigger": trigger,
+            "status": status,
+            "device": device,
+            "created_at": created,
+        }
 
 
 def set_hub_setting(doc: Doc, key: str, value: str) -> None:
@@ -113,13 +173,36 @@ def set_hub_setting(doc: Doc, key: str, value: str) -> None:
 _NUM = (int, float)
 _FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "context": {"value": (str,), "device": (str, type(None)), "at": _NUM},
-    "threads": {"thread": (str,), "title": (str,), "created_at": _NUM, "updated_at": _NUM,
-                "last_turn": (str, type(None)), "last_text": (str,), "route": (str, type(None)),
-                "participants": (list,)},
-    "notifications": {"id": (str,), "title": (str,), "text": (str,), "kind": (str,), "device": (str,),
-                      "data": (dict, type(None)), "at": _NUM},
-    "reminders": {"id": (str,), "title": (str,), "text": (str,), "kind": (str,), "due_at": (*_NUM, type(None)),
-                  "trigger": (str, type(None)), "status": (str,), "device": (str, type(None)), "created_at": _NUM},
+    "threads": {
+        "thread": (str,),
+        "title": (str,),
+        "created_at": _NUM,
+        "updated_at": _NUM,
+        "last_turn": (str, type(None)),
+        "last_text": (str,),
+        "route": (str, type(None)),
+        "participants": (list,),
+    },
+    "notifications": {
+        "id": (str,),
+        "title": (str,),
+        "text": (str,),
+        "kind": (str,),
+        "device": (str,),
+        "data": (dict, type(None)),
+        "at": _NUM,
+    },
+    "reminders": {
+        "id": (str,),
+        "title": (str,),
+        "text": (str,),
+        "kind": (str,),
+        "due_at": (*_NUM, type(None)),
+        "trigger": (str, type(None)),
+        "status": (str,),
+        "device": (str, type(None)),
+        "created_at": _NUM,
+    },
 }
 
 
@@ -127,9 +210,11 @@ def _entry_problems(where: str, entry: Any, fields: dict[str, tuple[type, ...]])
     if not isinstance(entry, dict):
         return [f"{where}: not an object"]
     problems = [f"{where}: missing {k}" for k in fields if k not in entry]
-    problems += [f"{where}.{k}: {type(entry[k]).__name__}" for k, types in fields.items()
-                 if k in entry and (not isinstance(entry[k], types)
-                                    or isinstance(entry[k], bool) and bool not in types)]
+    problems += [
+        f"{where}.{k}: {type(entry[k]).__name__}"
+        for k, types in fields.items()
+        if k in entry and (not isinstance(entry[k], types) or isinstance(entry[k], bool) and bool not in types)
+    ]
     return problems
 
 
@@ -158,8 +243,11 @@ def check_doc(name: str, doc: Doc) -> list[str]:
             if len(value or []) > MAX_NOTIFICATIONS:
                 problems.append("notifications.notifications: over the limit")
         elif name == "notifications" and key == "read":
-            problems += [f"notifications.read.{k}: not a number" for k, v in (value or {}).items()
-                         if not isinstance(v, _NUM) or isinstance(v, bool)]
+            problems += [
+                f"notifications.read.{k}: not a number"
+                for k, v in (value or {}).items()
+                if not isinstance(v, _NUM) or isinstance(v, bool)
+            ]
         elif name == "reminders":
             for id_, entry in (value or {}).items():
                 problems += _entry_problems(f"reminders.{id_}", entry, _FIELDS["reminders"])
@@ -180,12 +268,24 @@ def mirror_event(docs: Mapping[str, Doc], device_id: str, type: str, payload: Ma
     try:
         if type == "notify":
             data = payload.get("data")
-            record_notification(docs["notifications"], id=f"n_{hub_seq}", title=str(payload.get("title", "")),
-                                text=str(payload.get("text", "")), kind=str(payload.get("kind", "info")),
-                                device=device_id, data=data if isinstance(data, Mapping) else None)
+            record_notification(
+                docs["notifications"],
+                id=f"n_{hub_seq}",
+                title=str(payload.get("title", "")),
+                text=str(payload.get("text", "")),
+                kind=str(payload.get("kind", "info")),
+                device=device_id,
+                data=data if isinstance(data, Mapping) else None,
+            )
         elif type == "chat.done" and isinstance(payload.get("thread"), str):
-            record_turn(docs["threads"], thread=payload["thread"], turn=str(payload.get("turn", "")),
-                        text=str(payload.get("text", "")), route=str(payload.get("route", "local")), device=device_id)
+            record_turn(
+                docs["threads"],
+                thread=payload["thread"],
+                turn=str(payload.get("turn", "")),
+                text=str(payload.get("text", "")),
+                route=str(payload.get("route", "local")),
+                device=device_id,
+            )
     except Exception:  # the event itself is delivered; its summary in a document is a convenience
         log.exception("could not record %s in the shared documents", type)
 
@@ -194,12 +294,14 @@ def mirror_op(docs: Mapping[str, Doc], device_id: str, type: str, payload: Mappi
     """An operation succeeded (``body`` is its stored result body)."""
     try:
         if type == "context.event":
-            record_context(docs["context"], kind=str(payload.get("kind")), value=str(payload.get("value")),
-                           device=device_id)
+            record_context(
+                docs["context"], kind=str(payload.get("kind")), value=str(payload.get("value")), device=device_id
+            )
         elif type == "chat.send":
             result = json.loads("{" + body).get("result", {})
             if isinstance(result.get("thread"), str):
-                record_thread_title(docs["threads"], thread=result["thread"], text=str(payload.get("text", "")),
-                                    device=device_id)
+                record_thread_title(
+                    docs["threads"], thread=result["thread"], text=str(payload.get("text", "")), device=device_id
+                )
     except Exception:
         log.exception("could not record %s in the shared documents", type)

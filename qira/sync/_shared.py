@@ -27,8 +27,9 @@ __all__ = ["SharedDocs"]
 
 
 class SharedDocs:
-    def __init__(self, writer: Writer, conns: Mapping[str, Connection],
-                 spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]]) -> None:
+    def __init__(
+        self, writer: Writer, conns: Mapping[str, Connection], spawn: Callable[[Awaitable[Any]], asyncio.Task[Any]]
+    ) -> None:
         self._writer = writer
         self._conns = conns  # device id -> live connection (owned by the server)
         self._spawn = spawn
@@ -81,11 +82,15 @@ class SharedDocs:
     def state_append(self, op: Operation) -> tuple[str, list[tuple[str, bytes]]]:
         doc, key, payload = op.payload.get("doc"), op.payload.get("key"), op.payload
         if doc not in DOC_NAMES or not isinstance(key, str) or not key or "value" not in payload:
-            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
-                              'state.append needs "doc" (a shared document), "key" and "value"'), []
+            return error_body(
+                op.seq, ErrorCode.INVALID_PARAMS, 'state.append needs "doc" (a shared document), "key" and "value"'
+            ), []
         if is_hub_root(str(doc), key) or len(key) > 200:
-            return error_body(op.seq, ErrorCode.INVALID_PARAMS,
-                              f'"{key[:40]}" in {doc} is not an array devices append to (see "Shared documents")'), []
+            return error_body(
+                op.seq,
+                ErrorCode.INVALID_PARAMS,
+                f'"{key[:40]}" in {doc} is not an array devices append to (see "Shared documents")',
+            ), []
         with self.docs.capture() as captured:
             try:
                 array = self.docs.docs[str(doc)].get(key, type=Array)
@@ -96,7 +101,9 @@ class SharedDocs:
             except BaseException as exc:  # noqa: B036 -- the engine panics (pyo3: BaseException) on what it cannot hold
                 # Still a reply, stored like a result: a replay gets it again instead of panicking again.
                 # Whatever the engine did change (captured) commits with it, so disk matches memory.
-                return error_body(op.seq, ErrorCode.INVALID_PARAMS,
-                                  f"the shared document cannot hold this value ({type(exc).__name__}: {exc})"[:300]), \
-                    captured
+                return error_body(
+                    op.seq,
+                    ErrorCode.INVALID_PARAMS,
+                    f"the shared document cannot hold this value ({type(exc).__name__}: {exc})"[:300],
+                ), captured
         return result_body(op.seq, {"index": index}), captured

@@ -91,8 +91,19 @@ class DeviceRow:
 
 
 def _row(r: tuple[Any, ...]) -> DeviceRow:
-    return DeviceRow(id=r[0], name=r[1], kind=r[2], token_hash=r[3], created=r[4], revoked=r[5], last_seen=r[6],
-                     last_active=r[7], online=bool(r[8]), capabilities=json.loads(r[9] or "{}"), acked_seq=r[10])
+    return DeviceRow(
+        id=r[0],
+        name=r[1],
+        kind=r[2],
+        token_hash=r[3],
+        created=r[4],
+        revoked=r[5],
+        last_seen=r[6],
+        last_active=r[7],
+        online=bool(r[8]),
+        capabilities=json.loads(r[9] or "{}"),
+        acked_seq=r[10],
+    )
 
 
 _DEVICE_COLS = "id, name, kind, token_hash, created, revoked, last_seen, last_active, online, capabilities, acked_seq"
@@ -130,8 +141,10 @@ class SyncStore:
         with self.conn:
             self.conn.execute("BEGIN IMMEDIATE")
             self.conn.execute("DELETE FROM pairing_codes WHERE expires < ? OR used IS NOT NULL", (time.time(),))
-            self.conn.execute("INSERT INTO pairing_codes VALUES (?, ?, ?, ?, NULL)",
-                              (hash_secret(code), name, kind, time.time() + ttl_s))
+            self.conn.execute(
+                "INSERT INTO pairing_codes VALUES (?, ?, ?, ?, NULL)",
+                (hash_secret(code), name, kind, time.time() + ttl_s),
+            )
         return code
 
     def _require_unpaired(self, name: str) -> None:
@@ -148,7 +161,9 @@ class SyncStore:
         return _row(r) if r else None
 
     def active_device(self, name: str) -> DeviceRow | None:
-        r = self.conn.execute(f"SELECT {_DEVICE_COLS} FROM devices WHERE name = ? AND revoked IS NULL", (name,)).fetchone()
+        r = self.conn.execute(
+            f"SELECT {_DEVICE_COLS} FROM devices WHERE name = ? AND revoked IS NULL", (name,)
+        ).fetchone()
         return _row(r) if r else None
 
     def revoke(self, name: str) -> DeviceRow | None:
@@ -198,8 +213,9 @@ class SyncStore:
     @staticmethod
     def consume_code(conn: sqlite3.Connection, code: str, now: float) -> tuple[str, str] | None:
         h = hash_secret(normalize_code(code))
-        row = conn.execute("SELECT name, kind FROM pairing_codes WHERE code_hash = ? AND used IS NULL AND expires >= ?",
-                           (h, now)).fetchone()
+        row = conn.execute(
+            "SELECT name, kind FROM pairing_codes WHERE code_hash = ? AND used IS NULL AND expires >= ?", (h, now)
+        ).fetchone()
         if row is None:
             return None
         conn.execute("UPDATE pairing_codes SET used = ? WHERE code_hash = ?", (now, h))
@@ -210,10 +226,23 @@ class SyncStore:
         # A name reused after a revoke (or by a racing second code) takes over: the older device is revoked.
         conn.execute("UPDATE devices SET revoked = ? WHERE name = ? AND revoked IS NULL", (now, name))
         device_id, token_hash = new_device_id(), hash_secret(token)
-        conn.execute("INSERT INTO devices (id, name, kind, token_hash, created) VALUES (?, ?, ?, ?, ?)",
-                     (device_id, name, kind, token_hash, now))
-        return DeviceRow(id=device_id, name=name, kind=kind, token_hash=token_hash, created=now, revoked=None,
-                         last_seen=None, last_active=None, online=False, capabilities={}, acked_seq=0)
+        conn.execute(
+            "INSERT INTO devices (id, name, kind, token_hash, created) VALUES (?, ?, ?, ?, ?)",
+            (device_id, name, kind, token_hash, now),
+        )
+        return DeviceRow(
+            id=device_id,
+            name=name,
+            kind=kind,
+            token_hash=token_hash,
+            created=now,
+            revoked=None,
+            last_seen=None,
+            last_active=None,
+            online=False,
+            capabilities={},
+            acked_seq=0,
+        )
 
 
 Job = Callable[[sqlite3.Connection], Any]

@@ -290,8 +290,9 @@ class ServerProtocol(_Protocol):
             else:
                 retry = max(0.001, round((1.0 - self._tokens) / rate, 3))
                 self._retry_at = now + retry
-                self.fail(id if _in_range(id, 0) else None, ErrorCode.RATE_LIMITED, "too many messages",
-                          retry_after=retry)
+                self.fail(
+                    id if _in_range(id, 0) else None, ErrorCode.RATE_LIMITED, "too many messages", retry_after=retry
+                )
             return False
         self._tokens -= 1.0
         return True
@@ -327,8 +328,9 @@ class ServerProtocol(_Protocol):
         if not _is_int(v):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"v" must be an integer')
         if v != PROTOCOL_VERSION:
-            return self._bad_input(id, ErrorCode.UNSUPPORTED_VERSION, f"this hub speaks v{PROTOCOL_VERSION}",
-                                   supported=[PROTOCOL_VERSION])
+            return self._bad_input(
+                id, ErrorCode.UNSUPPORTED_VERSION, f"this hub speaks v{PROTOCOL_VERSION}", supported=[PROTOCOL_VERSION]
+            )
         type_ = msg.get("type")
         if not isinstance(type_, str) or len(type_) > _MAX_TYPE_LEN or not _TYPE_RE.fullmatch(type_):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"type" must be a dotted lower-case name')
@@ -353,7 +355,9 @@ class ServerProtocol(_Protocol):
             active = msg.get("active", False)
             caps = msg.get("capabilities", {})
             if not isinstance(active, bool) or not isinstance(caps, dict):
-                return self._bad_input(id, ErrorCode.BAD_ENVELOPE, '"active" must be a boolean and "capabilities" an object')
+                return self._bad_input(
+                    id, ErrorCode.BAD_ENVELOPE, '"active" must be a boolean and "capabilities" an object'
+                )
             problem = capabilities_problem(caps)
             if problem:
                 return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
@@ -362,8 +366,9 @@ class ServerProtocol(_Protocol):
             return None
         seq = msg.get("seq")
         if not _in_range(seq, 1):
-            return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
-                                   f'operation "{type_}" needs "seq", an integer from 1 to 2**63-1')
+            return self._bad_input(
+                id, ErrorCode.BAD_ENVELOPE, f'operation "{type_}" needs "seq", an integer from 1 to 2**63-1'
+            )
         self._bad = 0
         payload = {k: val for k, val in msg.items() if k not in RESERVED_KEYS}
         self._events.append(Operation(id=id, seq=seq, type=type_, payload=payload, refused=value_problem(payload)))
@@ -374,8 +379,9 @@ class ServerProtocol(_Protocol):
             return self._bad_input(id, ErrorCode.NOT_AUTHENTICATED, "send hello first")
         hub_seq, op_seq = msg.get("hub_seq"), msg.get("op_seq")
         if (hub_seq is not None and not _in_range(hub_seq, 0)) or (op_seq is not None and not _in_range(op_seq, 0)):
-            return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
-                                   '"hub_seq" and "op_seq" must be integers from 0 to 2**63-1')
+            return self._bad_input(
+                id, ErrorCode.BAD_ENVELOPE, '"hub_seq" and "op_seq" must be integers from 0 to 2**63-1'
+            )
         self._bad = 0
         self._events.append(Ack(hub_seq=hub_seq, op_seq=op_seq))
         return None
@@ -389,19 +395,25 @@ class ServerProtocol(_Protocol):
         client = msg.get("client", "")
         if (token is None) == (code is None) or not isinstance(token or code, str):
             return self._bad_input(id, ErrorCode.BAD_ENVELOPE, 'hello needs exactly one of "token" or "pair": {"code"}')
-        if (caps is not None and not isinstance(caps, dict)) or not _in_range(hub_seq, 0) \
-                or not isinstance(client, str):
-            return self._bad_input(id, ErrorCode.BAD_ENVELOPE,
-                                   '"capabilities" must be an object, "resume.hub_seq" an integer >= 0')
+        if (
+            (caps is not None and not isinstance(caps, dict))
+            or not _in_range(hub_seq, 0)
+            or not isinstance(client, str)
+        ):
+            return self._bad_input(
+                id, ErrorCode.BAD_ENVELOPE, '"capabilities" must be an object, "resume.hub_seq" an integer >= 0'
+            )
         problem = value_problem(msg) or (capabilities_problem(caps) if caps is not None else None)
         if problem:
             return self._bad_input(id, ErrorCode.INVALID_PARAMS, problem)
         if len(client) > 200 or len(token or code or "") > 200:
-            return self._bad_input(id, ErrorCode.INVALID_PARAMS,
-                                   '"client", "token" and "pair.code" are at most 200 characters')
+            return self._bad_input(
+                id, ErrorCode.INVALID_PARAMS, '"client", "token" and "pair.code" are at most 200 characters'
+            )
         self._bad = 0
-        self._events.append(Hello(id=id, token=token, pair_code=code, capabilities=caps, resume_hub_seq=hub_seq,
-                                  client=client))
+        self._events.append(
+            Hello(id=id, token=token, pair_code=code, capabilities=caps, resume_hub_seq=hub_seq, client=client)
+        )
         return None
 
     def receive_bytes(self, data: bytes, now: float) -> None:
@@ -454,8 +466,15 @@ class ClientProtocol(_Protocol):
         self._out.append(dumps(msg))
         return id
 
-    def hello(self, *, token: str | None = None, pair_code: str | None = None,
-              capabilities: dict[str, Any] | None = None, resume_hub_seq: int = 0, client: str = "qira-device") -> int:
+    def hello(
+        self,
+        *,
+        token: str | None = None,
+        pair_code: str | None = None,
+        capabilities: dict[str, Any] | None = None,
+        resume_hub_seq: int = 0,
+        client: str = "qira-device",
+    ) -> int:
         """``capabilities=None`` leaves out the field: the hub keeps the ones it knew."""
         fields: dict[str, Any] = {"token": token} if token else {"pair": {"code": pair_code}}
         if capabilities is not None:
@@ -510,12 +529,21 @@ class ClientProtocol(_Protocol):
             if self.phase is Phase.AUTH:
                 self.phase = Phase.OPEN  # the only request before auth is hello
             result = msg.get("result")
-            self._events.append(Reply(id=msg.get("id"), ok=True, seq=msg.get("seq"),
-                                      result=result if isinstance(result, dict) else {}))
+            self._events.append(
+                Reply(id=msg.get("id"), ok=True, seq=msg.get("seq"), result=result if isinstance(result, dict) else {})
+            )
         elif type_ == "error":
             extra = {k: val for k, val in msg.items() if k not in ("v", "id", "type", "seq", "code", "message")}
-            self._events.append(Reply(id=msg.get("id"), ok=False, seq=msg.get("seq"), code=str(msg.get("code", "")),
-                                      message=str(msg.get("message", "")), extra=extra))
+            self._events.append(
+                Reply(
+                    id=msg.get("id"),
+                    ok=False,
+                    seq=msg.get("seq"),
+                    code=str(msg.get("code", "")),
+                    message=str(msg.get("message", "")),
+                    extra=extra,
+                )
+            )
         else:
             hub_seq = msg.get("hub_seq")
             payload = {k: val for k, val in msg.items() if k not in RESERVED_KEYS}

@@ -68,9 +68,13 @@ class SyncServer(AuthMixin):
     def __init__(self, config: SyncConfig, data_dir: Path) -> None:
         self.config = config
         self.path = Path(data_dir) / DB_NAME
-        self.limits = Limits(max_frame_bytes=config.max_frame_bytes, messages_per_second=config.messages_per_second,
-                             burst=config.burst, auth_timeout_s=config.auth_timeout_s,
-                             idle_timeout_s=config.idle_timeout_s)
+        self.limits = Limits(
+            max_frame_bytes=config.max_frame_bytes,
+            messages_per_second=config.messages_per_second,
+            burst=config.burst,
+            auth_timeout_s=config.auth_timeout_s,
+            idle_timeout_s=config.idle_timeout_s,
+        )
         self.routes = [WebSocketRoute("/ws", self._endpoint)]
         self._handlers: dict[str, MessageHandler] = {}
         self._presence: list[PresenceCallback] = []
@@ -86,8 +90,9 @@ class SyncServer(AuthMixin):
         self._pending: dict[str, list[tuple[int, str]]] = {}  # device id -> unacked (hub_seq, frame)
         self._hub_seq = 0
         self._cooldown: dict[str, float] = {}  # device id -> monotonic time its hello is accepted again
-        self._guard = PairingGuard(config.pairing_max_failures, config.pairing_lockout_s,
-                                   max_total_failures=config.pairing_max_failures_total)
+        self._guard = PairingGuard(
+            config.pairing_max_failures, config.pairing_lockout_s, max_total_failures=config.pairing_max_failures_total
+        )
         try:
             self._trusted = trusted_networks(config.trusted_proxies)
         except ValueError as exc:
@@ -215,9 +220,15 @@ class SyncServer(AuthMixin):
         self._reader = store
 
     def _add_device(self, row: DeviceRow) -> None:
-        self._devices[row.id] = DeviceInfo(id=row.id, name=row.name, kind=DeviceKind(row.kind), online=False,
-                                           last_seen=row.last_seen, last_active=row.last_active,
-                                           capabilities=row.capabilities)
+        self._devices[row.id] = DeviceInfo(
+            id=row.id,
+            name=row.name,
+            kind=DeviceKind(row.kind),
+            online=False,
+            last_seen=row.last_seen,
+            last_active=row.last_active,
+            capabilities=row.capabilities,
+        )
         if row.token_hash:
             self._by_token[row.token_hash] = row.id
         self._ops[row.id] = OpState(last_seq=row.acked_seq, acked_seq=row.acked_seq)
@@ -246,8 +257,9 @@ class SyncServer(AuthMixin):
             self._reader = None
         if self._writer is not None:
             ids = [(now, d) for d in online]
-            self._writer.submit_nowait(lambda c: c.executemany(
-                "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids))
+            self._writer.submit_nowait(
+                lambda c: c.executemany("UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", ids)
+            )
             self._writer.kick()
             await asyncio.to_thread(self._writer.close)
 
@@ -318,10 +330,14 @@ class SyncServer(AuthMixin):
             return
         client = ws.client
         peer = f"{client.host}:{client.port}" if client else "?"
-        conn = Connection(ws, ServerProtocol(self.limits, time.monotonic()), peer, self._dirty,
-                          max_queued_bytes=self.config.max_queued_bytes)
-        conn.address = client_address(client.host if client else "?", ws.headers.get("x-forwarded-for"),
-                                      self._trusted)
+        conn = Connection(
+            ws,
+            ServerProtocol(self.limits, time.monotonic()),
+            peer,
+            self._dirty,
+            max_queued_bytes=self.config.max_queued_bytes,
+        )
+        conn.address = client_address(client.host if client else "?", ws.headers.get("x-forwarded-for"), self._trusted)
         self._all_conns.add(conn)
         try:
             while not conn.closed.is_set():
@@ -367,8 +383,11 @@ class SyncServer(AuthMixin):
         info = replace(info, online=False, last_seen=time.time())
         self._devices[device_id] = info
         if not self._stopping:
-            self._writer_nowait(lambda c: c.execute(
-                "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", (info.last_seen, device_id)))
+            self._writer_nowait(
+                lambda c: c.execute(
+                    "UPDATE devices SET online = 0, last_seen = ? WHERE id = ?", (info.last_seen, device_id)
+                )
+            )
         self._notify(info)
 
     async def _handle(self, conn: Connection, event: object) -> None:
@@ -398,11 +417,21 @@ class SyncServer(AuthMixin):
         state = self._ops[device_id]
         proto = conn.protocol
         if op.seq <= state.acked_seq:
-            proto.fail(op.id, ErrorCode.SEQ_ALREADY_ACKED, "this seq was acknowledged already", op.seq,
-                       acked_seq=state.acked_seq)
+            proto.fail(
+                op.id,
+                ErrorCode.SEQ_ALREADY_ACKED,
+                "this seq was acknowledged already",
+                op.seq,
+                acked_seq=state.acked_seq,
+            )
         elif op.seq > state.last_seq + 1:
-            proto.fail(op.id, ErrorCode.SEQ_OUT_OF_ORDER, f"expected seq {state.last_seq + 1}", op.seq,
-                       expected=state.last_seq + 1)
+            proto.fail(
+                op.id,
+                ErrorCode.SEQ_OUT_OF_ORDER,
+                f"expected seq {state.last_seq + 1}",
+                op.seq,
+                expected=state.last_seq + 1,
+            )
         elif op.seq in state.results:
             proto.send_raw(with_id(op.id, state.results[op.seq]))
         elif op.seq in state.inflight:
@@ -417,8 +446,9 @@ class SyncServer(AuthMixin):
         body = await asyncio.shield(future)
         conn.enqueue(with_id(id, body))
 
-    async def _run(self, conn: Connection, device_id: str, op: Operation, state: OpState,
-                   future: asyncio.Future[str]) -> None:
+    async def _run(
+        self, conn: Connection, device_id: str, op: Operation, state: OpState, future: asyncio.Future[str]
+    ) -> None:
         updates: list[tuple[str, bytes]] = []
         if op.refused is not None:  # refused at the edge; the refusal is this seq's reply, stored like any
             body = error_body(op.seq, ErrorCode.INVALID_PARAMS, op.refused)
@@ -458,8 +488,9 @@ class SyncServer(AuthMixin):
             if pending:
                 self._pending[device_id] = [(s, f) for s, f in pending if s > ack.hub_seq]
             hub_seq = ack.hub_seq
-            self._writer_nowait(lambda c: c.execute("DELETE FROM events WHERE device_id = ? AND hub_seq <= ?",
-                                                    (device_id, hub_seq)))
+            self._writer_nowait(
+                lambda c: c.execute("DELETE FROM events WHERE device_id = ? AND hub_seq <= ?", (device_id, hub_seq))
+            )
         if ack.op_seq is not None:
             op_seq = self._ops[device_id].prune(ack.op_seq)
             if op_seq is not None:
@@ -485,9 +516,12 @@ class SyncServer(AuthMixin):
         self._devices[info.id] = info
         conn.protocol.reply(update.id, {})
         caps_json = dumps(caps)
-        self._writer_nowait(lambda c: c.execute(
-            "UPDATE devices SET capabilities = ?, last_active = ?, last_seen = ? WHERE id = ?",
-            (caps_json, info.last_active, now, info.id)))
+        self._writer_nowait(
+            lambda c: c.execute(
+                "UPDATE devices SET capabilities = ?, last_active = ?, last_seen = ? WHERE id = ?",
+                (caps_json, info.last_active, now, info.id),
+            )
+        )
         self._notify(info)
 
     def _notify(self, info: DeviceInfo) -> None:
@@ -512,7 +546,6 @@ class SyncServer(AuthMixin):
             return
         if inspect.isawaitable(outcome):
             self._spawn(_logged(outcome))
-
 
 
 async def _noop(_device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -39,7 +39,7 @@ def _payload(data: bytes, pos: int) -> bytes:
     size, pos = read_var_uint(data, pos)
     if pos + size != len(data):
         raise WireError("y-protocols payload length does not match the frame")
-    return data[pos:pos + size]
+    return data[pos : pos + size]
 
 
 def parse(message: bytes) -> YMessage:

@@ -36,17 +36,34 @@ def evaluate(matcher: IntentMatcher, rows: Sequence[tuple[str, str | None]]) -> 
     table = []
     for (text, want), c in zip(rows, results, strict=True):
         got = c.skill if c.decision is not Decision.MODEL else None
-        table.append({"text": text, "expected": want, "decision": c.decision.value, "skill": got,
-                      "outcome": outcome(want, c.decision, c.skill), "arguments":
-                      dict(c.chosen.arguments) if c.chosen and c.chosen.arguments else None})
+        table.append(
+            {
+                "text": text,
+                "expected": want,
+                "decision": c.decision.value,
+                "skill": got,
+                "outcome": outcome(want, c.decision, c.skill),
+                "arguments": dict(c.chosen.arguments) if c.chosen and c.chosen.arguments else None,
+            }
+        )
     right = sum(r["outcome"] == "right" for r in table)
-    wrong_actions = [r for r in table if r["decision"] == "act" and r["skill"] != r["expected"]
-                     and not (r["expected"] is None and r["skill"] == "small_talk")]
+    wrong_actions = [
+        r
+        for r in table
+        if r["decision"] == "act"
+        and r["skill"] != r["expected"]
+        and not (r["expected"] is None and r["skill"] == "small_talk")
+    ]
     changing = [r for r in wrong_actions if r["skill"] in skills and not skills[r["skill"]].read_only]
-    pairs = Counter(f"{r['expected'] or 'none (model)'} -> {r['decision']} {r['skill'] or 'none (model)'}"
-                    for r in table if r["outcome"] != "right")
+    pairs = Counter(
+        f"{r['expected'] or 'none (model)'} -> {r['decision']} {r['skill'] or 'none (model)'}"
+        for r in table
+        if r["outcome"] != "right"
+    )
     return {
-        "utterances": len(table), "right": right, "accuracy": round(right / len(table), 4),
+        "utterances": len(table),
+        "right": right,
+        "accuracy": round(right / len(table), 4),
         "asked_back_on_the_right_skill": sum(r["outcome"] == "asked" for r in table),
         "acted_on_a_wrong_skill": len(wrong_actions),
         "side_effecting_skill_on_a_wrong_match": len(changing),

@@ -30,8 +30,13 @@ class ScriptedModel:
 
     name = "scripted"
 
-    def __init__(self, script: Sequence[Any] = (), *, target: Target = Target.LOCAL,
-                 default: Callable[[ChatRequest], list[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        script: Sequence[Any] = (),
+        *,
+        target: Target = Target.LOCAL,
+        default: Callable[[ChatRequest], list[Any]] | None = None,
+    ) -> None:
         self.script = list(script)
         self.target = target
         self.default = default or (lambda request: text("ok"))
@@ -84,8 +89,9 @@ class RecordingGateway:
     def events(self, type: str, device: str | None = None) -> list[dict]:
         return [p for d, t, p in [*self.pushed, *self.sent] if t == type and (device is None or d == device)]
 
-    async def wait_for(self, type: str, device: str | None = None, *, count: int = 1,
-                       timeout: float = 60.0) -> list[dict]:
+    async def wait_for(
+        self, type: str, device: str | None = None, *, count: int = 1, timeout: float = 60.0
+    ) -> list[dict]:
         deadline = time.monotonic() + timeout
         while len(self.events(type, device)) < count:
             if time.monotonic() > deadline:
@@ -94,10 +100,18 @@ class RecordingGateway:
         return self.events(type, device)
 
 
-def device(id: str, kind: DeviceKind = DeviceKind.PHONE, *, online: bool = True, active: float | None = None,
-           **caps: Any) -> DeviceInfo:
-    return DeviceInfo(id=id, name=id, kind=kind, online=online, last_seen=time.time(),
-                      last_active=active if active is not None else time.time(), capabilities=caps)
+def device(
+    id: str, kind: DeviceKind = DeviceKind.PHONE, *, online: bool = True, active: float | None = None, **caps: Any
+) -> DeviceInfo:
+    return DeviceInfo(
+        id=id,
+        name=id,
+        kind=kind,
+        online=online,
+        last_seen=time.time(),
+        last_active=active if active is not None else time.time(),
+        capabilities=caps,
+    )
 
 
 class ListMemory:
@@ -107,19 +121,39 @@ class ListMemory:
         self.items: list[Memory] = []
         self._ids = itertools.count(1)
 
-    async def add(self, text: str, *, kind: MemoryKind = MemoryKind.FACT, scope: Scope = Scope.SHARED,
-                  device: str | None = None, importance: float = 0.5, expires_at: float | None = None,
-                  actor: str | None = None) -> Any:
+    async def add(
+        self,
+        text: str,
+        *,
+        kind: MemoryKind = MemoryKind.FACT,
+        scope: Scope = Scope.SHARED,
+        device: str | None = None,
+        importance: float = 0.5,
+        expires_at: float | None = None,
+        actor: str | None = None,
+    ) -> Any:
         now = time.time()
-        memory = Memory(id=f"m{next(self._ids)}", text=text, kind=kind, scope=scope, device=device,
-                        importance=importance, created_at=now, updated_at=now)
+        memory = Memory(
+            id=f"m{next(self._ids)}",
+            text=text,
+            kind=kind,
+            scope=scope,
+            device=device,
+            importance=importance,
+            created_at=now,
+            updated_at=now,
+        )
         self.items.append(memory)
         return memory
 
     async def search(self, query: str, *, k: int = 5, device: str | None = None, **_: Any) -> list[SearchHit]:
         words = {w.strip(".,?!'").lower() for w in query.split() if len(w) > 2}
-        hits = [SearchHit(memory=m, score=len(words & {w.strip(".,?!'").lower() for w in m.text.split()}) / max(len(words), 1))
-                for m in self.items]
+        hits = [
+            SearchHit(
+                memory=m, score=len(words & {w.strip(".,?!'").lower() for w in m.text.split()}) / max(len(words), 1)
+            )
+            for m in self.items
+        ]
         return sorted((h for h in hits if h.score > 0), key=lambda h: -h.score)[:k]
 
     async def forget(self, memory_id: str, *, actor: str | None = None) -> None:

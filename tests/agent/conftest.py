@@ -16,8 +16,18 @@ def anyio_backend():
 class Harness:
     """An Agent over fakes, with helpers to run one turn and wait for its answer."""
 
-    def __init__(self, tmp_path, embedder, skills, *, model=None, grants=None, approval_timeout_s=30.0,
-                 skill_timeout_s=2.0, devices=None) -> None:
+    def __init__(
+        self,
+        tmp_path,
+        embedder,
+        skills,
+        *,
+        model=None,
+        grants=None,
+        approval_timeout_s=30.0,
+        skill_timeout_s=2.0,
+        devices=None,
+    ) -> None:
         self.tmp_path = tmp_path
         self.gateway = RecordingGateway(devices or [device("phone", DeviceKind.PHONE), device("pc", DeviceKind.PC)])
         self.model = model or ScriptedModel()
@@ -29,9 +39,16 @@ class Harness:
         self.agent = self._build()
 
     def _build(self) -> Agent:
-        return Agent(config=self.config, skills=self.skills_config, data_dir=self.tmp_path, embedder=self.embedder,
-                     gateway=self.gateway, memory=self.memory, model=self.model,
-                     registry=SkillRegistry(self.skills, self.skills_config))
+        return Agent(
+            config=self.config,
+            skills=self.skills_config,
+            data_dir=self.tmp_path,
+            embedder=self.embedder,
+            gateway=self.gateway,
+            memory=self.memory,
+            model=self.model,
+            registry=SkillRegistry(self.skills, self.skills_config),
+        )
 
     async def restart(self) -> None:
         await self.agent.stop()

@@ -10,7 +10,7 @@ from qira.inference._local_chat import RepeatGuard
 def stream(guard: RepeatGuard, text: str, step: int = 3) -> str:
     out = ""
     for i in range(0, len(text), step):
-        out += guard.feed(text[i:i + step])
+        out += guard.feed(text[i : i + step])
         if guard.looping:
             break
     return out + guard.flush()
@@ -42,8 +42,11 @@ def test_a_wearable_never_gets_half_a_word():
 
 
 def test_only_relevant_memories_ground_the_answer():
-    hits = [{"text": "I live in Coimbra", "similarity": 0.62}, {"text": "My cat is Pixel", "similarity": 0.31},
-            {"text": "I work in Porto", "similarity": 0.44}]
+    hits = [
+        {"text": "I live in Coimbra", "similarity": 0.62},
+        {"text": "My cat is Pixel", "similarity": 0.31},
+        {"text": "I work in Porto", "similarity": 0.44},
+    ]
     kept = [h["text"] for h in relevant_memories(hits)]
     assert kept == ["I live in Coimbra"]  # Porto is too far behind the best, the cat too far away
     assert "Coimbra" in grounding(relevant_memories(hits)) and grounding([]) == ""

@@ -43,19 +43,28 @@ def test_heldout_accuracy(results):
 
 def test_the_near_misses_from_the_issue_go_to_the_model(results):
     rows = {r["text"]: r for r in results["rows"]}
-    for text in ("what's the capital of France?", "what is the boiling point of water in Celsius?",
-                 "Summarize in one sentence: the meeting moved to Thursday because Ana is sick.",
-                 "which battery chemistry lasts longest in cold weather?", "how do timers work in javascript",
-                 "what does the note C sound like on a piano?", "Describe the weather today."):
+    for text in (
+        "what's the capital of France?",
+        "what is the boiling point of water in Celsius?",
+        "Summarize in one sentence: the meeting moved to Thursday because Ana is sick.",
+        "which battery chemistry lasts longest in cold weather?",
+        "how do timers work in javascript",
+        "what does the note C sound like on a piano?",
+        "Describe the weather today.",
+    ):
         assert rows[text]["decision"] != "act", rows[text]
 
 
 def test_pattern_slots_are_typed_and_fall_through(skills, embedder):
     matcher = IntentMatcher(skills, embedder)
-    assert matcher.extract("remind", "remind me to call the bank in 20 minutes") == {"text": "call the bank",
-                                                                                    "when": "20 minutes"}
-    assert matcher.extract("remind", "remind me tomorrow at 9 to call the school") == {"when": "tomorrow at 9",
-                                                                                     "text": "call the school"}
+    assert matcher.extract("remind", "remind me to call the bank in 20 minutes") == {
+        "text": "call the bank",
+        "when": "20 minutes",
+    }
+    assert matcher.extract("remind", "remind me tomorrow at 9 to call the school") == {
+        "when": "tomorrow at 9",
+        "text": "call the school",
+    }
     assert matcher.extract("translate", "what is 100 fahrenheit in celsius") is None  # celsius is no language
     assert matcher.extract("translate", "what is 'obrigado' in english") == {"text": "obrigado", "language": "english"}
     assert matcher.extract("timer", "set a timer for the pasta") is None  # no duration

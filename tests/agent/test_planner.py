@@ -38,8 +38,9 @@ async def test_low_confidence_goes_to_the_model_not_to_a_skill(make_harness):
 
 
 async def test_cloud_tool_call_then_composed_answer(make_harness):
-    model = ScriptedModel([tool("greet", json.dumps({"who": "Bea"})), text("I greeted Bea for you.")],
-                          target=Target.CLOUD)
+    model = ScriptedModel(
+        [tool("greet", json.dumps({"who": "Bea"})), text("I greeted Bea for you.")], target=Target.CLOUD
+    )
     h = await make_harness(_skills.ALL, model=model)
     done = await h.say("could you be nice to Bea for me")
     assert done["text"] == "I greeted Bea for you."
@@ -114,12 +115,15 @@ async def test_pending_approval_survives_a_restart(make_harness):
     assert _skills.calls == ["wipe"]
 
 
-@pytest.mark.parametrize(("utterance", "outcome", "words"), [
-    ("crash now", Outcome.ERROR, "RuntimeError: kaboom"),
-    ("hang now", Outcome.TIMEOUT, "did not finish within 0.3 s"),
-    ("block now", Outcome.TIMEOUT, "did not finish within 0.3 s"),
-    ("peek now", Outcome.PERMISSION_DENIED, "was not granted the 'memory.read' permission"),
-])
+@pytest.mark.parametrize(
+    ("utterance", "outcome", "words"),
+    [
+        ("crash now", Outcome.ERROR, "RuntimeError: kaboom"),
+        ("hang now", Outcome.TIMEOUT, "did not finish within 0.3 s"),
+        ("block now", Outcome.TIMEOUT, "did not finish within 0.3 s"),
+        ("peek now", Outcome.PERMISSION_DENIED, "was not granted the 'memory.read' permission"),
+    ],
+)
 async def test_a_failing_skill_fails_its_step_and_the_turn_goes_on(make_harness, utterance, outcome, words):
     h = await make_harness(_skills.ALL)
     done = await h.say(utterance)

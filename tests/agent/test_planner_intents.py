@@ -43,10 +43,16 @@ async def test_a_question_about_the_person_is_answered_from_the_relevant_memory(
 
 
 async def test_a_wearable_gets_whole_sentences_when_the_answer_is_cut(make_harness):
-    long = [TextDelta(text="Tides follow the moon. "), TextDelta(text="Its pull raises the wat"),
-            Finish(reason="length")]
-    h = await make_harness(SKILL_MODULES, model=ScriptedModel([long]),
-                           devices=[device("watch", DeviceKind.WEARABLE), device("pc", DeviceKind.PC)])
+    long = [
+        TextDelta(text="Tides follow the moon. "),
+        TextDelta(text="Its pull raises the wat"),
+        Finish(reason="length"),
+    ]
+    h = await make_harness(
+        SKILL_MODULES,
+        model=ScriptedModel([long]),
+        devices=[device("watch", DeviceKind.WEARABLE), device("pc", DeviceKind.PC)],
+    )
     done = await h.say("why are there tides", by="watch")
     assert done["text"] == "Tides follow the moon."
     sent = "".join(d["text"] for d in h.gateway.events("chat.delta", "watch"))

@@ -26,15 +26,24 @@ def test_pick_device_prefers_the_worn_wearable_then_the_most_recently_active():
     assert pick_device([pc, phone, watch]).id == "watch"
     assert pick_device([pc, phone, loose_watch]).id == "pc"  # a watch on the table is not where the person looks
     assert pick_device([device("pc", DeviceKind.PC, online=False, active=now), phone]).id == "phone"
-    assert pick_device([device("pc", DeviceKind.PC, online=False, active=now),
-                        device("tab", DeviceKind.TABLET, online=False, active=now - 9)]).id == "pc"
+    assert (
+        pick_device(
+            [
+                device("pc", DeviceKind.PC, online=False, active=now),
+                device("tab", DeviceKind.TABLET, online=False, active=now - 9),
+            ]
+        ).id
+        == "pc"
+    )
     assert pick_device([]) is None
 
 
 async def test_talking_to_qira_counts_as_activity_for_delivery(make_harness):
     now = time.time()
-    h = await make_harness([*_skills.ALL, *reminders.SKILLS],
-                           devices=[device("phone", DeviceKind.PHONE, active=now), device("pc", DeviceKind.PC, active=now - 300)])
+    h = await make_harness(
+        [*_skills.ALL, *reminders.SKILLS],
+        devices=[device("phone", DeviceKind.PHONE, active=now), device("pc", DeviceKind.PC, active=now - 300)],
+    )
     await h.say("remind me in 1 second to drink water", by="pc")
     note = (await h.gateway.wait_for("notify", "pc", timeout=10))[0]
     assert note == {"title": "Reminder", "text": "drink water", "kind": "reminder"}

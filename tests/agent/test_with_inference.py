@@ -35,15 +35,26 @@ class Gigafactory:
             return httpx.Response(503, json={"error": {"message": "down"}})
         tool_results = [m for m in body["messages"] if m["role"] == "tool"]
         if body.get("tools") and not tool_results:
-            call = {"index": 0, "id": "call_1", "type": "function",
-                    "function": {"name": "greet", "arguments": json.dumps({"who": "Bea"})}}
-            chunks = [{"delta": {"role": "assistant", "tool_calls": [call]}}, {"delta": {}, "finish_reason": "tool_calls"}]
+            call = {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "greet", "arguments": json.dumps({"who": "Bea"})},
+            }
+            chunks = [
+                {"delta": {"role": "assistant", "tool_calls": [call]}},
+                {"delta": {}, "finish_reason": "tool_calls"},
+            ]
         else:
             answer = f"Done: {tool_results[0]['content']}" if tool_results else "A cloud answer."
             chunks = [{"delta": {"role": "assistant", "content": answer}}, {"delta": {}, "finish_reason": "stop"}]
-        lines = [f"data: {json.dumps({'id': 'x', 'object': 'chat.completion.chunk', 'choices': [dict(index=0, **c)]})}\n\n"
-                 for c in chunks]
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=("".join(lines) + "data: [DONE]\n\n").encode())
+        lines = [
+            f"data: {json.dumps({'id': 'x', 'object': 'chat.completion.chunk', 'choices': [dict(index=0, **c)]})}\n\n"
+            for c in chunks
+        ]
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=("".join(lines) + "data: [DONE]\n\n").encode()
+        )
 
 
 @pytest.fixture
@@ -51,15 +62,27 @@ async def stack(tmp_path, embedder):
     made = []
 
     async def make(endpoint: Gigafactory | None, skills=tuple(_skills.ALL)):
-        cloud = CloudConfig(base_url="http://gigafactory.test/v1", model="big", max_retries=0) if endpoint else CloudConfig()
+        cloud = (
+            CloudConfig(base_url="http://gigafactory.test/v1", model="big", max_retries=0)
+            if endpoint
+            else CloudConfig()
+        )
         config = InferenceConfig(cloud=cloud)
         local = LocalModel(config.local, socket_dir=tmp_path / "run")
-        service = InferenceService(config, local=local, data_dir=tmp_path,
-                                   transport=httpx.MockTransport(endpoint) if endpoint else None)
+        service = InferenceService(
+            config, local=local, data_dir=tmp_path, transport=httpx.MockTransport(endpoint) if endpoint else None
+        )
         gateway = RecordingGateway([device("phone", DeviceKind.PHONE)])
-        agent = Agent(config=AgentConfig(), skills=SkillsConfig(), data_dir=tmp_path, embedder=embedder,
-                      gateway=gateway, memory=ListMemory(), model=service,
-                      registry=SkillRegistry(list(skills), SkillsConfig()))
+        agent = Agent(
+            config=AgentConfig(),
+            skills=SkillsConfig(),
+            data_dir=tmp_path,
+            embedder=embedder,
+            gateway=gateway,
+            memory=ListMemory(),
+            model=service,
+            registry=SkillRegistry(list(skills), SkillsConfig()),
+        )
         await agent.start(warm=False)
         made.append((agent, service, local))
         return agent, gateway

@@ -55,11 +55,23 @@ class Harness:
 @pytest.fixture
 async def api(tmp_path, embedder):
     gateway = RecordingGateway([device("phone", DeviceKind.PHONE), device("pc", DeviceKind.PC)])
-    model = ScriptedModel(default=lambda request: [TextDelta(text="A short answer."),
-                                                   Usage(prompt_tokens=42, completion_tokens=4), Finish(reason="stop")])
-    agent = Agent(config=AgentConfig(), skills=SkillsConfig(), data_dir=tmp_path, embedder=embedder,
-                  gateway=gateway, memory=ListMemory(), model=model,
-                  registry=SkillRegistry([*_skills.ALL], SkillsConfig()))
+    model = ScriptedModel(
+        default=lambda request: [
+            TextDelta(text="A short answer."),
+            Usage(prompt_tokens=42, completion_tokens=4),
+            Finish(reason="stop"),
+        ]
+    )
+    agent = Agent(
+        config=AgentConfig(),
+        skills=SkillsConfig(),
+        data_dir=tmp_path,
+        embedder=embedder,
+        gateway=gateway,
+        memory=ListMemory(),
+        model=model,
+        registry=SkillRegistry([*_skills.ALL], SkillsConfig()),
+    )
     await agent.start(warm=False)
     phone = gateway.devices_list[0]
     app = Starlette(routes=openai_routes(agent, lambda token: phone if token == TOKEN else None))
@@ -76,8 +88,12 @@ def user(text: str) -> list[dict[str, str]]:
 
 async def test_max_tokens_temperature_stop_and_system_reach_the_model(api):
     answer = await api.client.chat.completions.create(
-        model="qira", max_tokens=5, temperature=0.2, stop=["\n\n"],
-        messages=[{"role": "system", "content": "Answer like a pirate."}, *user("tell me about the ocean")])
+        model="qira",
+        max_tokens=5,
+        temperature=0.2,
+        stop=["\n\n"],
+        messages=[{"role": "system", "content": "Answer like a pirate."}, *user("tell me about the ocean")],
+    )
     request = api.model.requests[-1]
     assert request.max_tokens == 5 and request.temperature == 0.2 and tuple(request.stop) == ("\n\n",)
     assert "Answer like a pirate." in request.messages[0].content  # the system message reached the model
@@ -88,8 +104,9 @@ async def test_max_tokens_temperature_stop_and_system_reach_the_model(api):
 
 
 async def test_stream_with_include_usage_ends_with_a_usage_chunk(api):
-    stream = await api.client.chat.completions.create(model="qira", stream=True, messages=user("how do tides work"),
-                                                      stream_options={"include_usage": True})
+    stream = await api.client.chat.completions.create(
+        model="qira", stream=True, messages=user("how do tides work"), stream_options={"include_usage": True}
+    )
     chunks = [c async for c in stream]
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "A short answer."
@@ -102,13 +119,16 @@ async def test_a_stop_sequence_cuts_a_skill_answer_too(api):
     assert answer.choices[0].message.content == "Hello"
 
 
-@pytest.mark.parametrize(("params", "words"), [
-    ({"n": 2}, "n must be 1"),
-    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
-    ({"model": "gpt-4o"}, "does not exist"),
-    ({"temperature": 3}, "temperature"),
-    ({"max_tokens": 0}, "max_tokens"),
-])
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"n": 2}, "n must be 1"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
+        ({"model": "gpt-4o"}, "does not exist"),
+        ({"temperature": 3}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ],
+)
 async def test_unsupported_parameters_get_a_clear_400(api, params, words):
     kwargs = {"model": "qira", "messages": user("hello"), **params}
     with pytest.raises(openai.BadRequestError) as err:
@@ -119,8 +139,9 @@ async def test_unsupported_parameters_get_a_clear_400(api, params, words):
 
 async def test_a_local_answer_for_a_failed_cloud_is_marked(api):
     api.model.chat = lambda request, device_kind=None: FellBack([TextDelta(text="Local words."), Finish(reason="stop")])
-    raw = await api.client.chat.completions.with_raw_response.create(model="qira",
-                                                                     messages=user("why do rainbows appear"))
+    raw = await api.client.chat.completions.with_raw_response.create(
+        model="qira", messages=user("why do rainbows appear")
+    )
     assert "local model answered" in raw.headers["x-qira-fallback"]
     body = raw.parse()
     assert body.choices[0].message.content == "Local words."
@@ -130,7 +151,8 @@ async def test_a_local_answer_for_a_failed_cloud_is_marked(api):
 async def test_high_risk_action_answers_pending_at_once_and_a_retry_reuses_the_approval(api):
     _skills.calls.clear()
     first = await asyncio.wait_for(
-        api.client.chat.completions.create(model="qira", messages=user("wipe the archive")), 60)
+        api.client.chat.completions.create(model="qira", messages=user("wipe the archive")), 60
+    )
     pending = first.model_extra["qira"]["approval"]
     assert pending["status"] == "pending" and pending["skill"] == "wipe"
     assert "approval" in first.choices[0].message.content.lower()
@@ -138,8 +160,9 @@ async def test_high_risk_action_answers_pending_at_once_and_a_retry_reuses_the_a
     assert again.model_extra["qira"]["approval"]["approval"] == pending["approval"]  # the same one
     assert len(api.gateway.events("approval.request", "phone")) == 1  # asked once, not per retry
     assert len(await api.agent.pending_approvals()) == 1 and _skills.calls == []
-    await api.agent.handle_approval_respond(api.gateway.devices_list[0], {"approval": pending["approval"],
-                                                                          "approve": True})
+    await api.agent.handle_approval_respond(
+        api.gateway.devices_list[0], {"approval": pending["approval"], "approve": True}
+    )
     for _ in range(600):  # the resumed turn runs in the background
         if _skills.calls:
             break

@@ -27,7 +27,7 @@ AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 
 Event = dict[str, Any]
 
-RISKY_SKILL = textwrap.dedent('''
+RISKY_SKILL = textwrap.dedent("""
     from qira.sdk import SkillContext, skill
 
 
@@ -38,7 +38,7 @@ RISKY_SKILL = textwrap.dedent('''
 
 
     SKILLS = [water_garden]
-''')
+""")
 
 
 def chromium_path() -> str:
@@ -62,16 +62,37 @@ def install_skill(site: Path) -> None:
 def hub_env(cloud_url: str, site: Path) -> dict[str, str]:
     """A hub whose open questions (no confident skill match) go to the scripted cloud model: deterministic
     streaming; skills the person names still run locally."""
-    return {"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_POLICY": "prefer-local",
-            "QIRA_INFERENCE_CLOUD__BASE_URL": cloud_url, "QIRA_INFERENCE_CLOUD__MODEL": "scripted",
-            "QIRA_INFERENCE_CLOUD__MAX_RETRIES": "0", "PYTHONPATH": str(site)}
+    return {
+        "QIRA_HUB_WARM_UP": "false",
+        "QIRA_INFERENCE_POLICY": "prefer-local",
+        "QIRA_INFERENCE_CLOUD__BASE_URL": cloud_url,
+        "QIRA_INFERENCE_CLOUD__MODEL": "scripted",
+        "QIRA_INFERENCE_CLOUD__MAX_RETRIES": "0",
+        "PYTHONPATH": str(site),
+    }
 
 
 def pair_link(data_dir: Path, name: str, kind: str) -> dict[str, Any]:
     """``qira pair --json``: the one-time code and the companion's pairing link."""
-    out = subprocess.run([sys.executable, "-m", "qira.cli", "pair", "--name", name, "--kind", kind, "--json",
-                          "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qira.cli",
+            "pair",
+            "--name",
+            name,
+            "--kind",
+            kind,
+            "--json",
+            "--data-dir",
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -88,8 +109,15 @@ class PyDevice:
         self._thread.start()
 
         async def make() -> DeviceSession:
-            session = DeviceSession(hub_ws, name=name, kind=kind, state_dir=state_dir, pair_code=code,
-                                    capabilities={"screen": True}, on_event=self._on_event)
+            session = DeviceSession(
+                hub_ws,
+                name=name,
+                kind=kind,
+                state_dir=state_dir,
+                pair_code=code,
+                capabilities={"screen": True},
+                on_event=self._on_event,
+            )
             session.start()
             await session.wait_ready(60)
             await session.wait_synced(60)
@@ -107,6 +135,7 @@ class PyDevice:
 
     def call(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` on the session's loop (its documents are not thread-safe)."""
+
         async def wrapped() -> Any:
             return fn()
 
@@ -136,8 +165,9 @@ class PyDevice:
         """Say ``text`` (in ``thread``) and wait for the answer to that turn."""
         start = self.mark()
         result = self.request("chat.send", {"text": text, **({"thread": thread} if thread else {})})
-        return self.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == result["turn"], after=start,
-                         timeout=timeout)
+        return self.wait(
+            lambda e: e.get("type") == "chat.done" and e.get("turn") == result["turn"], after=start, timeout=timeout
+        )
 
     def close(self) -> None:
         try:

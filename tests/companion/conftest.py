@@ -40,17 +40,18 @@ def world(tmp_path_factory):
     hub.start(timeout=60)
     py = pw = browser = None
     try:
-        py = PyDevice(hub.ws_url, tmp / "py", name="desk", kind="pc",
-                      code=pair_link(hub.data_dir, "desk", "pc")["code"])
+        py = PyDevice(
+            hub.ws_url, tmp / "py", name="desk", kind="pc", code=pair_link(hub.data_dir, "desk", "pc")["code"]
+        )
         link = pair_link(hub.data_dir, "pocket", "phone")
         pw = sync_playwright().start()
         # A persistent profile, as a person's browser has: an incognito context is never installable.
-        context = browser = pw.chromium.launch_persistent_context(tmp / "profile", executable_path=chromium_path(),
-                                                                   viewport={"width": 390, "height": 844})
+        context = browser = pw.chromium.launch_persistent_context(
+            tmp / "profile", executable_path=chromium_path(), viewport={"width": 390, "height": 844}
+        )
         context.set_default_timeout(120_000)
         page = context.pages[0] if context.pages else context.new_page()
-        w = World(hub=hub, cloud=cloud, py=py, browser=browser, context=context, page=page, link=link,
-                  playwright=pw)
+        w = World(hub=hub, cloud=cloud, py=py, browser=browser, context=context, page=page, link=link, playwright=pw)
         page.on("console", lambda m: w.errors.append(f"console: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: w.errors.append(f"page error: {e}"))
         yield w

@@ -16,8 +16,9 @@ from tests.companion._browser import SHIPPED, WEB
 def test_shipped_bundle_equals_a_fresh_build(tmp_path):
     node = shutil.which("node")
     assert node, "Node is needed to check the companion's bundle (Node 20 and npm are on every machine here)"
-    assert (WEB / "node_modules" / ".package-lock.json").exists(), \
+    assert (WEB / "node_modules" / ".package-lock.json").exists(), (
         f"the companion's npm packages are not installed: `make test` runs `npm ci` in {WEB}"
+    )
     out = tmp_path / "fresh"
     run = subprocess.run([node, "build.mjs", "--out", str(out)], cwd=WEB, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr

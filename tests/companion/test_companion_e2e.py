@@ -57,13 +57,18 @@ def test_pairs_from_the_link_that_qira_pair_prints(world):
     page.wait_for_selector("#status[data-state=online]")
     assert "#" not in page.url  # the one-time code does not stay in the address bar or history
     assert page.inner_text("#me").startswith("pocket (phone)")
-    out = subprocess.run([sys.executable, "-m", "qira.cli", "devices", "list", "--json", "--data-dir",
-                          str(world.hub.data_dir)], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "devices", "list", "--json", "--data-dir", str(world.hub.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     listed = {d["name"]: d for d in map(json.loads, out.stdout.splitlines())}
     assert listed["pocket"]["kind"] == "phone" and listed["pocket"]["online"]
     # the Python device sees it arrive, with its display capability
-    seen = world.py.wait(lambda e: e.get("type") == "presence" and e.get("name") == "pocket" and e.get("online"),
-                         after=mark)
+    seen = world.py.wait(
+        lambda e: e.get("type") == "presence" and e.get("name") == "pocket" and e.get("online"), after=mark
+    )
     assert seen["capabilities"]["display"] == {"width": 390, "height": 844, "resizable": True}
 
 
@@ -123,7 +128,10 @@ def test_a_thread_moves_from_the_browser_to_the_python_device_and_back(world):
     assert reply["text"] == ANSWER
     history = py.request("chat.history", {"thread": other})
     assert [m["content"] for m in history["messages"] if m["role"] == "user"] == [
-        "what is the moon made of", "send this to my phone", "how far away is it"]
+        "what is the moon made of",
+        "send this to my phone",
+        "how far away is it",
+    ]
     assert browser_device_id(world) in history["participants"]
     world.state["thread"] = other
 
@@ -137,8 +145,9 @@ def test_an_approval_approved_in_the_browser_runs_the_skill_and_is_dismissed_on_
     card.wait_for()
     assert request["summary"] in card.inner_text() and "risk high" in card.inner_text()
     card.locator("button:has-text('Approve')").click()
-    resolved = py.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
-                       after=mark)
+    resolved = py.wait(
+        lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"], after=mark
+    )
     assert resolved["status"] == "approved" and resolved["by"] == browser_device_id(world)
     done = py.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == started["turn"], after=mark)
     assert done["text"] == "Watered the garden."
@@ -200,8 +209,14 @@ def test_growing_the_window_sends_a_display_change_and_the_next_answer_follows_i
 
     mark = py.mark()
     page.set_viewport_size({"width": 1920, "height": 1080})
-    seen = py.wait(lambda e: e.get("type") == "presence" and e.get("device") == me
-                   and (e.get("capabilities") or {}).get("display", {}).get("width") == 1920, after=mark)
+    seen = py.wait(
+        lambda e: (
+            e.get("type") == "presence"
+            and e.get("device") == me
+            and (e.get("capabilities") or {}).get("display", {}).get("width") == 1920
+        ),
+        after=mark,
+    )
     assert seen["capabilities"]["display"]["height"] == 1080
     before = badges(page)
     send(page, "and why are they curved")
@@ -220,8 +235,9 @@ def test_an_approval_asked_while_the_browser_was_away_shows_on_reconnect_and_can
     context.set_offline(False)  # approval.list on reconnect brings the card back
     card = page.locator(f'#approvals [data-approval="{request["approval"]}"]')
     card.locator("button:has-text('Deny')").click()
-    resolved = py.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
-                       after=mark)
+    resolved = py.wait(
+        lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"], after=mark
+    )
     assert resolved["status"] == "denied"
     done = py.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == started["turn"], after=mark)
     assert done["text"].startswith("Not done (you declined)")
@@ -276,8 +292,22 @@ def test_the_inference_policy_is_set_through_the_audited_operation(world):
     status = py.wait(lambda e: e.get("type") == "hub.status" and e.get("policy") == "local-only", after=mark)
     assert status["policy"] == "local-only"
     assert page.inner_text("#policy") == "local-only"
-    out = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(world.hub.data_dir), "--json",
-                          "--skill", "settings"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qira.cli",
+            "audit",
+            "--data-dir",
+            str(world.hub.data_dir),
+            "--json",
+            "--skill",
+            "settings",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     entries = [json.loads(line) for line in out.stdout.splitlines()]
     assert any(e["device_name"] == "pocket" for e in entries), out.stdout + out.stderr
     page.check('input[name="policy"][value="prefer-local"]')  # as it was
@@ -317,12 +347,16 @@ def test_layouts_from_watch_to_rollable_are_accessible(world):
                 page.screenshot(path=str(ARTIFACTS / f"companion-{width}x{height}.png"))
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (view, width)
             result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            bad = [(v["id"], v["impact"], v["help"]) for v in result["violations"]
-                   if v["impact"] in ("serious", "critical")]
+            bad = [
+                (v["id"], v["impact"], v["help"])
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
             assert not bad, (view, width, bad)
     page.click('nav button[data-view="chat"]')
     assert sorted(p.name for p in ARTIFACTS.glob("companion-*.png")) == sorted(
-        f"companion-{w}x{h}.png" for w, h in SIZES)
+        f"companion-{w}x{h}.png" for w, h in SIZES
+    )
 
 
 def test_chromium_finds_the_app_installable(world):

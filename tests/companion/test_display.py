@@ -21,8 +21,21 @@ def test_between_the_two_and_without_a_display_nothing_changes():
     assert shape_for({"screen": True, "battery": 0.5}).hint == ""
 
 
-@pytest.mark.parametrize("display", [None, "wide", 390, [], {"width": "390"}, {"width": True}, {"width": -5},
-                                     {"width": float("inf")}, {"height": 800}, {"width": 10**9}])
+@pytest.mark.parametrize(
+    "display",
+    [
+        None,
+        "wide",
+        390,
+        [],
+        {"width": "390"},
+        {"width": True},
+        {"width": -5},
+        {"width": float("inf")},
+        {"height": 800},
+        {"width": 10**9},
+    ],
+)
 def test_a_malformed_display_is_ignored(display):
     assert shape_for({"display": display}) == shape_for({})
 

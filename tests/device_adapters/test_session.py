@@ -57,8 +57,15 @@ async def test_outbox_survives_a_restart_and_is_applied_once(tmp_path):
 async def test_reconnects_after_the_hub_restarts_and_resumes_events(tmp_path):
     hub_dir = tmp_path / "hub"
     async with inproc_hub(hub_dir) as (server, url):
-        s = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(hub_dir, "tab"),
-                          backoff_base_s=0.05, backoff_max_s=0.2)
+        s = DeviceSession(
+            url,
+            name="tab",
+            kind="tablet",
+            state_dir=tmp_path / "tab",
+            pair_code=pair_code(hub_dir, "tab"),
+            backoff_base_s=0.05,
+            backoff_max_s=0.2,
+        )
         s.start()
         await s.wait_ready()
         device_id = s.device_id
@@ -89,8 +96,9 @@ async def test_revoked_session_stops_for_good(tmp_path):
     from qira.sync import SyncStore
 
     async with inproc_hub(tmp_path / "hub") as (_server, url):
-        s = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
-                          pair_code=pair_code(tmp_path / "hub", "tab"))
+        s = DeviceSession(
+            url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(tmp_path / "hub", "tab")
+        )
         s.start()
         await s.wait_ready()
         store = SyncStore(tmp_path / "hub" / "sync.db")
@@ -109,7 +117,10 @@ def test_terminal_commands():
     assert parse_command("/approve ap_1", None) == ("op", ("approval.respond", {"approval": "ap_1", "approve": True}))
     assert parse_command("/deny ap_1", None) == ("op", ("approval.respond", {"approval": "ap_1", "approve": False}))
     assert parse_command("/thread t9", None) == ("thread", "t9")
-    assert parse_command("/context place at the office", None) == ("op", ("context.event", {"kind": "place", "value": "at the office"}))
+    assert parse_command("/context place at the office", None) == (
+        "op",
+        ("context.event", {"kind": "place", "value": "at the office"}),
+    )
     assert parse_command('/send memory.search {"query": "keys"}', None) == ("op", ("memory.search", {"query": "keys"}))
     assert parse_command("/send memory.search [1]", None)[0] == "error"
     assert parse_command("/bogus", None)[0] == "error"

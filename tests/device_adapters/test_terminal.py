@@ -12,7 +12,7 @@ def test_plain_text_is_chat_send_in_the_current_thread():
     assert parse_command("/approve a1", None) == ("op", ("approval.respond", {"approval": "a1", "approve": True}))
     assert parse_command("/deny a1", None) == ("op", ("approval.respond", {"approval": "a1", "approve": False}))
     assert parse_command("/context place home", None) == ("op", ("context.event", {"kind": "place", "value": "home"}))
-    assert parse_command("/send x.y {\"a\": 1}", None) == ("op", ("x.y", {"a": 1}))
+    assert parse_command('/send x.y {"a": 1}', None) == ("op", ("x.y", {"a": 1}))
     assert parse_command("/send x.y [1]", None)[0] == "error"
     assert parse_command("/bogus", None) == ("error", "unknown command /bogus (type /help)")
     assert parse_command("   ", None) == ("noop", None)
@@ -43,7 +43,10 @@ def test_a_person_sees_answers_stream_inline_and_later_lines_continue_the_thread
         "error invalid_params: chat.send needs non-empty text",
     ]
     assert printer.thread == "t9"
-    assert parse_command("and tomorrow?", printer.thread) == ("op", ("chat.send", {"text": "and tomorrow?", "thread": "t9"}))
+    assert parse_command("and tomorrow?", printer.thread) == (
+        "op",
+        ("chat.send", {"text": "and tomorrow?", "thread": "t9"}),
+    )
 
 
 def test_programs_get_one_json_object_per_event():
@@ -65,16 +68,36 @@ def human(*events, **kwargs):
 
 
 READY = {"type": "session.ready", "device_id": "dev_desk", "name": "desk", "kind": "pc", "hub_seq": 0, "pending": 0}
-PHONE = {"type": "presence", "device": "dev_phone", "name": "phone", "kind": "phone", "online": True,
-         "last_seen": 1.0, "last_active": None, "capabilities": {}}
+PHONE = {
+    "type": "presence",
+    "device": "dev_phone",
+    "name": "phone",
+    "kind": "phone",
+    "online": True,
+    "last_seen": 1.0,
+    "last_active": None,
+    "capabilities": {},
+}
 
 
 def test_answers_to_other_devices_show_the_question_and_who_asked():
-    printer, out = human(READY, PHONE,
-                         {"type": "chat.delta", "thread": "t1", "turn": "x1", "text": "Your notes"},
-                         {"type": "chat.done", "thread": "t1", "turn": "x1", "text": "Your notes: milk", "route": "local",
-                          "degraded": False, "fallback": False, "reason": "", "asked_by": "dev_phone",
-                          "question": "what are my notes"})
+    printer, out = human(
+        READY,
+        PHONE,
+        {"type": "chat.delta", "thread": "t1", "turn": "x1", "text": "Your notes"},
+        {
+            "type": "chat.done",
+            "thread": "t1",
+            "turn": "x1",
+            "text": "Your notes: milk",
+            "route": "local",
+            "degraded": False,
+            "fallback": False,
+            "reason": "",
+            "asked_by": "dev_phone",
+            "question": "what are my notes",
+        },
+    )
     lines = out.splitlines()
     assert lines[0].startswith("connected to ws://h:1/ws as 'desk' (pc)")
     assert lines[1].startswith("· phone (phone) is online since ")
@@ -85,21 +108,53 @@ def test_answers_to_other_devices_show_the_question_and_who_asked():
 
 
 def test_fallback_and_degraded_answers_say_why():
-    _, out = human({"type": "reply", "seq": 1, "ok": True, "result": {"thread": "t", "turn": "u"}},
-                   {"type": "chat.done", "thread": "t", "turn": "u", "text": "Blue light scatters.", "route": "local",
-                    "degraded": False, "fallback": True, "reason": "the endpoint sent no first token within 8s"})
-    assert out.splitlines() == ["qira> Blue light scatters.",
-                                "      (answered locally: the endpoint sent no first token within 8s)"]
-    _, out = human({"type": "reply", "seq": 1, "ok": True, "result": {"thread": "t", "turn": "u"}},
-                   {"type": "chat.done", "thread": "t", "turn": "u", "text": "Half and half", "route": "local",
-                    "degraded": True, "fallback": False, "reason": "it broke"})
+    _, out = human(
+        {"type": "reply", "seq": 1, "ok": True, "result": {"thread": "t", "turn": "u"}},
+        {
+            "type": "chat.done",
+            "thread": "t",
+            "turn": "u",
+            "text": "Blue light scatters.",
+            "route": "local",
+            "degraded": False,
+            "fallback": True,
+            "reason": "the endpoint sent no first token within 8s",
+        },
+    )
+    assert out.splitlines() == [
+        "qira> Blue light scatters.",
+        "      (answered locally: the endpoint sent no first token within 8s)",
+    ]
+    _, out = human(
+        {"type": "reply", "seq": 1, "ok": True, "result": {"thread": "t", "turn": "u"}},
+        {
+            "type": "chat.done",
+            "thread": "t",
+            "turn": "u",
+            "text": "Half and half",
+            "route": "local",
+            "degraded": True,
+            "fallback": False,
+            "reason": "it broke",
+        },
+    )
     assert "(the cloud failed mid-answer; the local model finished it: it broke)" in out
 
 
 def test_presence_is_quiet_and_a_handoff_says_how_to_continue():
-    _, out = human(READY, PHONE, {**PHONE, "capabilities": {"battery": 0.5}}, {**PHONE, "last_seen": 2.0},
-                   {"type": "notify", "title": "Handoff", "text": "continue on your pc", "kind": "handoff",
-                    "data": {"thread": "t7"}})
+    _, out = human(
+        READY,
+        PHONE,
+        {**PHONE, "capabilities": {"battery": 0.5}},
+        {**PHONE, "last_seen": 2.0},
+        {
+            "type": "notify",
+            "title": "Handoff",
+            "text": "continue on your pc",
+            "kind": "handoff",
+            "data": {"thread": "t7"},
+        },
+    )
     assert out.count("phone (phone) is online") == 1  # capability and last-seen updates print nothing
     assert "[Handoff] continue on your pc — type /thread 1 to continue it here" in out
     assert "dev_phone" not in out and "1.0" not in out
@@ -112,8 +167,20 @@ def test_unknown_events_show_names_and_local_times_not_ids_and_unix_times():
 
 
 def test_reconnects_print_one_line_when_the_output_is_not_a_terminal():
-    printer, out = human(READY, *[{"type": "session.disconnected", "code": 1006, "retry_in": 0.4,
-                                   "error": "refused", "reason": "connection refused"}] * 5, READY)
+    printer, out = human(
+        READY,
+        *[
+            {
+                "type": "session.disconnected",
+                "code": 1006,
+                "retry_in": 0.4,
+                "error": "refused",
+                "reason": "connection refused",
+            }
+        ]
+        * 5,
+        READY,
+    )
     assert out.count("disconnected from ws://h:1/ws: connection refused; reconnecting") == 1
     assert out.splitlines()[-1] == "reconnected to ws://h:1/ws"
 
@@ -124,14 +191,31 @@ def test_each_failure_has_its_own_exit_status_and_fix():
         ({"type": "session.closed", "code": 4001, "reason": ""}, {}, 4, "does not know this device's token"),
         ({"type": "session.closed", "code": 4003, "reason": ""}, {}, 5, "was revoked"),
         ({"type": "session.closed", "code": 4004, "reason": ""}, {}, 6, "replaced this one"),
-        ({"type": "session.error", "code": "unsupported_version", "message": "supported: [2]"}, {}, 7,
-         "different protocol versions"),
-        ({"type": "session.disconnected", "code": None, "retry_in": 1, "error": "http_status",
-          "reason": "the server answered HTTP 404 instead of a WebSocket (is the path /ws?)"}, {}, 3, "HTTP 404"),
+        (
+            {"type": "session.error", "code": "unsupported_version", "message": "supported: [2]"},
+            {},
+            7,
+            "different protocol versions",
+        ),
+        (
+            {
+                "type": "session.disconnected",
+                "code": None,
+                "retry_in": 1,
+                "error": "http_status",
+                "reason": "the server answered HTTP 404 instead of a WebSocket (is the path /ws?)",
+            },
+            {},
+            3,
+            "HTTP 404",
+        ),
     ]
     for event, kwargs, code, words in cases:
         printer, _ = human(event, **kwargs)
-        assert printer.fatal is not None and printer.fatal[0] == code and words in printer.fatal[1], (event, printer.fatal)
+        assert printer.fatal is not None and printer.fatal[0] == code and words in printer.fatal[1], (
+            event,
+            printer.fatal,
+        )
         assert "qira pair --name desk --kind pc" in printer.fatal[1] or code in (3, 6, 7)
 
 

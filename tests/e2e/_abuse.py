@@ -23,8 +23,13 @@ QIRA = [sys.executable, "-m", "qira.cli"]
 
 
 def qira(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*QIRA, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [*QIRA, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 def rss_bytes(pid: int) -> int:

@@ -24,7 +24,7 @@ Event = dict[str, Any]
 
 KINDS = {"phone": "phone", "pc": "pc", "tablet": "tablet", "watch": "wearable"}
 
-TEST_SKILLS = textwrap.dedent('''
+TEST_SKILLS = textwrap.dedent("""
     import asyncio
 
     from qira.sdk import SkillContext, skill
@@ -49,22 +49,43 @@ TEST_SKILLS = textwrap.dedent('''
 
 
     SKILLS = [crash, hang, peek]
-''')
+""")
 
 
 class DeviceProcess:
-    def __init__(self, hub_ws: str, *, name: str, kind: str, state: Path, code: str | None,
-                 env: dict[str, str] | None = None) -> None:
-        cmd = [sys.executable, "-m", "qira.cli", "device", "run", "--kind", kind, "--hub", hub_ws, "--name", name,
-               "--state", str(state), "--json"]
+    def __init__(
+        self, hub_ws: str, *, name: str, kind: str, state: Path, code: str | None, env: dict[str, str] | None = None
+    ) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "qira.cli",
+            "device",
+            "run",
+            "--kind",
+            kind,
+            "--hub",
+            hub_ws,
+            "--name",
+            name,
+            "--state",
+            str(state),
+            "--json",
+        ]
         if code:
             cmd += ["--pair", code]
         self.name = name
         self.events: list[Event] = []
         self.lines: list[str] = []
         self._cond = threading.Condition()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -95,7 +116,9 @@ class DeviceProcess:
                         return event
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(f"{self.name}: no matching event in {timeout}s; got:\n" + "".join(self.lines[-40:]))
+                    raise AssertionError(
+                        f"{self.name}: no matching event in {timeout}s; got:\n" + "".join(self.lines[-40:])
+                    )
                 self._cond.wait(min(left, 0.2))
 
     def mark(self) -> int:
@@ -106,8 +129,9 @@ class DeviceProcess:
         """Say ``text`` and wait for the answer to that turn (``chat.done``)."""
         start = self.mark()
         self.say(text)
-        reply = self.wait(lambda e: e.get("type") == "reply" and "turn" in (e.get("result") or {}), after=start,
-                          timeout=timeout)
+        reply = self.wait(
+            lambda e: e.get("type") == "reply" and "turn" in (e.get("result") or {}), after=start, timeout=timeout
+        )
         turn = reply["result"]["turn"]
         return self.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == turn, after=start, timeout=timeout)
 
@@ -140,8 +164,10 @@ def world(tmp_path_factory):
     store = SyncStore(hub.data_dir / "sync.db")
     codes = {name: store.create_pairing_code(name, kind, 600) for name, kind in KINDS.items()}
     store.close()
-    devices = {name: DeviceProcess(hub.ws_url, name=name, kind=kind, state=tmp / "devices" / name, code=codes[name])
-               for name, kind in KINDS.items()}
+    devices = {
+        name: DeviceProcess(hub.ws_url, name=name, kind=kind, state=tmp / "devices" / name, code=codes[name])
+        for name, kind in KINDS.items()
+    }
     try:
         for d in devices.values():
             d.wait(lambda e: e.get("type") == "session.ready", timeout=60)
@@ -170,8 +196,9 @@ def test_a_context_event_fires_the_reminder_waiting_for_it(world):
     assert done["text"].startswith("OK, I'll remind you to buy milk when you get to the store")
     watch_mark, phone_mark = devices["watch"].mark(), devices["phone"].mark()
     devices["phone"].say("/context place store")
-    reply = devices["phone"].wait(lambda e: e.get("type") == "reply" and "triggered" in (e.get("result") or {}),
-                                  after=phone_mark)
+    reply = devices["phone"].wait(
+        lambda e: e.get("type") == "reply" and "triggered" in (e.get("result") or {}), after=phone_mark
+    )
     assert reply["result"]["triggered"] == 1
     note = devices["watch"].wait(lambda e: e.get("type") == "notify", after=watch_mark, timeout=20)
     assert note["text"] == "buy milk"
@@ -193,8 +220,9 @@ def test_approval_requested_from_the_pc_is_approved_on_the_phone_across_a_hub_re
     for name, d in devices.items():
         d.wait(lambda e: e.get("type") == "session.ready", after=marks[name], timeout=30)
     phone.say(f"/approve {request['approval']}")
-    done = pc.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=pc_mark,
-                   timeout=60)
+    done = pc.wait(
+        lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=pc_mark, timeout=60
+    )
     assert done["text"].startswith("Forgotten (1 memory): my wifi password is on the fridge")
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved", after=phone_mark)
     assert resolved["status"] == "approved"
@@ -222,11 +250,14 @@ def phone_id(device: DeviceProcess) -> str:
     return next(e["device_id"] for e in device.events if e.get("type") == "session.ready")
 
 
-@pytest.mark.parametrize(("utterance", "words"), [
-    ("crash now", "The crash skill failed: RuntimeError: kaboom"),
-    ("hang now", "The hang skill did not finish within 1 s and was stopped."),
-    ("peek now", "skill 'peek' was not granted the 'memory.read' permission"),
-])
+@pytest.mark.parametrize(
+    ("utterance", "words"),
+    [
+        ("crash now", "The crash skill failed: RuntimeError: kaboom"),
+        ("hang now", "The hang skill did not finish within 1 s and was stopped."),
+        ("peek now", "skill 'peek' was not granted the 'memory.read' permission"),
+    ],
+)
 def test_broken_and_overreaching_skills_fail_their_step_and_the_hub_goes_on(world, utterance, words):
     hub, devices, _ = world
     assert words in devices["pc"].ask(utterance)["text"]
@@ -242,8 +273,12 @@ def test_translate_runs_locally_in_its_own_worker_process(world):
 
 def test_audit_log_has_device_skill_permission_approval_and_outcome(world):
     hub, _, _ = world
-    out = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json",
-                          "--limit", "200"], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json", "--limit", "200"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     entries = [json.loads(line) for line in out.stdout.splitlines()]
     by_skill = {e["skill"]: e for e in entries}
@@ -253,8 +288,12 @@ def test_audit_log_has_device_skill_permission_approval_and_outcome(world):
     assert by_skill["crash"]["outcome"] == "error" and by_skill["hang"]["outcome"] == "timeout"
     assert by_skill["peek"]["outcome"] == "permission_denied"
     assert any(e["skill"] == "proactive" for e in entries)  # the delivered reminder
-    text = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--skill",
-                           "forget"], capture_output=True, text=True, timeout=60).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--skill", "forget"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "approval=approved" in text and "forget" in text
 
 
@@ -270,8 +309,9 @@ def test_openai_compatible_api_with_the_official_client(world):
     assert [m.id for m in client.models.list().data] == ["qira"]
     answer = client.chat.completions.create(model="qira", messages=[{"role": "user", "content": "what time is it"}])
     assert answer.choices[0].message.content.startswith("It's")
-    chunks = client.chat.completions.create(model="qira", stream=True, messages=[
-        {"role": "user", "content": "take a note: the api works"}])
+    chunks = client.chat.completions.create(
+        model="qira", stream=True, messages=[{"role": "user", "content": "take a note: the api works"}]
+    )
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert streamed.startswith("Noted") and "the api works" in streamed
     with pytest.raises(openai.AuthenticationError):

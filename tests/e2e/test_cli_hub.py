@@ -15,14 +15,21 @@ QIRA = [sys.executable, "-m", "qira.cli"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
 # Runs one CLI command and reports whether the process loaded the embedding model's stack.
-PROBE = ("import sys; from qira.cli import main; code = main(sys.argv[1:]); "
-         "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules); "
-         "print('HEAVY:' + ','.join(heavy), file=sys.stderr); sys.exit(code)")
+PROBE = (
+    "import sys; from qira.cli import main; code = main(sys.argv[1:]); "
+    "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'faiss') if m in sys.modules); "
+    "print('HEAVY:' + ','.join(heavy), file=sys.stderr); sys.exit(code)"
+)
 
 
 def qira(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", PROBE, *args, "--data-dir", str(data_dir)], capture_output=True,
-                          text=True, timeout=120, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
 
 
 def test_the_cli_uses_the_running_hub(hub):
@@ -51,8 +58,13 @@ def test_the_cli_uses_the_running_hub(hub):
     audit = qira("audit", data_dir=hub.data_dir)
     assert audit.returncode == 0 and "no audit entries" in audit.stdout
 
-    doctor = subprocess.run([*QIRA, "doctor", "--skip-models", "--data-dir", str(hub.data_dir)], capture_output=True,
-                            text=True, timeout=120, env=ENV)
+    doctor = subprocess.run(
+        [*QIRA, "doctor", "--skip-models", "--data-dir", str(hub.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
     hub_line = next(line for line in doctor.stdout.splitlines() if line.startswith("hub"))
     assert f"running (pid {hub.proc.pid}" in hub_line and hub.ws_url in hub_line
 
@@ -78,7 +90,11 @@ def test_the_admin_path_wants_the_secret_from_the_data_directory(hub):
     assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_op"
     bad = httpx.post(url, content=b"[1", headers={"Authorization": f"Bearer {secret}"}, timeout=10)
     assert bad.status_code == 400
-    revoke = httpx.post(url, json={"op": "devices.revoke", "args": {"name": "nobody"}},
-                        headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+    revoke = httpx.post(
+        url,
+        json={"op": "devices.revoke", "args": {"name": "nobody"}},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=10,
+    )
     assert revoke.status_code == 400 and "no paired device named 'nobody'" in revoke.json()["message"]
     assert hub.health()["status"] == "ok"  # bad admin input never hurts the hub

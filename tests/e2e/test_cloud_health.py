@@ -13,9 +13,14 @@ from tests.inference.servers import Fault, FaultServer, closed_port
 
 
 def cloud_env(base_url: str, **extra: str) -> dict[str, str]:
-    return {"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_CLOUD__BASE_URL": base_url,
-            "QIRA_INFERENCE_CLOUD__MODEL": "test", "QIRA_INFERENCE_CLOUD__PROBE_INTERVAL_S": "0.5",
-            "QIRA_INFERENCE_CLOUD__API_KEY_ENV": "", **extra}
+    return {
+        "QIRA_HUB_WARM_UP": "false",
+        "QIRA_INFERENCE_CLOUD__BASE_URL": base_url,
+        "QIRA_INFERENCE_CLOUD__MODEL": "test",
+        "QIRA_INFERENCE_CLOUD__PROBE_INTERVAL_S": "0.5",
+        "QIRA_INFERENCE_CLOUD__API_KEY_ENV": "",
+        **extra,
+    }
 
 
 def cloud_state(hub: HubProcess, wanted: str, timeout: float = 60.0) -> dict:
@@ -60,9 +65,14 @@ def cloud_state_reason(hub: HubProcess, words: str, timeout: float = 60.0) -> st
 def test_chat_done_tells_a_fallback_from_a_degraded_answer(tmp_path):
     with FaultServer() as endpoint:
         endpoint.hang_s = 120
-        env = cloud_env(endpoint.base_url, QIRA_INFERENCE_POLICY="prefer-cloud",
-                        QIRA_INFERENCE_CLOUD__FIRST_TOKEN_TIMEOUT_S="5.0", QIRA_INFERENCE_CLOUD__READ_TIMEOUT_S="5.0",
-                        QIRA_INFERENCE_CLOUD__MAX_RETRIES="0", QIRA_INFERENCE_CLOUD__BREAKER_FAILURES="50")
+        env = cloud_env(
+            endpoint.base_url,
+            QIRA_INFERENCE_POLICY="prefer-cloud",
+            QIRA_INFERENCE_CLOUD__FIRST_TOKEN_TIMEOUT_S="5.0",
+            QIRA_INFERENCE_CLOUD__READ_TIMEOUT_S="5.0",
+            QIRA_INFERENCE_CLOUD__MAX_RETRIES="0",
+            QIRA_INFERENCE_CLOUD__BREAKER_FAILURES="50",
+        )
         hub = HubProcess(tmp_path / "hub", env=env).start()
         device = None
         try:
@@ -72,14 +82,14 @@ def test_chat_done_tells_a_fallback_from_a_degraded_answer(tmp_path):
             device.expect(lambda e: e["type"] == "session.ready", timeout=60)
 
             endpoint.script(Fault.HANG)  # nothing at all: the local model answers
-            device.type("/send chat.send {\"text\": \"why is the sky blue\"}")
+            device.type('/send chat.send {"text": "why is the sky blue"}')
             done = device.expect(lambda e: e["type"] == "chat.done", timeout=240)
             assert done["fallback"] is True and done["degraded"] is False and done["route"] == "local"
             assert "no first token within 5s" in done["reason"], done
             assert done["question"] == "why is the sky blue"
 
             endpoint.script(Fault.HANG_MID)  # two words, then silence
-            device.type("/send chat.send {\"text\": \"why is the grass green\"}")
+            device.type('/send chat.send {"text": "why is the grass green"}')
             done = device.expect(lambda e: e["type"] == "chat.done", timeout=240)
             assert done["degraded"] is True and done["fallback"] is False, json.dumps(done)
             assert "middle of the answer" in done["reason"]

@@ -18,8 +18,11 @@ from ._abuse import QIRA, device, pair, qira
 
 
 def snapshot(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def wait_event(client, type_: str, timeout: float = 180.0) -> dict:
@@ -33,8 +36,13 @@ def wait_event(client, type_: str, timeout: float = 180.0) -> dict:
 
 
 def test_a_second_hub_on_the_same_data_dir_exits_naming_the_first(hub):
-    second = subprocess.run([*QIRA, "serve", "--port", "0", "--data-dir", str(hub.data_dir)], capture_output=True,
-                            text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    second = subprocess.run(
+        [*QIRA, "serve", "--port", "0", "--data-dir", str(hub.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert second.returncode == 1
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and f"pid {hub.proc.pid}" in lines[0], second.stderr
@@ -46,8 +54,12 @@ def test_read_commands_work_beside_a_running_hub_and_on_a_copy(hub, tmp_path):
     token = pair(hub.ws_url, hub.data_dir, "reader-phone")
     c = device(hub.ws_url, token, capabilities={"screen": True})
     assert c.op("memory.add", timeout=240, text="The spare key is under the blue flowerpot")["type"] == "result"
-    for args in (("devices", "list", "--json"), ("memory", "list", "--json"), ("memory", "export"),
-                 ("audit", "--json")):  # (search opens the store the same way; it runs on the copy below)
+    for args in (
+        ("devices", "list", "--json"),
+        ("memory", "list", "--json"),
+        ("memory", "export"),
+        ("audit", "--json"),
+    ):  # (search opens the store the same way; it runs on the copy below)
         done = qira(*args, data_dir=hub.data_dir)
         assert done.returncode == 0, (args, done.stderr)
         assert "Traceback" not in done.stderr
@@ -63,8 +75,13 @@ def test_read_commands_work_beside_a_running_hub_and_on_a_copy(hub, tmp_path):
         path.chmod(0o555 if path.is_dir() else 0o444)
     before = snapshot(copy)
     try:
-        for args in (("devices", "list"), ("memory", "list"), ("memory", "export"), ("audit",),
-                     ("memory", "search", "spare key")):
+        for args in (
+            ("devices", "list"),
+            ("memory", "list"),
+            ("memory", "export"),
+            ("audit",),
+            ("memory", "search", "spare key"),
+        ):
             done = qira(*args, data_dir=copy)
             assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
             if args[:2] in (("memory", "list"), ("memory", "search")):

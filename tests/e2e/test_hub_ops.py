@@ -19,14 +19,17 @@ KINDS = {"pc": "pc", "phone": "phone"}
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hub-ops")
     # an endpoint is configured (nothing listens there): the policy then decides routing
-    hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false",
-                                       "QIRA_INFERENCE_CLOUD__BASE_URL": "http://127.0.0.1:9/v1"})
+    hub = HubProcess(
+        tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_INFERENCE_CLOUD__BASE_URL": "http://127.0.0.1:9/v1"}
+    )
     hub.start()
     store = SyncStore(hub.data_dir / "sync.db")
     codes = {name: store.create_pairing_code(name, kind, 600) for name, kind in KINDS.items()}
     store.close()
-    devices = {name: DeviceProcess(hub.ws_url, name=name, kind=kind, state=tmp / "devices" / name, code=codes[name])
-               for name, kind in KINDS.items()}
+    devices = {
+        name: DeviceProcess(hub.ws_url, name=name, kind=kind, state=tmp / "devices" / name, code=codes[name])
+        for name, kind in KINDS.items()
+    }
     try:
         for d in devices.values():
             d.wait(lambda e: e.get("type") == "session.ready", timeout=60)
@@ -61,14 +64,18 @@ def test_settings_set_changes_the_policy_everywhere_and_is_audited(world):
     reply = send(devices["pc"], "settings.set", {"key": "inference.policy", "value": "local-only"})
     assert reply["ok"], reply
     assert reply["result"] == {"key": "inference.policy", "value": "local-only", "previous": "prefer-local"}
-    event = devices["phone"].wait(lambda e: e.get("type") == "hub.status" and e.get("policy") == "local-only",
-                                  after=phone_mark)
+    event = devices["phone"].wait(
+        lambda e: e.get("type") == "hub.status" and e.get("policy") == "local-only", after=phone_mark
+    )
     assert event["cloud"] == event["components"]["cloud"]["state"]
     entries = read_audit(agent_db_path(hub.data_dir), skill="settings")
     assert entries and entries[0].device_name == "pc" and "local-only" in entries[0].action
 
-    for bad in ({"key": "inference.policy", "value": "cloud-always"}, {"key": "hub.port", "value": 1},
-                {"key": "inference.policy", "value": "local-only", "extra": 1}):
+    for bad in (
+        {"key": "inference.policy", "value": "cloud-always"},
+        {"key": "hub.port", "value": 1},
+        {"key": "inference.policy", "value": "local-only", "extra": 1},
+    ):
         refused = send(devices["pc"], "settings.set", bad)
         assert not refused["ok"] and refused["code"] == "invalid_params", refused
     assert send(devices["phone"], "hub.status")["result"]["policy"] == "local-only"

@@ -18,7 +18,7 @@ from tests.e2e.test_sync_cli import DeviceProcess
 
 QIRA = [sys.executable, "-m", "qira.cli"]
 
-SKILL = '''from qira.sdk import SkillContext, skill
+SKILL = """from qira.sdk import SkillContext, skill
 
 
 @skill(description="Roll dice", examples=["roll some dice", "throw the dice"],
@@ -28,7 +28,7 @@ async def dice(ctx: SkillContext, count: int = 1, sides: int = 6) -> str:
 
 
 SKILLS = [dice]
-'''
+"""
 
 
 def install(site: Path, package: str, skill_source: str) -> None:
@@ -49,8 +49,9 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
     def qira(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*QIRA, *args, "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
-                              timeout=180, env=env)
+        return subprocess.run(
+            [*QIRA, *args, "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=180, env=env
+        )
 
     # Without a hub: which skill and slots, with scores; a slot that does not convert says so in the guide's words.
     tried = qira("skill", "try", "roll 2d20", "--json")
@@ -73,8 +74,13 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
 
         # A new pattern, and a second package installed while the hub runs.
         install(site, "qira_skill_dice", SKILL.replace("PATTERNS", '"roll {count}d{sides}", "throw {count} dice"'))
-        install(site, "qira_skill_coin", SKILL.replace("dice", "coin").replace("Roll dice", "Flip a coin")
-                .replace("PATTERNS", '"flip {count} coins"'))
+        install(
+            site,
+            "qira_skill_coin",
+            SKILL.replace("dice", "coin")
+            .replace("Roll dice", "Flip a coin")
+            .replace("PATTERNS", '"flip {count} coins"'),
+        )
         reloaded = qira("skill", "reload", "--json")
         assert reloaded.returncode == 0, reloaded.stderr
         result = json.loads(reloaded.stdout)

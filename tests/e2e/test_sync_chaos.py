@@ -27,8 +27,9 @@ NAMES = ("pc", "tablet", "wearable")
 
 
 def session(hub: HubProcess, state: Path, name: str, code: str | None = None) -> DeviceSession:
-    return DeviceSession(hub.ws_url, name=name, kind=name, state_dir=state / name, pair_code=code,
-                         backoff_base_s=0.05, backoff_max_s=0.5)
+    return DeviceSession(
+        hub.ws_url, name=name, kind=name, state_dir=state / name, pair_code=code, backoff_base_s=0.05, backoff_max_s=0.5
+    )
 
 
 def contents(doc: Doc) -> tuple[list, list]:
@@ -50,8 +51,10 @@ def test_chaos_devices_converge_and_acked_ops_apply_exactly_once(tmp_path):
 
 
 async def _chaos(tmp: Path, rounds: int, rng: random.Random) -> None:
-    hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "QIRA_SYNC_MESSAGES_PER_SECOND": "5000",
-                                       "QIRA_SYNC_BURST": "5000"}).start()
+    hub = HubProcess(
+        tmp / "hub",
+        env={"QIRA_HUB_WARM_UP": "false", "QIRA_SYNC_MESSAGES_PER_SECOND": "5000", "QIRA_SYNC_BURST": "5000"},
+    ).start()
     store = SyncStore(hub.data_dir / "sync.db")
     sessions = {n: session(hub, tmp, n, store.create_pairing_code(n, n, 600)) for n in NAMES}
     store.close()
@@ -71,7 +74,9 @@ async def _chaos(tmp: Path, rounds: int, rng: random.Random) -> None:
                 for i in range(4):
                     value = f"{name}:op:{r}:{i}"
                     future = s.submit("state.append", {"doc": "threads", "key": "log", "value": value})
-                    future.add_done_callback(lambda f, v=value: acked.add(v) if not f.cancelled() and f.result().ok else None)
+                    future.add_done_callback(
+                        lambda f, v=value: acked.add(v) if not f.cancelled() and f.result().ok else None
+                    )
                     submitted.append(value)
                 s.docs["threads"].get("edits", type=Array).append(f"{name}:edit:{r}")
                 edits.append(f"{name}:edit:{r}")

@@ -14,16 +14,36 @@ QIRA = [sys.executable, "-m", "qira.cli"]
 
 
 def qira(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*QIRA, *args, "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return subprocess.run(
+        [*QIRA, *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
 
 
 class DeviceProcess:
     def __init__(self, hub, name: str, kind: str, state, code: str | None = None) -> None:
-        cmd = [*QIRA, "device", "run", "--kind", kind, "--hub", hub.ws_url, "--name", name, "--state", str(state), "--json"]
+        cmd = [
+            *QIRA,
+            "device",
+            "run",
+            "--kind",
+            kind,
+            "--hub",
+            hub.ws_url,
+            "--name",
+            name,
+            "--state",
+            str(state),
+            "--json",
+        ]
         if code:
             cmd += ["--pair", code]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines: queue.Queue[dict] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -120,7 +140,9 @@ def test_pair_token_works_at_once_on_a_running_hub(hub):
     assert again.returncode == 1 and "already paired" in again.stderr
 
     def models_status() -> int:
-        return httpx.get(hub.http_url + "/v1/models", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code
+        return httpx.get(
+            hub.http_url + "/v1/models", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        ).status_code
 
     deadline = time.monotonic() + 5  # the hub polls for device changes every 0.5 s
     while models_status() != 200:

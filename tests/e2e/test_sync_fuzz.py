@@ -61,41 +61,72 @@ def live(tmp_path_factory):
 
 
 SURROGATES = ["\ud800", "\udfff", "\udbff\udbff", "a\udc00b"]  # unpaired: valid JSON escapes, not Unicode text
-texts = st.text(max_size=20) | st.builds(lambda a, s, b: a + s + b, st.text(max_size=4), st.sampled_from(SURROGATES),
-                                         st.text(max_size=4))
+texts = st.text(max_size=20) | st.builds(
+    lambda a, s, b: a + s + b, st.text(max_size=4), st.sampled_from(SURROGATES), st.text(max_size=4)
+)
 ints = st.integers() | st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 10**30, -(10**40)])
 floats = st.floats(allow_nan=True, allow_infinity=True)  # json.dumps writes NaN / Infinity, which are not JSON
-json_values = st.recursive(st.none() | st.booleans() | ints | floats | texts,
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
-                           max_leaves=10)
-deep = st.integers(20, 3000).flatmap(lambda n: st.sampled_from([
-    "[" * n + "]" * n, '{"v":1,"id":3,"type":"ping","x":' + "[" * n + "]" * n + "}",
-    '{"v":1,"id":3,"seq":1,"type":"state.append","doc":"context","key":"k","value":'
-    + '{"a":' * n + "1" + "}" * n + "}",
-]))
+json_values = st.recursive(
+    st.none() | st.booleans() | ints | floats | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=10,
+)
+deep = st.integers(20, 3000).flatmap(
+    lambda n: st.sampled_from(
+        [
+            "[" * n + "]" * n,
+            '{"v":1,"id":3,"type":"ping","x":' + "[" * n + "]" * n + "}",
+            '{"v":1,"id":3,"seq":1,"type":"state.append","doc":"context","key":"k","value":'
+            + '{"a":' * n
+            + "1"
+            + "}" * n
+            + "}",
+        ]
+    )
+)
 envelopes = st.fixed_dictionaries(
-    {"type": st.sampled_from(["hello", "ping", "presence", "ack", "state.append", "sync.noop", "memory.add",
-                              "no.such_type", "Bad!", ""]) | texts | st.integers()},
-    optional={"v": st.sampled_from([1, 1, 2, 0, "1", None]), "id": ints | st.text(max_size=3),
-              "seq": ints | st.booleans() | st.text(max_size=3), "token": texts,
-              "pair": json_values, "hub_seq": json_values, "op_seq": json_values, "resume": json_values,
-              "capabilities": json_values | st.fixed_dictionaries({}, optional={
-                  "battery": json_values, "screen": json_values, "display": json_values, "x": texts}),
-              "active": json_values, "doc": st.sampled_from(sorted(DOC_NAMES)) | texts,
-              "key": json_values, "value": json_values, "text": texts, "client": texts},
+    {
+        "type": st.sampled_from(
+            ["hello", "ping", "presence", "ack", "state.append", "sync.noop", "memory.add", "no.such_type", "Bad!", ""]
+        )
+        | texts
+        | st.integers()
+    },
+    optional={
+        "v": st.sampled_from([1, 1, 2, 0, "1", None]),
+        "id": ints | st.text(max_size=3),
+        "seq": ints | st.booleans() | st.text(max_size=3),
+        "token": texts,
+        "pair": json_values,
+        "hub_seq": json_values,
+        "op_seq": json_values,
+        "resume": json_values,
+        "capabilities": json_values
+        | st.fixed_dictionaries(
+            {}, optional={"battery": json_values, "screen": json_values, "display": json_values, "x": texts}
+        ),
+        "active": json_values,
+        "doc": st.sampled_from(sorted(DOC_NAMES)) | texts,
+        "key": json_values,
+        "value": json_values,
+        "text": texts,
+        "client": texts,
+    },
 )
 text_frames = st.one_of(st.text(max_size=200), json_values.map(json.dumps), envelopes.map(json.dumps), deep)
 doc_names = st.sampled_from(sorted(DOC_NAMES)) | st.text(max_size=8)
 y_messages = st.one_of(
     st.binary(max_size=60),
     st.tuples(st.integers(0, 3), st.integers(0, 3), st.binary(max_size=60)).map(
-        lambda t: write_var_uint(t[0]) + write_var_uint(t[1]) + write_var_uint(len(t[2])) + t[2]),
+        lambda t: write_var_uint(t[0]) + write_var_uint(t[1]) + write_var_uint(len(t[2])) + t[2]
+    ),
 )
 binary_frames = st.one_of(
     st.binary(max_size=200),
     st.tuples(doc_names, y_messages).map(lambda t: b"\x00" + write_var_string(t[0]) + t[1]),
     st.tuples(st.text(max_size=8), st.integers(0, 2**40), st.binary(max_size=64)).map(
-        lambda t: b"\x01" + write_var_string(t[0]) + write_var_uint(t[1]) + t[2]),
+        lambda t: b"\x01" + write_var_string(t[0]) + write_var_uint(t[1]) + t[2]
+    ),
     st.binary(max_size=8).map(lambda b: b"\x00\x07context" + struct.pack("B", 0) + b),
 )
 
@@ -116,8 +147,9 @@ class SlowRead:
     times: int
 
 
-fragmented = st.builds(Fragmented, envelopes.map(json.dumps), st.integers(2, 6),
-                       st.sampled_from([0, 0, 1000, 1_200_000]))
+fragmented = st.builds(
+    Fragmented, envelopes.map(json.dumps), st.integers(2, 6), st.sampled_from([0, 0, 1000, 1_200_000])
+)
 slow_reads = st.builds(SlowRead, st.integers(1, 30))
 frames = st.lists(st.one_of(text_frames, binary_frames, fragmented, slow_reads), min_size=1, max_size=12)
 
@@ -128,7 +160,7 @@ def send(ws, frame) -> None:
         if frame.pad:
             body = b'{"pad":"' + b"p" * frame.pad + b'","m":' + body + b"}"
         step = max(1, len(body) // frame.pieces)
-        chunks = [body[i:i + step] for i in range(0, len(body), step)] or [b""]
+        chunks = [body[i : i + step] for i in range(0, len(body), step)] or [b""]
         with ws.send_context():
             ws.protocol.send_text(chunks[0], fin=len(chunks) == 1)
             for i, chunk in enumerate(chunks[1:], 1):
@@ -171,8 +203,9 @@ def test_malformed_frames_get_documented_answers_and_disturb_no_one(live, authen
         fuzz.ws.close()
     # The witness keeps working: its operations are applied and answered.
     witness.seq = getattr(witness, "seq", 0) + 1
-    reply = witness.call({"type": "state.append", "seq": witness.seq, "doc": "notifications", "key": "witness",
-                          "value": witness.seq})
+    reply = witness.call(
+        {"type": "state.append", "seq": witness.seq, "doc": "notifications", "key": "witness", "value": witness.seq}
+    )
     assert reply["type"] == "result" and reply["seq"] == witness.seq, reply
     assert hub.proc.poll() is None
     assert "Traceback" not in "".join(hub.output)  # every refusal was an answer, not a failure

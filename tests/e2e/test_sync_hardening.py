@@ -77,15 +77,18 @@ def test_lone_surrogate_in_capabilities_is_refused_and_disturbs_no_one(live):
 # -- 2. values the CRDT engine or SQLite cannot hold: one reply, stored, replayed --------------
 
 
-@pytest.mark.parametrize("payload", [
-    {"type": "state.append", "doc": "context", "key": "k", "value": LONE},
-    {"type": "state.append", "doc": "context", "key": "k", "value": 2**63},
-    {"type": "state.append", "doc": "context", "key": "k", "value": {"n": [10**30]}},
-    {"type": "state.append", "doc": "context", "key": LONE, "value": 1},
-    {"type": "memory.add", "text": "my pin is " + LONE},
-    {"type": "memory.list", "limit": 2**64},
-    {"type": "chat.send", "text": LONE},
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "state.append", "doc": "context", "key": "k", "value": LONE},
+        {"type": "state.append", "doc": "context", "key": "k", "value": 2**63},
+        {"type": "state.append", "doc": "context", "key": "k", "value": {"n": [10**30]}},
+        {"type": "state.append", "doc": "context", "key": LONE, "value": 1},
+        {"type": "memory.add", "text": "my pin is " + LONE},
+        {"type": "memory.list", "limit": 2**64},
+        {"type": "chat.send", "text": LONE},
+    ],
+)
 def test_every_request_gets_exactly_one_reply_and_a_replay_gets_the_same(live, payload):
     hub, _ = live
     name = f"values-{abs(hash(json.dumps(payload))) % 10**8}"
@@ -228,9 +231,13 @@ def test_a_token_from_qira_pair_is_accepted_at_once(live):
 def test_malformed_json_forms_get_bad_json_and_the_connection_stays(live):
     hub, _ = live
     c = device(hub.ws_url, pair(hub.ws_url, hub.data_dir, "malformed"))
-    for text in ("[" * 1000 + "]" * 1000, '{"v":1,"id":3,"type":"ping","x":' + "[" * 5000 + "]" * 5000 + "}",
-                 '{"v":1,"id":3,"type":"ping","x":NaN}', '{"v":1,"id":3,"type":"ping","x":-Infinity}',
-                 '{"v":1,"id":3,"type":"ping","x":1e999}'):
+    for text in (
+        "[" * 1000 + "]" * 1000,
+        '{"v":1,"id":3,"type":"ping","x":' + "[" * 5000 + "]" * 5000 + "}",
+        '{"v":1,"id":3,"type":"ping","x":NaN}',
+        '{"v":1,"id":3,"type":"ping","x":-Infinity}',
+        '{"v":1,"id":3,"type":"ping","x":1e999}',
+    ):
         c.ws.send(text)
         reply = next_reply(c)
         assert reply["type"] == "error" and reply["code"] == "bad_json" and reply["id"] is None, reply
@@ -277,8 +284,10 @@ def test_capabilities_are_validated_and_display_is_accepted(live):
     display = {"width": 390, "height": 844, "resizable": True}
     hello = {"type": "hello", "token": token, "capabilities": {"screen": True, "display": display}}
     assert c.call(hello)["type"] == "result"
-    assert c.call({"type": "presence", "active": True,
-                   "capabilities": {f"sensor{i}": i for i in range(40)}})["code"] == "invalid_params"
+    assert (
+        c.call({"type": "presence", "active": True, "capabilities": {f"sensor{i}": i for i in range(40)}})["code"]
+        == "invalid_params"
+    )
     blob = {"type": "presence", "active": True, "capabilities": {"blob": "x" * 1000}}
     assert c.call(blob)["code"] == "invalid_params"
     assert devices_json(hub)["display"]["capabilities"]["display"] == display

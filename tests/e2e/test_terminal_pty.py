@@ -30,8 +30,24 @@ def _code(hub, name: str, kind: str) -> str:
 
 
 def test_a_person_uses_the_terminal_device(hub, tmp_path):
-    desk = PtyProcess([*QIRA, "device", "run", "--kind", "pc", "--name", "desk", "--hub", hub.ws_url,
-                       "--pair", _code(hub, "desk", "pc"), "--state", str(tmp_path / "desk")], env=ENV)
+    desk = PtyProcess(
+        [
+            *QIRA,
+            "device",
+            "run",
+            "--kind",
+            "pc",
+            "--name",
+            "desk",
+            "--hub",
+            hub.ws_url,
+            "--pair",
+            _code(hub, "desk", "pc"),
+            "--state",
+            str(tmp_path / "desk"),
+        ],
+        env=ENV,
+    )
     phone = None
     try:
         desk.expect(r"connected to ws://\S+ as 'desk' \(pc\); type a message, /help for commands")
@@ -62,8 +78,7 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
         desk.send("show my notes")
         desk.expect(r"qira> Your notes:\s+1\. buy oat milk", timeout=120)
         phone.type("what are my notes")  # the phone continues its own thread
-        desk.expect(r"\[phone, \d\d:\d\d\] asked: what are my notes\nqira> Your notes:\s+1\. buy oat milk",
-                    timeout=120)
+        desk.expect(r"\[phone, \d\d:\d\d\] asked: what are my notes\nqira> Your notes:\s+1\. buy oat milk", timeout=120)
         desk.send("/thread")
         desk.expect(rf"\*\s*1\) \d\d:\d\d  .*\[{thread}\]")
 
@@ -86,8 +101,14 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
 
 def test_failures_name_their_cause_and_exit_with_a_meaningful_status(hub, tmp_path):
     def run(*args: str, stdin: str = "hello\n") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*QIRA, "device", "run", "--kind", "pc", *args], input=stdin, capture_output=True,
-                              text=True, timeout=90, env=ENV)
+        return subprocess.run(
+            [*QIRA, "device", "run", "--kind", "pc", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=ENV,
+        )
 
     http = run("--name", "a", "--hub", hub.http_url, "--state", str(tmp_path / "a"))
     assert http.returncode == 2 and f"--hub {hub.ws_url}" in http.stderr
@@ -106,7 +127,8 @@ def test_failures_name_their_cause_and_exit_with_a_meaningful_status(hub, tmp_pa
 
     port = hub.port
     hub.stop()
-    refused = run("--name", "a", "--hub", f"ws://127.0.0.1:{port}/ws", "--pair", "0000-0000",
-                  "--state", str(tmp_path / "d"))
+    refused = run(
+        "--name", "a", "--hub", f"ws://127.0.0.1:{port}/ws", "--pair", "0000-0000", "--state", str(tmp_path / "d")
+    )
     assert refused.returncode == 3 and "connection refused" in refused.stderr
     assert refused.stdout.count("cannot reach") <= 1  # one line, not one per try

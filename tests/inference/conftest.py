@@ -40,11 +40,20 @@ def fault_server():
 
 def cloud_config(base_url: str, **overrides) -> CloudConfig:
     """Fast timeouts and backoff so fault tests take milliseconds, not minutes."""
-    values = dict(base_url=base_url, model="test", connect_timeout_s=0.5, read_timeout_s=1.0, max_retries=2,
-                  backoff_base_s=0.01, backoff_max_s=1.0, breaker_failures=50, breaker_reset_s=30.0,
-                  # the first-token deadline has its own tests (test_probe.py); elsewhere a llama.cpp
-                  # stand-in on a loaded 2-core machine must not trip it
-                  first_token_timeout_s=120.0)
+    values = dict(
+        base_url=base_url,
+        model="test",
+        connect_timeout_s=0.5,
+        read_timeout_s=1.0,
+        max_retries=2,
+        backoff_base_s=0.01,
+        backoff_max_s=1.0,
+        breaker_failures=50,
+        breaker_reset_s=30.0,
+        # the first-token deadline has its own tests (test_probe.py); elsewhere a llama.cpp
+        # stand-in on a loaded 2-core machine must not trip it
+        first_token_timeout_s=120.0,
+    )
     values.update(overrides)
     return CloudConfig(**values)
 

@@ -32,7 +32,9 @@ __all__ = ["Blackhole", "Fault", "FaultServer", "LlamaServer", "RecordedRequest"
 class LlamaServer:
     """``xllamacpp.Server`` with SmolLM2 on 127.0.0.1 (a free port), requiring ``api_key``."""
 
-    def __init__(self, *, api_key: str = "test-key", threads: int = 2, parallel: int = 2, context_size: int = 2048) -> None:
+    def __init__(
+        self, *, api_key: str = "test-key", threads: int = 2, parallel: int = 2, context_size: int = 2048
+    ) -> None:
         import xllamacpp
 
         from qira.inference import default_model_path
@@ -72,7 +74,15 @@ class Fault(enum.StrEnum):
     TRUNCATED = "truncated"  # a clean end of stream with no finish_reason and no [DONE]
 
 
-TRANSIENT_FAULTS = (Fault.HTTP_500, Fault.HTTP_503, Fault.RATE_LIMIT, Fault.RESET, Fault.RESET_MID, Fault.MALFORMED, Fault.TRUNCATED)
+TRANSIENT_FAULTS = (
+    Fault.HTTP_500,
+    Fault.HTTP_503,
+    Fault.RATE_LIMIT,
+    Fault.RESET,
+    Fault.RESET_MID,
+    Fault.MALFORMED,
+    Fault.TRUNCATED,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +190,9 @@ class FaultServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 _method, path, _version = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
                 body_bytes = await reader.readexactly(int(headers.get("content-length", "0")))
                 body = json.loads(body_bytes or b"{}")
                 if _method == "GET" and path.endswith("/models"):  # the probe; it never takes a scripted fault
@@ -202,11 +214,21 @@ class FaultServer:
     async def _respond(self, writer: asyncio.StreamWriter, fault: Fault, body: dict[str, Any]) -> bool:
         """Answer one request; returns whether the connection can be reused."""
         if fault in (Fault.HTTP_500, Fault.HTTP_503, Fault.BAD_REQUEST):
-            status = {Fault.HTTP_500: "500 Internal Server Error", Fault.HTTP_503: "503 Service Unavailable", Fault.BAD_REQUEST: "400 Bad Request"}[fault]
+            status = {
+                Fault.HTTP_500: "500 Internal Server Error",
+                Fault.HTTP_503: "503 Service Unavailable",
+                Fault.BAD_REQUEST: "400 Bad Request",
+            }[fault]
             await _plain(writer, status, b'{"error": {"message": "injected fault"}}', "application/json")
             return True
         if fault is Fault.RATE_LIMIT:
-            await _plain(writer, "429 Too Many Requests", b'{"error": "slow down"}', "application/json", {"Retry-After": f"{self.retry_after:g}"})
+            await _plain(
+                writer,
+                "429 Too Many Requests",
+                b'{"error": "slow down"}',
+                "application/json",
+                {"Retry-After": f"{self.retry_after:g}"},
+            )
             return True
         if fault is Fault.WRONG_TYPE:
             await _plain(writer, "200 OK", b"<html>login required</html>", "text/html")
@@ -218,7 +240,9 @@ class FaultServer:
             _reset(writer)
             return False
 
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\nCache-Control: no-cache\r\n\r\n"
+        )
         tokens = _tokens(self.answer)
         limit = int(body.get("max_tokens") or len(tokens))
         broken_at = 2 if fault in (Fault.HANG_MID, Fault.RESET_MID, Fault.MALFORMED, Fault.TRUNCATED) else None
@@ -248,7 +272,16 @@ class FaultServer:
             _event(writer, _chunk({}, finish=reason))
             if (body.get("stream_options") or {}).get("include_usage"):
                 prompt = sum(len(str(m.get("content", ""))) for m in body.get("messages", [])) // 4
-                _event(writer, json.dumps({"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": sent}}))
+                _event(
+                    writer,
+                    json.dumps(
+                        {
+                            "object": "chat.completion.chunk",
+                            "choices": [],
+                            "usage": {"prompt_tokens": prompt, "completion_tokens": sent},
+                        }
+                    ),
+                )
             _event(writer, "[DONE]")
         writer.write(b"0\r\n\r\n")
         await writer.drain()
@@ -261,10 +294,14 @@ def _tokens(answer: str) -> list[str]:
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-    return json.dumps({
-        "id": "chatcmpl-fault", "object": "chat.completion.chunk", "model": "fault",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    })
+    return json.dumps(
+        {
+            "id": "chatcmpl-fault",
+            "object": "chat.completion.chunk",
+            "model": "fault",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+    )
 
 
 def _event(writer: asyncio.StreamWriter, data: str) -> None:
@@ -272,7 +309,9 @@ def _event(writer: asyncio.StreamWriter, data: str) -> None:
     writer.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
 
 
-async def _plain(writer: asyncio.StreamWriter, status: str, body: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:
+async def _plain(
+    writer: asyncio.StreamWriter, status: str, body: bytes, content_type: str, extra: dict[str, str] | None = None
+) -> None:
     head = f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in (extra or {}).items())
     writer.write(head.encode() + b"\r\n" + body)

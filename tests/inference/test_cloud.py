@@ -32,6 +32,7 @@ async def partial_then_error(model, request=HELLO):
 
 # -- a real llama.cpp server ------------------------------------------------------------
 
+
 async def test_streams_from_llama_cpp_with_the_api_key(llama):
     model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key=llama.api_key)
     try:
@@ -65,8 +66,12 @@ async def test_wrong_api_key_is_a_bad_response_and_not_retried(llama):
 
 async def test_structured_output_from_llama_cpp(llama):
     schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 20}}, "required": ["city"]}
-    request = ChatRequest(messages=[ChatMessage(role="user", content="Name a city in JSON.")], max_tokens=40,
-                          temperature=0.0, json_schema=schema)
+    request = ChatRequest(
+        messages=[ChatMessage(role="user", content="Name a city in JSON.")],
+        max_tokens=40,
+        temperature=0.0,
+        json_schema=schema,
+    )
     model = CloudChatModel(cloud_config(llama.base_url, read_timeout_s=60), api_key=llama.api_key)
     try:
         deltas = await collect(model, request)
@@ -77,6 +82,7 @@ async def test_structured_output_from_llama_cpp(llama):
 
 
 # -- faults -----------------------------------------------------------------------------
+
 
 async def test_5xx_is_retried_then_succeeds(fault_server):
     fault_server.script(Fault.HTTP_500, Fault.HTTP_503)
@@ -135,12 +141,15 @@ async def test_read_timeout_before_the_first_token(fault_server):
     assert time.monotonic() - started < 2
 
 
-@pytest.mark.parametrize(("fault", "error"), [
-    (Fault.HANG_MID, EndpointUnavailable),
-    (Fault.RESET_MID, EndpointUnavailable),
-    (Fault.MALFORMED, EndpointBadResponse),
-    (Fault.TRUNCATED, EndpointUnavailable),
-])
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.HANG_MID, EndpointUnavailable),
+        (Fault.RESET_MID, EndpointUnavailable),
+        (Fault.MALFORMED, EndpointBadResponse),
+        (Fault.TRUNCATED, EndpointUnavailable),
+    ],
+)
 async def test_failures_mid_stream_are_raised_after_the_partial_answer(fault_server, fault, error):
     fault_server.script(fault)
     model = CloudChatModel(cloud_config(fault_server.base_url, read_timeout_s=0.3))
@@ -233,8 +242,7 @@ async def test_closing_the_stream_cancels_without_blaming_the_endpoint(fault_ser
 async def test_transport_seam():
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/chat/completions"
-        body = (b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\n'
-                b"data: [DONE]\n\n")
+        body = b'data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'
         return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
 
     model = CloudChatModel(cloud_config("http://gigafactory.invalid/v1"), transport=httpx.MockTransport(handler))

@@ -33,7 +33,9 @@ async def test_streams_text_usage_and_finish(local_model):
 
 async def test_tools_are_not_offered_to_the_local_model(local_model):
     tool = {"type": "function", "function": {"name": "lights_off", "parameters": {"type": "object", "properties": {}}}}
-    deltas = [d async for d in LocalChatModel(local_model).stream(ask("Turn the lights off.", max_tokens=6, tools=[tool]))]
+    deltas = [
+        d async for d in LocalChatModel(local_model).stream(ask("Turn the lights off.", max_tokens=6, tools=[tool]))
+    ]
     assert not any(isinstance(d, ToolCallDelta) for d in deltas)
     assert isinstance(deltas[-1], Finish)
 
@@ -41,7 +43,10 @@ async def test_tools_are_not_offered_to_the_local_model(local_model):
 async def test_grammar_json_returns_valid_structure(local_model):
     schema = {
         "type": "object",
-        "properties": {"skill": {"type": "string", "enum": ["weather", "timer", "lights"]}, "minutes": {"type": "integer"}},
+        "properties": {
+            "skill": {"type": "string", "enum": ["weather", "timer", "lights"]},
+            "minutes": {"type": "integer"},
+        },
         "required": ["skill", "minutes"],
     }
     messages = [ChatMessage(role="user", content="Set a timer for 5 minutes.")]
@@ -54,7 +59,9 @@ async def test_grammar_json_returns_valid_structure(local_model):
 async def test_grammar_json_refuses_a_truncated_answer(local_model):
     schema = {"type": "object", "properties": {"story": {"type": "string"}}, "required": ["story"]}
     with pytest.raises(LocalModelError, match="incomplete"):
-        await grammar_json(LocalChatModel(local_model), [ChatMessage(role="user", content="Tell a story.")], schema, max_tokens=3)
+        await grammar_json(
+            LocalChatModel(local_model), [ChatMessage(role="user", content="Tell a story.")], schema, max_tokens=3
+        )
 
 
 async def test_closing_the_stream_stops_generation(local_model):
@@ -87,8 +94,10 @@ async def test_a_conversation_too_long_for_the_context_is_trimmed_not_refused(lo
     # privacy can keep a long conversation local; the oldest turns give way
     messages = [ChatMessage(role="system", content="You are Qira.")]
     for i in range(20):
-        messages += [ChatMessage(role="user", content=f"Turn {i}: tell me about Lisbon. " * 10),
-                     ChatMessage(role="assistant", content="Lisbon is lovely. " * 10)]
+        messages += [
+            ChatMessage(role="user", content=f"Turn {i}: tell me about Lisbon. " * 10),
+            ChatMessage(role="assistant", content="Lisbon is lovely. " * 10),
+        ]
     messages.append(ChatMessage(role="user", content="And Porto?"))
     deltas = [d async for d in LocalChatModel(local_model).stream(ChatRequest(messages=messages, max_tokens=4))]
     assert isinstance(deltas[-1], Finish)

@@ -74,8 +74,9 @@ async def test_the_deadline_does_not_cut_a_slow_answer_once_it_has_started(fault
 
 async def test_the_service_falls_back_before_the_first_token_and_says_why(make_service, fault_server):
     fault_server.script(Fault.HANG)
-    service = make_service(cloud_config(fault_server.base_url, read_timeout_s=60.0, first_token_timeout_s=0.5),
-                           policy="prefer-cloud")
+    service = make_service(
+        cloud_config(fault_server.base_url, read_timeout_s=60.0, first_token_timeout_s=0.5), policy="prefer-cloud"
+    )
     turn = service.chat(HELLO)
     deltas = [d async for d in turn]
     finish = deltas[-1]

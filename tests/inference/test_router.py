@@ -91,8 +91,12 @@ def test_tool_call_arguments_are_checked_for_personal_data():
     from qira.inference import ToolCall
 
     call = ToolCall(id="c1", name="send_email", arguments='{"to": "jane@corp.example"}')
-    request = ChatRequest(messages=[ChatMessage(role="user", content="Send it"),
-                                    ChatMessage(role="assistant", tool_calls=[call]),
-                                    ChatMessage(role="tool", tool_call_id="c1", content="sent")])
+    request = ChatRequest(
+        messages=[
+            ChatMessage(role="user", content="Send it"),
+            ChatMessage(role="assistant", tool_calls=[call]),
+            ChatMessage(role="tool", tool_call_id="c1", content="sent"),
+        ]
+    )
     d = Router(InferenceConfig(policy="prefer-cloud")).decide(request, cloud=UP)
     assert d.target is Target.LOCAL and d.personal_data == ("email",)

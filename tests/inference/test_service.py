@@ -82,8 +82,13 @@ async def test_personal_data_never_reaches_the_endpoint(make_service, fault_serv
     for secret in PERSONAL:
         for request in (
             ask(f"Please remember {secret}.", max_tokens=2),
-            ChatRequest(messages=[ChatMessage(role="system", content=f"User profile: {secret}"),
-                                  ChatMessage(role="user", content="What's new?")], max_tokens=2),
+            ChatRequest(
+                messages=[
+                    ChatMessage(role="system", content=f"User profile: {secret}"),
+                    ChatMessage(role="user", content="What's new?"),
+                ],
+                max_tokens=2,
+            ),
         ):
             turn = service.chat(request)
             await drain(turn)
@@ -108,7 +113,11 @@ async def test_usage_is_recorded_and_the_budget_sends_requests_local(make_servic
     await drain(turn)
     assert turn.answered_by is Target.CLOUD
     await service.close()
-    rows = sqlite3.connect(tmp_path / "inference.db").execute("SELECT target, prompt_tokens, completion_tokens FROM usage").fetchall()
+    rows = (
+        sqlite3.connect(tmp_path / "inference.db")
+        .execute("SELECT target, prompt_tokens, completion_tokens FROM usage")
+        .fetchall()
+    )
     assert rows == [("cloud", 45, 6)]  # as the endpoint reported it
     service = make_service(config, policy="prefer-cloud", daily_token_budget=120)  # a restart remembers today's usage
     assert service.route(ask("Capital? " * 20, max_tokens=8)).target is Target.CLOUD
@@ -143,7 +152,9 @@ async def test_hub_exposes_the_service_and_mirrors_the_breaker_in_health(tmp_pat
     fault_server.script(Fault.HTTP_500)
     config = Config(
         hub=HubConfig(data_dir=str(tmp_path / "hub"), warm_up=False),
-        inference=InferenceConfig(policy="prefer-cloud", cloud=cloud_config(fault_server.base_url, max_retries=0, breaker_failures=1)),
+        inference=InferenceConfig(
+            policy="prefer-cloud", cloud=cloud_config(fault_server.base_url, max_retries=0, breaker_failures=1)
+        ),
     )
     hub = Hub(config)
     await hub.start()

@@ -20,7 +20,7 @@ from tests.inference.servers import FaultServer, _chunk, _event
 
 PY = sys.executable
 
-TEST_SKILLS = textwrap.dedent('''
+TEST_SKILLS = textwrap.dedent("""
     from qira.sdk import Risk, SkillContext, skill
 
 
@@ -31,7 +31,7 @@ TEST_SKILLS = textwrap.dedent('''
 
 
     SKILLS = [pay]
-''')
+""")
 
 
 def install_test_skills(site: Path) -> Path:
@@ -53,8 +53,9 @@ def server_toml(name: str, *args: str, **extra: Any) -> str:
 
 
 TIME_SERVER = server_toml("time", "-m", "mcp_server_time", "--local-timezone", "UTC")
-DEAD_SERVER = server_toml("dead", "-c", "import sys; print('no config for me', file=sys.stderr); sys.exit(3)",
-                          retry_s=600.0)
+DEAD_SERVER = server_toml(
+    "dead", "-c", "import sys; print('no config for me', file=sys.stderr); sys.exit(3)", retry_s=600.0
+)
 HUNG_SERVER = server_toml("hung", "-c", "import time; time.sleep(600)", start_timeout_s=3.0, retry_s=600.0)
 
 
@@ -100,8 +101,9 @@ async def http_client(url: str, token: str | None, *, mode: str = "auto") -> Asy
 
 
 @asynccontextmanager
-async def device(hub_ws: str, data_dir: Path, state: Path, *, name: str = "phone",
-                 kind: str = "phone") -> AsyncIterator[DeviceSession]:
+async def device(
+    hub_ws: str, data_dir: Path, state: Path, *, name: str = "phone", kind: str = "phone"
+) -> AsyncIterator[DeviceSession]:
     """A paired Python device, connected."""
     session = DeviceSession(hub_ws, name=name, kind=kind, state_dir=state, pair_code=pair_code(data_dir, name, kind))
     session.start()
@@ -142,8 +144,12 @@ class ToolCallingEndpoint(FaultServer):
         if self.tool not in offered or answered:
             return await super()._respond(writer, fault, body)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
-        call = {"index": 0, "id": "call_1", "type": "function",
-                "function": {"name": self.tool, "arguments": json.dumps(self.arguments)}}
+        call = {
+            "index": 0,
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": self.tool, "arguments": json.dumps(self.arguments)},
+        }
         _event(writer, _chunk({"role": "assistant", "content": None, "tool_calls": [call]}))
         _event(writer, _chunk({}, finish="tool_calls"))
         _event(writer, "[DONE]")

@@ -12,7 +12,7 @@ from qira.config import McpServerConfig
 from qira.devices import DeviceInfo, DeviceKind
 from qira.mcp import McpServers, ServerState
 
-FRAGILE = textwrap.dedent('''
+FRAGILE = textwrap.dedent("""
     import os, sys
     from mcp.server.mcpserver import MCPServer
 
@@ -28,7 +28,7 @@ FRAGILE = textwrap.dedent('''
         os._exit(7)
 
     server.run()
-''')
+""")
 
 
 def test_a_crashing_server_fails_the_call_detaches_its_tools_and_comes_back(tmp_path):
@@ -37,13 +37,18 @@ def test_a_crashing_server_fails_the_call_detaches_its_tools_and_comes_back(tmp_
 
     script = tmp_path / "fragile.py"
     script.write_text(FRAGILE)
-    agent = Agent(config=AgentConfig(skill_timeout_s=30), skills=SkillsConfig(), data_dir=tmp_path / "data",
-                  embedder=None)
+    agent = Agent(
+        config=AgentConfig(skill_timeout_s=30), skills=SkillsConfig(), data_dir=tmp_path / "data", embedder=None
+    )
     me = DeviceInfo(id="dev_test", name="test", kind=DeviceKind.PC)
     config = McpServerConfig(command=sys.executable, args=[str(script)], retry_s=1.0, start_timeout_s=60)
     seen: list[tuple[str, str]] = []
-    servers = McpServers({"fragile": config}, agent, log_dir=tmp_path / "logs",
-                         on_status=lambda s: seen.append((s.state.value, s.reason)))
+    servers = McpServers(
+        {"fragile": config},
+        agent,
+        log_dir=tmp_path / "logs",
+        on_status=lambda s: seen.append((s.state.value, s.reason)),
+    )
 
     async def until(predicate, what: str) -> None:
         deadline = time.monotonic() + 90
@@ -60,8 +65,9 @@ def test_a_crashing_server_fails_the_call_detaches_its_tools_and_comes_back(tmp_
             ok = await agent.call_skill(me, "fragile.hello", {"name": "Ana"})
             assert ok.outcome.value == "ok" and ok.text == "hello Ana"
             # call the crash through the runner directly: a direct call of a high-risk skill would wait for approval
-            broken = await agent.runner.run({"skill": "fragile.crash", "arguments": {}}, device=me, thread="t",
-                                            turn="t", text="crash")
+            broken = await agent.runner.run(
+                {"skill": "fragile.crash", "arguments": {}}, device=me, thread="t", turn="t", text="crash"
+            )
             assert broken.outcome.value == "error" and "fragile" in broken.text
             await until(lambda: "fragile.hello" not in agent.registry, "the tools to be detached")
             status = servers.statuses()[0]

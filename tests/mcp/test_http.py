@@ -35,8 +35,9 @@ TOKYO = {"timezone": "Asia/Tokyo"}
 def world(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mcp-http")
     site = install_test_skills(tmp / "site")
-    endpoint = ToolCallingEndpoint(tool="time__get_current_time", arguments=TOKYO,
-                                   answer="In Tokyo it is morning now.").start()
+    endpoint = ToolCallingEndpoint(
+        tool="time__get_current_time", arguments=TOKYO, answer="In Tokyo it is morning now."
+    ).start()
     data = tmp / "hub"
     data.mkdir()
     (data / "config.toml").write_text(
@@ -44,9 +45,18 @@ def world(tmp_path_factory):
         f'[inference.cloud]\nbase_url = "{endpoint.base_url}"\nmodel = "scripted"\nmax_retries = 0\n'
         '[skills.grants]\nsystem_info = ["-system@blocked"]\n'
         + TIME_SERVER.replace("[mcp.servers.time]", '[mcp.servers.time]\ngrants = ["-system@wearable"]')
-        + DEAD_SERVER + HUNG_SERVER)
-    tokens = {name: issue_token(data, name, kind) for name, kind in  # before the hub starts: known at once
-              (("claude", "pc"), ("blocked", "pc"), ("watch", "wearable"), ("temporary", "pc"))}
+        + DEAD_SERVER
+        + HUNG_SERVER
+    )
+    tokens = {
+        name: issue_token(data, name, kind)
+        for name, kind in (  # before the hub starts: known at once
+            ("claude", "pc"),
+            ("blocked", "pc"),
+            ("watch", "wearable"),
+            ("temporary", "pc"),
+        )
+    }
     hub = HubProcess(data, env={"QIRA_HUB_WARM_UP": "false", "PYTHONPATH": str(site)}).start(timeout=60)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:  # the MCP servers settle in the background
@@ -55,8 +65,16 @@ def world(tmp_path_factory):
         if states <= {"ready", "error"}:
             break
         time.sleep(0.2)
-    yield {"hub": hub, "data": data, "tmp": tmp, "token": tokens["claude"], "tokens": tokens,
-           "url": hub.http_url + "/mcp", "endpoint": endpoint, "site": site}
+    yield {
+        "hub": hub,
+        "data": data,
+        "tmp": tmp,
+        "token": tokens["claude"],
+        "tokens": tokens,
+        "url": hub.http_url + "/mcp",
+        "endpoint": endpoint,
+        "site": site,
+    }
     hub.stop()
     endpoint.stop()
 
@@ -101,7 +119,8 @@ def test_a_withheld_grant_is_refused_and_audited(world):
     denied = [e for e in audit(world["data"], "system_info") if e.device_name == "blocked"]
     assert denied and denied[-1].outcome.value == "permission_denied"
     assert [e.outcome.value for e in audit(world["data"], "time.get_current_time") if e.device_name == "watch"] == [
-        "permission_denied"]
+        "permission_denied"
+    ]
 
 
 def test_a_high_risk_tool_waits_for_approval_on_the_persons_device(world):
@@ -158,9 +177,13 @@ def test_failing_servers_are_reported_and_contained(world):
     dead, hung = components["mcp.dead"], components["mcp.hung"]
     assert dead["state"] == "error" and "no config for me" in dead["reason"] and "tools are disabled" in dead["reason"]
     assert hung["state"] == "error" and "within 3 s" in hung["reason"]
-    listing = subprocess.run([sys.executable, "-m", "qira.cli", "skill", "list", "--data-dir", str(world["data"]),
-                              "--json"], capture_output=True, text=True, timeout=120,
-                             env={**world["hub"].env, "PYTHONPATH": str(world["site"])})
+    listing = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "skill", "list", "--data-dir", str(world["data"]), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**world["hub"].env, "PYTHONPATH": str(world["site"])},
+    )
     assert listing.returncode == 0, listing.stderr
     rows = [json.loads(line) for line in listing.stdout.splitlines()]
     servers = {r["server"]: r for r in rows if "server" in r}
@@ -175,8 +198,9 @@ def test_a_device_turn_calls_an_mcp_tool_offered_by_relevance(world):
     endpoint.reset()
 
     async def run() -> dict:
-        async with device(world["hub"].ws_url, world["data"], world["tmp"] / "tablet", name="tablet",
-                          kind="tablet") as tablet:
+        async with device(
+            world["hub"].ws_url, world["data"], world["tmp"] / "tablet", name="tablet", kind="tablet"
+        ) as tablet:
             await tablet.request("chat.send", {"text": "What time is it in Tokyo right now?"})
             return await next_event(tablet, "chat.done", timeout=120)
 

@@ -18,8 +18,9 @@ def stdio(data, site, *extra: str):
     from mcp.client.stdio import StdioServerParameters
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(site), "QIRA_HUB_WARM_UP": "false"}
-    return StdioServerParameters(command=sys.executable, args=["-m", "qira.cli", "mcp", "--data-dir", str(data),
-                                                               *extra], env=env)
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "qira.cli", "mcp", "--data-dir", str(data), *extra], env=env
+    )
 
 
 @pytest.fixture
@@ -62,8 +63,9 @@ def test_a_revoked_client_is_refused(tmp_path, site):
     token = issue_token(data, "gone")
     revoke(data, "gone")
     params = stdio(data, site, "--token", token)
-    done = subprocess.run([params.command, *params.args], input="", capture_output=True, text=True, timeout=120,
-                          env=params.env)
+    done = subprocess.run(
+        [params.command, *params.args], input="", capture_output=True, text=True, timeout=120, env=params.env
+    )
     assert done.returncode == 1
     assert "unknown or revoked" in done.stderr and not done.stdout  # stdout is the MCP wire: nothing on it
 

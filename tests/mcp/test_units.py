@@ -16,10 +16,12 @@ from qira.mcp._skills import ToolOutcome
 from qira.sdk import InvalidArguments, Permission, Risk
 from qira.sdk.testing import FakeHost
 
-TIME_TOOL = {"name": "get_current_time", "description": "Get current time in a specific timezone",
-             "inputSchema": {"type": "object", "properties": {"timezone": {"type": "string"}},
-                             "required": ["timezone"]},
-             "annotations": {"readOnlyHint": True}}
+TIME_TOOL = {
+    "name": "get_current_time",
+    "description": "Get current time in a specific timezone",
+    "inputSchema": {"type": "object", "properties": {"timezone": {"type": "string"}}, "required": ["timezone"]},
+    "annotations": {"readOnlyHint": True},
+}
 
 
 def make(server: str, tool: dict[str, Any], calls: list | None = None, **kw: Any):
@@ -28,18 +30,22 @@ def make(server: str, tool: dict[str, Any], calls: list | None = None, **kw: Any
             calls.append((name, arguments))
         return ToolOutcome(text=f"{name} {arguments}", structured={"ok": True})
 
-    return tool_skill(server=server, tool=tool, call=call, permissions=frozenset(kw.pop("perms", [Permission.SYSTEM])),
-                      **kw)
+    return tool_skill(
+        server=server, tool=tool, call=call, permissions=frozenset(kw.pop("perms", [Permission.SYSTEM])), **kw
+    )
 
 
-@pytest.mark.parametrize(("annotations", "override", "risk"), [
-    ({"readOnlyHint": True}, "", Risk.LOW),
-    ({"destructiveHint": False}, "", Risk.MEDIUM),
-    ({"destructiveHint": True}, "", Risk.HIGH),
-    ({}, "", Risk.HIGH),  # no hints: the spec's defaults are the worst case
-    (None, "", Risk.HIGH),
-    ({"readOnlyHint": True}, "high", Risk.HIGH),  # the person's config wins
-])
+@pytest.mark.parametrize(
+    ("annotations", "override", "risk"),
+    [
+        ({"readOnlyHint": True}, "", Risk.LOW),
+        ({"destructiveHint": False}, "", Risk.MEDIUM),
+        ({"destructiveHint": True}, "", Risk.HIGH),
+        ({}, "", Risk.HIGH),  # no hints: the spec's defaults are the worst case
+        (None, "", Risk.HIGH),
+        ({"readOnlyHint": True}, "high", Risk.HIGH),  # the person's config wins
+    ],
+)
 def test_risk_from_annotations(annotations, override, risk):
     assert risk_of(annotations, override) is risk
 
@@ -69,8 +75,13 @@ def test_a_tool_without_its_permission_is_not_called():
 
 
 def test_json_parameters_coerce_slot_text():
-    tool = {"name": "add-item", "inputSchema": {"type": "object", "properties": {
-        "count": {"type": "integer"}, "urgent": {"type": "boolean"}, "tags": {"type": "array"}}}}
+    tool = {
+        "name": "add-item",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"count": {"type": "integer"}, "urgent": {"type": "boolean"}, "tags": {"type": "array"}},
+        },
+    }
     s = make("todo", tool)
     assert s.name == "todo.add-item" and s.tool_schema()["function"]["name"] == "todo__add-item"
     assert s.coerce({"count": "3", "urgent": "yes", "tags": ["a"]}) == {"count": 3, "urgent": True, "tags": ["a"]}
@@ -100,12 +111,18 @@ def test_only_relevant_runtime_tools_are_offered_to_a_model(embedder):
 
     registry = SkillRegistry(list(clock), SkillsConfig())
     matcher = IntentMatcher(list(registry), embedder)
-    tools = [make("time", TIME_TOOL)] + [
-        make("github", {"name": n, "description": d}) for n, d in (
-            ("create_issue", "Create a new issue in a GitHub repository"),
-            ("list_pull_requests", "List pull requests of a repository"),
-            ("merge_pull_request", "Merge a pull request"))] + [
-        make("files", {"name": "delete_file", "description": "Delete a file from the disk"})]
+    tools = (
+        [make("time", TIME_TOOL)]
+        + [
+            make("github", {"name": n, "description": d})
+            for n, d in (
+                ("create_issue", "Create a new issue in a GitHub repository"),
+                ("list_pull_requests", "List pull requests of a repository"),
+                ("merge_pull_request", "Merge a pull request"),
+            )
+        ]
+        + [make("files", {"name": "delete_file", "description": "Delete a file from the disk"})]
+    )
 
     async def run() -> list[str]:
         await matcher.prepare()
@@ -130,8 +147,10 @@ def test_memory_search_never_returns_private_memories():
     from qira.sdk import MemoryKind, Scope
 
     host = FakeHost()
-    for text, scope in (("The wifi password is hunter2", Scope.PRIVATE), ("The office wifi is called Qira-5G",
-                                                                          Scope.SHARED)):
+    for text, scope in (
+        ("The wifi password is hunter2", Scope.PRIVATE),
+        ("The office wifi is called Qira-5G", Scope.SHARED),
+    ):
         asyncio.run(host.memory_add(text, kind=MemoryKind.FACT, scope=scope, device=None, importance=0.5))
     reply = host.call(memory_search, query="wifi password", k=5)
     assert "Qira-5G" in reply.text and "hunter2" not in reply.text
@@ -144,13 +163,16 @@ def test_config_permissions_mirror_the_sdk():
     assert _PERMISSIONS == {p.value for p in Permission}
 
 
-@pytest.mark.parametrize(("toml", "message"), [
-    ('[mcp.servers.x]\nargs = ["a"]\n', "either command"),
-    ('[mcp.servers.x]\ncommand = "a"\nurl = "http://127.0.0.1:1/mcp"\n', "either command"),
-    ('[mcp.servers.Bad-Name]\ncommand = "a"\n', "server name"),
-    ('[mcp.servers.x]\ncommand = "a"\nrisk = "extreme"\n', "risk"),
-    ('[mcp.servers.x]\ncommand = "a"\npermissions = ["root"]\n', "unknown permissions"),
-])
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[mcp.servers.x]\nargs = ["a"]\n', "either command"),
+        ('[mcp.servers.x]\ncommand = "a"\nurl = "http://127.0.0.1:1/mcp"\n', "either command"),
+        ('[mcp.servers.Bad-Name]\ncommand = "a"\n', "server name"),
+        ('[mcp.servers.x]\ncommand = "a"\nrisk = "extreme"\n', "risk"),
+        ('[mcp.servers.x]\ncommand = "a"\npermissions = ["root"]\n', "unknown permissions"),
+    ],
+)
 def test_bad_server_config_is_a_clear_error(tmp_path, toml, message):
     file = tmp_path / "q.toml"
     file.write_text(toml)

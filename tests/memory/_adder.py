@@ -16,8 +16,10 @@ async def main(directory: str) -> None:
     n = 0
     while True:
         # Several adds in flight at once, as a busy hub would have: they share batches.
-        texts = [f"Crash test note {n + i}: the {['red', 'green', 'blue', 'amber'][(n + i) % 4]} box number {n + i}"
-                 for i in range(8)]
+        texts = [
+            f"Crash test note {n + i}: the {['red', 'green', 'blue', 'amber'][(n + i) % 4]} box number {n + i}"
+            for i in range(8)
+        ]
         n += len(texts)
         for text, result in zip(texts, await asyncio.gather(*(store.add(t) for t in texts)), strict=True):
             print(f"{result.memory.id}\t{text}", flush=True)

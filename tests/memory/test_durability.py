@@ -102,8 +102,13 @@ async def test_cli_in_another_process_while_a_store_is_open(open_store, tmp_path
     await hub.add("I keep my bike in the basement")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "qira.cli", "memory", *args, "--data-dir", str(data), "--json"],
-                              capture_output=True, text=True, env=ENV, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "qira.cli", "memory", *args, "--data-dir", str(data), "--json"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=120,
+        )
 
     done = cli("add", "The gate code is 2580")
     assert done.returncode == 0, done.stderr
@@ -118,7 +123,9 @@ async def test_large_store_switches_to_ivf_and_still_forgets(open_store, embedde
     store = await open_store(tmp_path / "memory", exact_index_max=60)
     import asyncio
 
-    results = await asyncio.gather(*(store.add(f"Log entry {i}: checked sensor {i * 7} in room {i % 9}") for i in range(150)))
+    results = await asyncio.gather(
+        *(store.add(f"Log entry {i}: checked sensor {i * 7} in room {i % 9}") for i in range(150))
+    )
     assert store._index.kind == "ivf" and index_agrees_with_sqlite(store)
     target = results[42].memory
     hits = await store.search(target.text, k=3)
@@ -136,8 +143,13 @@ async def test_large_store_switches_to_ivf_and_still_forgets(open_store, embedde
 @pytest.mark.slow
 async def test_every_acknowledged_add_survives_kill_9(open_store, tmp_path):
     directory = tmp_path / "memory"
-    child = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_adder.py")), str(directory)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_adder.py")), str(directory)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     acked: dict[str, str] = {}
     deadline = time.monotonic() + 120
     try:
@@ -162,6 +174,8 @@ async def test_every_acknowledged_add_survives_kill_9(open_store, tmp_path):
     for memory_id, text in acked.items():
         hits = await store.search(text, k=3)
         assert memory_id in [h.memory.id for h in hits], text
-    vectors = np.stack([np.frombuffer(b, dtype=np.float32) for (b,) in store._db.conn.execute("SELECT embedding FROM memories")])
+    vectors = np.stack(
+        [np.frombuffer(b, dtype=np.float32) for (b,) in store._db.conn.execute("SELECT embedding FROM memories")]
+    )
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     await store.close()

@@ -29,7 +29,10 @@ async def test_add_search_forget_over_the_wire(wire, store):
     found = await wire["memory.search"](TABLET, {"query": "which locker is mine?", "k": 1})
     assert [h["memory"]["id"] for h in found["hits"]] == [added["id"]]
     assert found["hits"][0]["memory"]["scope"] == "shared" and "similarity" in found["hits"][0]["explanation"]
-    assert (await wire["memory.forget"](TABLET, {"memory_id": added["id"]})) == {"memory_id": added["id"], "forgotten": True}
+    assert (await wire["memory.forget"](TABLET, {"memory_id": added["id"]})) == {
+        "memory_id": added["id"],
+        "forgotten": True,
+    }
     assert (await wire["memory.search"](TABLET, {"query": "which locker is mine?"}))["hits"] == []
     history = await store.history(added["id"])
     assert [(e.op, e.actor) for e in history] == [("add", "phone-1"), ("forget", "tablet-1")]
@@ -63,24 +66,27 @@ async def test_context_event(wire, store):
     assert memory.kind.value == "context" and memory.device == "phone-1" and memory.text == "I am cycling to work"
 
 
-@pytest.mark.parametrize(("type_", "payload", "code"), [
-    ("memory.add", {}, "invalid_params"),
-    ("memory.add", {"text": ""}, "invalid_params"),
-    ("memory.add", {"text": "x", "colour": "red"}, "invalid_params"),
-    ("memory.add", {"text": "x", "importance": "high"}, "invalid_params"),
-    ("memory.add", {"text": 42}, "invalid_params"),
-    ("memory.add", ["not", "an", "object"], "invalid_params"),
-    ("memory.search", {"query": "x", "k": 5000}, "invalid_params"),
-    ("memory.search", {"query": "x", "kinds": "fact,episode"}, "invalid_params"),
-    ("memory.search", {"query": "x", "kinds": 3}, "invalid_params"),
-    ("memory.search", {"query": "x", "since": "yesterday"}, "invalid_params"),
-    ("memory.forget", {"memory_id": "m_missing"}, "not_found"),
-    ("memory.forget", {"memory_id": 7}, "invalid_params"),
-    ("memory.forget", {"id": "m_missing"}, "invalid_params"),
-    ("memory.list", {"limit": 0}, "invalid_params"),
-    ("context.event", {"kind": "mood", "value": "fine"}, "invalid_params"),
-    ("context.event", {"kind": "place", "value": ""}, "invalid_params"),
-])
+@pytest.mark.parametrize(
+    ("type_", "payload", "code"),
+    [
+        ("memory.add", {}, "invalid_params"),
+        ("memory.add", {"text": ""}, "invalid_params"),
+        ("memory.add", {"text": "x", "colour": "red"}, "invalid_params"),
+        ("memory.add", {"text": "x", "importance": "high"}, "invalid_params"),
+        ("memory.add", {"text": 42}, "invalid_params"),
+        ("memory.add", ["not", "an", "object"], "invalid_params"),
+        ("memory.search", {"query": "x", "k": 5000}, "invalid_params"),
+        ("memory.search", {"query": "x", "kinds": "fact,episode"}, "invalid_params"),
+        ("memory.search", {"query": "x", "kinds": 3}, "invalid_params"),
+        ("memory.search", {"query": "x", "since": "yesterday"}, "invalid_params"),
+        ("memory.forget", {"memory_id": "m_missing"}, "not_found"),
+        ("memory.forget", {"memory_id": 7}, "invalid_params"),
+        ("memory.forget", {"id": "m_missing"}, "invalid_params"),
+        ("memory.list", {"limit": 0}, "invalid_params"),
+        ("context.event", {"kind": "mood", "value": "fine"}, "invalid_params"),
+        ("context.event", {"kind": "place", "value": ""}, "invalid_params"),
+    ],
+)
 async def test_bad_requests_get_stable_codes(wire, store, type_, payload, code):
     with pytest.raises(ProtocolError) as err:
         await wire[type_](PHONE, payload)

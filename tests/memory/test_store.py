@@ -86,23 +86,26 @@ async def test_long_text_is_split_into_chunks_that_are_found(store):
     assert await store.count() == 0
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda s: s.add(""), "empty"),
-    (lambda s: s.add("   \n "), "empty"),
-    (lambda s: s.add("x", kind="feeling"), "unknown kind"),
-    (lambda s: s.add("x", scope="public"), "unknown scope"),
-    (lambda s: s.add("x", importance=2), "importance"),
-    (lambda s: s.add("x", scope="device"), "device"),
-    (lambda s: s.add("x", expires_at=1.0), "in the past"),
-    (lambda s: s.search(""), "query is empty"),
-    (lambda s: s.search("x", k=0), "k must be"),
-    (lambda s: s.search("x", kinds=["nope"]), "unknown kind"),
-    (lambda s: s.search("x", kinds=5), "kinds must be a list"),
-    (lambda s: s.search("x", since=10, until=5), "time range is empty"),
-    (lambda s: s.list(limit=-1), "limit"),
-    (lambda s: s.update("m_x", importance=-1), "importance"),
-    (lambda s: s.add_context("mood", "happy", device="d"), "unknown context kind"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.add(""), "empty"),
+        (lambda s: s.add("   \n "), "empty"),
+        (lambda s: s.add("x", kind="feeling"), "unknown kind"),
+        (lambda s: s.add("x", scope="public"), "unknown scope"),
+        (lambda s: s.add("x", importance=2), "importance"),
+        (lambda s: s.add("x", scope="device"), "device"),
+        (lambda s: s.add("x", expires_at=1.0), "in the past"),
+        (lambda s: s.search(""), "query is empty"),
+        (lambda s: s.search("x", k=0), "k must be"),
+        (lambda s: s.search("x", kinds=["nope"]), "unknown kind"),
+        (lambda s: s.search("x", kinds=5), "kinds must be a list"),
+        (lambda s: s.search("x", since=10, until=5), "time range is empty"),
+        (lambda s: s.list(limit=-1), "limit"),
+        (lambda s: s.update("m_x", importance=-1), "importance"),
+        (lambda s: s.add_context("mood", "happy", device="d"), "unknown context kind"),
+    ],
+)
 async def test_bad_input_is_refused_and_nothing_is_written(store, call, message):
     with pytest.raises(InvalidMemory, match=message):
         await call(store)
@@ -110,7 +113,12 @@ async def test_bad_input_is_refused_and_nothing_is_written(store, call, message)
 
 
 async def test_unknown_ids(store):
-    for call in (store.get("m_nope"), store.forget("m_nope"), store.update("m_nope", text="x"), store.history("m_nope")):
+    for call in (
+        store.get("m_nope"),
+        store.forget("m_nope"),
+        store.update("m_nope", text="x"),
+        store.history("m_nope"),
+    ):
         with pytest.raises(MemoryNotFound):
             await call
 
@@ -185,8 +193,14 @@ async def test_expired_memories_are_hidden_and_purged(store):
 
 
 async def test_export_then_import_gives_the_same_search_results(store, open_store, tmp_path):
-    for text in ["I take the 8:15 train to work", "My passport expires in 2031", "I prefer aisle seats",
-                 "Tomás is my running partner", "I'm allergic to penicillin", "The boiler was serviced in March"]:
+    for text in [
+        "I take the 8:15 train to work",
+        "My passport expires in 2031",
+        "I prefer aisle seats",
+        "Tomás is my running partner",
+        "I'm allergic to penicillin",
+        "The boiler was serviced in March",
+    ]:
         await store.add(text)
     records = await store.export()
     other = await open_store(tmp_path / "other")

@@ -36,8 +36,13 @@ class Device:
 
 
 def cli(data_dir, *args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "qira.cli", "memory", *args, "--data-dir", str(data_dir), "--json"],
-                          capture_output=True, text=True, env=ENV, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "memory", *args, "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[0])
 

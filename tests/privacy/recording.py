@@ -39,12 +39,14 @@ class EchoServer(FaultServer):
     async def _respond(self, writer: asyncio.StreamWriter, fault: Fault, body: dict[str, Any]) -> bool:
         if fault is not Fault.OK:
             return await super()._respond(writer, fault, body)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
-                     b"Cache-Control: no-cache\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n"
+            b"Cache-Control: no-cache\r\n\r\n"
+        )
         answer = self.answer_for(body)
         _event(writer, _chunk({"role": "assistant", "content": ""}))
         for i in range(0, len(answer), self.chunk_chars):
-            _event(writer, _chunk({"content": answer[i:i + self.chunk_chars]}))
+            _event(writer, _chunk({"content": answer[i : i + self.chunk_chars]}))
         _event(writer, _chunk({}, finish="stop"))
         _event(writer, "[DONE]")
         writer.write(b"0\r\n\r\n")
@@ -56,7 +58,10 @@ class EchoServer(FaultServer):
         out = []
         for r in self.requests:
             texts = [str(m.get("content") or "") for m in r.body.get("messages", [])]
-            texts += [c.get("function", {}).get("arguments", "") for m in r.body.get("messages", [])
-                      for c in m.get("tool_calls") or []]
+            texts += [
+                c.get("function", {}).get("arguments", "")
+                for m in r.body.get("messages", [])
+                for c in m.get("tool_calls") or []
+            ]
             out.append(json.dumps(r.body, ensure_ascii=False) + "\n" + "\n".join(texts))
         return out

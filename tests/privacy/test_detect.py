@@ -24,12 +24,15 @@ def test_ordinary_questions_are_clean(case):
     assert scan_texts(list(case.turns)).kinds == ()
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("SSN 536-90-4399, call (212) 555-0199", {"ID_NUMBER", "PHONE"}),
-    ("IBAN GB33BUKB20201555555555", {"ACCOUNT"}),
-    ("my card 4539 1488 0343 6467 and my phone +351 912 345 678", {"CARD", "PHONE"}),
-    ("Steuer-ID 65929970489", {"ID_NUMBER"}),
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("SSN 536-90-4399, call (212) 555-0199", {"ID_NUMBER", "PHONE"}),
+        ("IBAN GB33BUKB20201555555555", {"ACCOUNT"}),
+        ("my card 4539 1488 0343 6467 and my phone +351 912 345 678", {"CARD", "PHONE"}),
+        ("Steuer-ID 65929970489", {"ID_NUMBER"}),
+    ],
+)
 def test_reasons_name_the_right_kind(text, kind):
     assert {k.name for k in detect_personal_data(text)} == kind
 
@@ -43,13 +46,17 @@ def test_a_number_split_across_messages_is_seen_whole():
 
 
 def test_normalisation_maps_back_to_what_was_typed():
-    text = "write to ana\u200b.souza\u200b@example.com or mаrta at gmail dot com, card four five three nine one four " \
-           "eight eight zero three four three six four six seven"
+    text = (
+        "write to ana\u200b.souza\u200b@example.com or mаrta at gmail dot com, card four five three nine one four "
+        "eight eight zero three four three six four six seven"
+    )
     scan = scan_texts([text])
     assert [i.kind.name for i in scan.items] == ["EMAIL", "EMAIL", "CARD"]
-    assert [i.text for i in scan.items] == ["ana\u200b.souza\u200b@example.com", "mаrta at gmail dot com",
-                                            "four five three nine one four eight eight zero three four three six four "
-                                            "six seven"]
+    assert [i.text for i in scan.items] == [
+        "ana\u200b.souza\u200b@example.com",
+        "mаrta at gmail dot com",
+        "four five three nine one four eight eight zero three four three six four six seven",
+    ]
 
 
 def test_the_same_value_gets_the_same_placeholder():

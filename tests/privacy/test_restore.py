@@ -9,13 +9,21 @@ from hypothesis import strategies as st
 
 from qira.privacy import Restorer
 
-VALUES = {"PERSON_1": "Ana Lima", "PHONE_1": "+44 20 7946 0958", "EMAIL_1": "ana.lima@example.com",
-          "PHONE_12": "(212) 555-0199"}
-ANSWER = ("Sure! Call <PHONE_1> (not <PHONE_12>) and write to [EMAIL_1]; PERSON_1 is fine. Again: <PHONE_1>, "
-          "&lt;email_1&gt;, < PERSON_1 >, {PHONE_12}. Text with <b>tags</b>, a [link], 3 < 4 and & done.")
-EXPECTED = ("Sure! Call +44 20 7946 0958 (not (212) 555-0199) and write to ana.lima@example.com; Ana Lima is fine. "
-            "Again: +44 20 7946 0958, ana.lima@example.com, Ana Lima, (212) 555-0199. Text with <b>tags</b>, a [link], "
-            "3 < 4 and & done.")
+VALUES = {
+    "PERSON_1": "Ana Lima",
+    "PHONE_1": "+44 20 7946 0958",
+    "EMAIL_1": "ana.lima@example.com",
+    "PHONE_12": "(212) 555-0199",
+}
+ANSWER = (
+    "Sure! Call <PHONE_1> (not <PHONE_12>) and write to [EMAIL_1]; PERSON_1 is fine. Again: <PHONE_1>, "
+    "&lt;email_1&gt;, < PERSON_1 >, {PHONE_12}. Text with <b>tags</b>, a [link], 3 < 4 and & done."
+)
+EXPECTED = (
+    "Sure! Call +44 20 7946 0958 (not (212) 555-0199) and write to ana.lima@example.com; Ana Lima is fine. "
+    "Again: +44 20 7946 0958, ana.lima@example.com, Ana Lima, (212) 555-0199. Text with <b>tags</b>, a [link], "
+    "3 < 4 and & done."
+)
 
 
 def stream(restorer: Restorer, chunks: list[str]) -> str:
@@ -32,7 +40,7 @@ def test_any_chunking_gives_the_same_text(sizes, rnd):
     chunks, i = [], 0
     while i < len(ANSWER):
         n = sizes[len(chunks) % len(sizes)]
-        chunks.append(ANSWER[i:i + n])
+        chunks.append(ANSWER[i : i + n])
         i += n
     assert stream(Restorer(VALUES), chunks) == EXPECTED
 
@@ -67,6 +75,6 @@ def test_random_model_output_round_trips():
         chunks, i = [], 0
         while i < len(answer):
             n = rng.randint(1, 4)
-            chunks.append(answer[i:i + n])
+            chunks.append(answer[i : i + n])
             i += n
         assert stream(Restorer(VALUES), chunks) == " and ".join(VALUES[n] for n in picked)

@@ -48,23 +48,28 @@ def test_keep_local_names_the_kinds():
 
 
 def test_a_topic_cannot_be_redacted():
-    decision = router(privacy_mode="redact").decide(ask("I was diagnosed with diabetes, call me on 07700 900123"),
-                                                    cloud=CLOUD)
+    decision = router(privacy_mode="redact").decide(
+        ask("I was diagnosed with diabetes, call me on 07700 900123"), cloud=CLOUD
+    )
     assert decision.target is Target.LOCAL and "cannot be redacted" in decision.reasons[0]
 
 
-@pytest.mark.parametrize(("scope", "score", "target"), [
-    ("private", 0.20, Target.CLOUD),  # irrelevant: taken out, the question goes
-    ("private", 0.60, Target.LOCAL),  # relevant: the answer needs it, so it stays
-    ("device", 0.20, Target.CLOUD),
-    ("device", 0.60, Target.LOCAL),
-    ("shared", 0.20, Target.CLOUD),  # irrelevant shared memories stay home too (minimal context)
-    ("shared", 0.60, Target.CLOUD),
-])
+@pytest.mark.parametrize(
+    ("scope", "score", "target"),
+    [
+        ("private", 0.20, Target.CLOUD),  # irrelevant: taken out, the question goes
+        ("private", 0.60, Target.LOCAL),  # relevant: the answer needs it, so it stays
+        ("device", 0.20, Target.CLOUD),
+        ("device", 0.60, Target.LOCAL),
+        ("shared", 0.20, Target.CLOUD),  # irrelevant shared memories stay home too (minimal context)
+        ("shared", 0.60, Target.CLOUD),
+    ],
+)
 def test_memories_by_scope_and_relevance(scope, score, target):
     memory = "I like window seats"
-    request = ask("What is 17% of 240?", system=SYSTEM.format(memory), memories=[MemoryRef(text=memory, scope=scope,
-                                                                                            score=score)])
+    request = ask(
+        "What is 17% of 240?", system=SYSTEM.format(memory), memories=[MemoryRef(text=memory, scope=scope, score=score)]
+    )
     decision = router().decide(request, cloud=CLOUD)
     assert decision.target is target
     if target is Target.CLOUD:
@@ -74,21 +79,30 @@ def test_memories_by_scope_and_relevance(scope, score, target):
 
 def test_a_relevant_memory_with_personal_data_never_leaves():
     memory = "my resting heart rate is 58 and my car registration is AB12 CDE"
-    request = ask("what is my car registration?", system=SYSTEM.format(memory),
-                  memories=[MemoryRef(text=memory, scope="shared", score=0.7)])
+    request = ask(
+        "what is my car registration?",
+        system=SYSTEM.format(memory),
+        memories=[MemoryRef(text=memory, scope="shared", score=0.7)],
+    )
     decision = router().decide(request, cloud=CLOUD)
     assert decision.target is Target.LOCAL and "a memory relevant to this request holds" in decision.reasons[0]
-    irrelevant = ask("What is 17% of 240?", system=SYSTEM.format(memory),
-                     memories=[MemoryRef(text=memory, scope="shared", score=0.1)])
+    irrelevant = ask(
+        "What is 17% of 240?",
+        system=SYSTEM.format(memory),
+        memories=[MemoryRef(text=memory, scope="shared", score=0.1)],
+    )
     decision = router().decide(irrelevant, cloud=CLOUD)
     assert decision.target is Target.CLOUD and "AB12" not in str(decision.cloud_request.messages)
 
 
 async def test_the_service_restores_values_in_the_streamed_answer(tmp_path):
     with EchoServer(chunk_chars=2) as echo:
-        config = InferenceConfig(policy="prefer-cloud", privacy_mode="redact",
-                                 cloud=CloudConfig(base_url=echo.base_url, model="echo", max_retries=0),
-                                 local=LocalModelConfig(model_path=str(tmp_path / "none.gguf")))
+        config = InferenceConfig(
+            policy="prefer-cloud",
+            privacy_mode="redact",
+            cloud=CloudConfig(base_url=echo.base_url, model="echo", max_retries=0),
+            local=LocalModelConfig(model_path=str(tmp_path / "none.gguf")),
+        )
         service = InferenceService(config, local=LocalModel(config.local, socket_dir=tmp_path), data_dir=tmp_path)
         try:
             turn = service.chat(ask("write to ana.lima@example.com", "and call +44 20 7946 0958"))
@@ -96,8 +110,10 @@ async def test_the_service_restores_values_in_the_streamed_answer(tmp_path):
         finally:
             await service.close()
     answer = "".join(chunks)
-    assert answer == ("Noted ana.lima@example.com +44 20 7946 0958. Again, backwards: +44 20 7946 0958 "
-                      "ana.lima@example.com; once more ana.lima@example.com +44 20 7946 0958 and ana.lima@example.com.")
+    assert answer == (
+        "Noted ana.lima@example.com +44 20 7946 0958. Again, backwards: +44 20 7946 0958 "
+        "ana.lima@example.com; once more ana.lima@example.com +44 20 7946 0958 and ana.lima@example.com."
+    )
     body = echo.bodies()[0]
     assert "<EMAIL_1>" in body and "<PHONE_1>" in body
     assert "ana.lima" not in body and "7946" not in body
@@ -129,6 +145,8 @@ async def test_facts_learnt_from_personal_words_are_private(tmp_path, embedder):
                 break
             await asyncio.sleep(0.1)
         assert [(m.text, m.scope) for m in h.memory.items] == [
-            ("my favourite colour is green", Scope.SHARED), ("my phone number is 07700 900123", Scope.PRIVATE)]
+            ("my favourite colour is green", Scope.SHARED),
+            ("my phone number is 07700 900123", Scope.PRIVATE),
+        ]
     finally:
         await h.agent.stop()

@@ -3,14 +3,46 @@
 import qira.sdk
 
 EXPORTS = [
-    "DeviceInfo", "DeviceKind", "InvalidArguments", "Memory", "MemoryKind", "Param", "Permission",
-    "PermissionDenied", "Reply", "Risk", "Scheduled", "Scope", "SearchHit", "Skill", "SkillContext", "SkillError",
-    "SkillTimeout", "skill",
+    "DeviceInfo",
+    "DeviceKind",
+    "InvalidArguments",
+    "Memory",
+    "MemoryKind",
+    "Param",
+    "Permission",
+    "PermissionDenied",
+    "Reply",
+    "Risk",
+    "Scheduled",
+    "Scope",
+    "SearchHit",
+    "Skill",
+    "SkillContext",
+    "SkillError",
+    "SkillTimeout",
+    "skill",
 ]
 
 CONTEXT_METHODS = [
-    "cancel", "complete", "delete", "devices", "forget", "get", "items", "log", "memories", "notify", "now", "put",
-    "recall", "remember", "require", "schedule", "scheduled", "stream", "system_info",
+    "cancel",
+    "complete",
+    "delete",
+    "devices",
+    "forget",
+    "get",
+    "items",
+    "log",
+    "memories",
+    "notify",
+    "now",
+    "put",
+    "recall",
+    "remember",
+    "require",
+    "schedule",
+    "scheduled",
+    "stream",
+    "system_info",
 ]
 CONTEXT_FIELDS = ["skill", "device", "thread", "turn", "text", "granted", "history", "host", "used"]
 

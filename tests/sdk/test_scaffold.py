@@ -22,11 +22,31 @@ def test_skill_new_scaffolds_an_installable_package_with_a_passing_test(tmp_path
     assert "2 passed" in tests.stdout
 
     site = tmp_path / "site"
-    pip = run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-              "--target", str(site), str(root))
+    pip = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--target",
+        str(site),
+        str(root),
+    )
     assert pip.returncode == 0, pip.stderr
-    listed = run(sys.executable, "-m", "qira.cli", "skill", "list", "--json", "--data-dir", str(tmp_path / "data"),
-                 env={"PYTHONPATH": str(site)})
+    listed = run(
+        sys.executable,
+        "-m",
+        "qira.cli",
+        "skill",
+        "list",
+        "--json",
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"PYTHONPATH": str(site)},
+    )
     assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     mine = next(r for r in rows if r.get("name") == "weather_now")

@@ -18,11 +18,24 @@ class Unit(enum.Enum):
     F = "fahrenheit"
 
 
-@skill(description="Everything a parameter can be", examples=["try all types"], patterns=["try {city} in {unit}"],
-       risk="high", summary="Look up {city}")
-async def kitchen_sink(ctx: SkillContext, city: Annotated[str, "the city"], days: int = 1, ratio: float = 0.5,
-                       loud: bool = False, unit: Unit = Unit.C, mood: Literal["calm", "busy"] = "calm",
-                       tags: list[str] | None = None, note: str | None = None) -> Reply:
+@skill(
+    description="Everything a parameter can be",
+    examples=["try all types"],
+    patterns=["try {city} in {unit}"],
+    risk="high",
+    summary="Look up {city}",
+)
+async def kitchen_sink(
+    ctx: SkillContext,
+    city: Annotated[str, "the city"],
+    days: int = 1,
+    ratio: float = 0.5,
+    loud: bool = False,
+    unit: Unit = Unit.C,
+    mood: Literal["calm", "busy"] = "calm",
+    tags: list[str] | None = None,
+    note: str | None = None,
+) -> Reply:
     return Reply(text=f"{city} {days} {ratio} {loud} {unit.value} {mood} {tags} {note}", data={"city": city})
 
 
@@ -43,17 +56,42 @@ def test_schema_from_type_hints():
 
 
 def test_arguments_are_coerced_from_slot_text():
-    args = kitchen_sink.coerce({"city": " Porto ", "days": "3", "ratio": "0.25", "loud": "yes", "unit": "fahrenheit",
-                                "mood": "BUSY", "tags": "a, b"})
-    assert args == {"city": "Porto", "days": 3, "ratio": 0.25, "loud": True, "unit": Unit.F, "mood": "busy",
-                    "tags": ["a", "b"], "note": None}
+    args = kitchen_sink.coerce(
+        {
+            "city": " Porto ",
+            "days": "3",
+            "ratio": "0.25",
+            "loud": "yes",
+            "unit": "fahrenheit",
+            "mood": "BUSY",
+            "tags": "a, b",
+        }
+    )
+    assert args == {
+        "city": "Porto",
+        "days": 3,
+        "ratio": 0.25,
+        "loud": True,
+        "unit": Unit.F,
+        "mood": "busy",
+        "tags": ["a", "b"],
+        "note": None,
+    }
     reply = FakeHost().call(kitchen_sink, city="Lisbon")
     assert reply.text.startswith("Lisbon 1 0.5 False celsius calm") and reply.data == {"city": "Lisbon"}
     assert kitchen_sink.describe({"city": "Faro"}) == "Look up Faro"
 
 
-@pytest.mark.parametrize("bad", [{"days": 2}, {"city": "x", "days": "many"}, {"city": "x", "mood": "sad"},
-                                 {"city": "x", "nope": 1}, {"city": "x", "loud": "perhaps"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"days": 2},
+        {"city": "x", "days": "many"},
+        {"city": "x", "mood": "sad"},
+        {"city": "x", "nope": 1},
+        {"city": "x", "loud": "perhaps"},
+    ],
+)
 def test_bad_arguments_are_refused_clearly(bad):
     with pytest.raises(InvalidArguments):
         kitchen_sink.coerce(bad)
@@ -61,7 +99,10 @@ def test_bad_arguments_are_refused_clearly(bad):
 
 def test_patterns_fill_slots():
     regex = kitchen_sink.pattern_regexes()[0]
-    assert regex.fullmatch("try Rio de Janeiro  in celsius").groupdict() == {"city": "Rio de Janeiro", "unit": "celsius"}
+    assert regex.fullmatch("try Rio de Janeiro  in celsius").groupdict() == {
+        "city": "Rio de Janeiro",
+        "unit": "celsius",
+    }
 
 
 def test_declaration_mistakes_fail_at_import_time():

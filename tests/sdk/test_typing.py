@@ -11,7 +11,7 @@ from pathlib import Path
 
 import qira
 
-GOOD = textwrap.dedent('''
+GOOD = textwrap.dedent("""
     from __future__ import annotations
 
     from typing import Annotated, Literal
@@ -43,7 +43,7 @@ GOOD = textwrap.dedent('''
 
 
     SKILLS = [weather]
-''')
+""")
 
 # The same skill with two mistakes a checker must see through the SDK's annotations.
 BAD = GOOD.replace("timeout_s=8", 'timeout_s="8 seconds"').replace("ctx.device.name", "ctx.device.nickname")
@@ -66,7 +66,11 @@ def mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     root = Path(qira.__file__).resolve().parent.parent
     return subprocess.run(
         [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "my_skill.py"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600, env={**os.environ, "MYPYPATH": str(root)},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={**os.environ, "MYPYPATH": str(root)},
     )
 
 

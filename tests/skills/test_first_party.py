@@ -14,8 +14,9 @@ from skills import chat, clock, devices, handoff, memory, notes, reminders, syst
 
 
 def dev(id: str, kind: DeviceKind, *, online: bool = True, **caps) -> DeviceInfo:
-    return DeviceInfo(id=id, name=id, kind=kind, online=online, last_seen=time.time(), last_active=time.time(),
-                      capabilities=caps)
+    return DeviceInfo(
+        id=id, name=id, kind=kind, online=online, last_seen=time.time(), last_active=time.time(), capabilities=caps
+    )
 
 
 def test_remember_recall_forget():
@@ -26,7 +27,9 @@ def test_remember_recall_forget():
     assert host.call(memory.recall, topic="volcanoes").text.startswith("I don't know that yet")
     out = host.call(memory.forget, topic="sister")
     assert out.text.startswith("Forgotten (1 memory)") and [m.text for m in host.memories_list] == ["I park on level 3"]
-    assert memory.forget.risk.needs_approval and memory.forget.describe({"topic": "x"}) == "Forget what I remember about x"
+    assert (
+        memory.forget.risk.needs_approval and memory.forget.describe({"topic": "x"}) == "Forget what I remember about x"
+    )
 
 
 def test_notes_are_kept_in_the_skills_own_storage():
@@ -37,9 +40,18 @@ def test_notes_are_kept_in_the_skills_own_storage():
     assert FakeHost().call(notes.notes_list).text == "You have no notes yet."
 
 
-@pytest.mark.parametrize(("when", "seconds"), [("2 seconds", 2), ("in 10 minutes", 600), ("an hour", 3600),
-                                               ("1 hour 30 minutes", 5400), ("half an hour", 1800), ("90s", 90),
-                                               ("five minutes", 300)])
+@pytest.mark.parametrize(
+    ("when", "seconds"),
+    [
+        ("2 seconds", 2),
+        ("in 10 minutes", 600),
+        ("an hour", 3600),
+        ("1 hour 30 minutes", 5400),
+        ("half an hour", 1800),
+        ("90s", 90),
+        ("five minutes", 300),
+    ],
+)
 def test_delays_are_understood(when, seconds):
     assert reminders.parse_delay(when) == seconds
 
@@ -71,19 +83,31 @@ def test_remind_schedules_by_delay_time_or_place():
 
 def test_handoff_sends_the_last_answer_to_the_named_device():
     host = FakeHost(devices_list=[dev("p1", DeviceKind.PHONE), dev("t1", DeviceKind.TABLET, online=False)])
-    reply = host.call(handoff.handoff, device="tablet",
-                      history=[{"role": "user", "content": "recipe?"}, {"role": "assistant", "content": "Flour, eggs."}])
+    reply = host.call(
+        handoff.handoff,
+        device="tablet",
+        history=[{"role": "user", "content": "recipe?"}, {"role": "assistant", "content": "Flour, eggs."}],
+    )
     assert reply.text.startswith("Sent to your t1.") and "offline" in reply.text
     named = FakeHost(devices_list=[dev("my-watch", DeviceKind.WEARABLE)]).call(handoff.handoff, device="watch")
     assert named.text.startswith("Sent to my-watch.")
     sent = host.notifications[0]
-    assert (sent.device, sent.kind, sent.text, sent.data) == ("t1", "handoff", "Flour, eggs.", {"thread": "test-thread"})
+    assert (sent.device, sent.kind, sent.text, sent.data) == (
+        "t1",
+        "handoff",
+        "Flour, eggs.",
+        {"thread": "test-thread"},
+    )
     assert "couldn't find your fridge" in host.call(handoff.handoff, device="fridge").text
 
 
 def test_devices_and_battery():
-    host = FakeHost(devices_list=[dev("phone", DeviceKind.PHONE, battery=0.42),
-                                  dev("watch", DeviceKind.WEARABLE, worn=True, battery=0.9, online=False)])
+    host = FakeHost(
+        devices_list=[
+            dev("phone", DeviceKind.PHONE, battery=0.42),
+            dev("watch", DeviceKind.WEARABLE, worn=True, battery=0.9, online=False),
+        ]
+    )
     listing = host.call(devices.devices_where).text
     assert "phone (phone): online" in listing and "watch (wearable): offline" in listing and "worn" in listing
     assert host.call(devices.battery, device="phone").text == "- phone: battery 42%"
@@ -122,15 +146,23 @@ def test_remind_splits_at_the_last_time_phrase_when_the_pattern_split_too_early(
     said = "remind me to check in with Bob in 5 minutes"
     out = host.call(reminders.remind, utterance=said, text="check", when="with Bob in 5 minutes")
     assert "remind you to check in with Bob in 5 minutes" in out.text
-    out = host.call(reminders.remind, utterance="remind me to look at the stars at 9pm", text="look",
-                    when="the stars at 9pm")
+    out = host.call(
+        reminders.remind, utterance="remind me to look at the stars at 9pm", text="look", when="the stars at 9pm"
+    )
     assert "look at the stars" in out.text and "at 21:00" in out.text
 
 
-@pytest.mark.parametrize(("said", "weekday", "hour", "minute"), [
-    ("tomorrow at 9", None, 9, 0), ("next Friday at noon", 4, 12, 0), ("Thursday at 3pm", 3, 15, 0),
-    ("Monday morning", 0, 9, 0), ("on Sunday", 6, 9, 0), ("at 17:30", None, 17, 30),
-])
+@pytest.mark.parametrize(
+    ("said", "weekday", "hour", "minute"),
+    [
+        ("tomorrow at 9", None, 9, 0),
+        ("next Friday at noon", 4, 12, 0),
+        ("Thursday at 3pm", 3, 15, 0),
+        ("Monday morning", 0, 9, 0),
+        ("on Sunday", 6, 9, 0),
+        ("at 17:30", None, 17, 30),
+    ],
+)
 def test_reminder_times_in_words(said, weekday, hour, minute):
     now = datetime(2026, 12, 1, 10, 0).astimezone()  # a Tuesday
     at = reminders.parse_time(said, now)
@@ -150,8 +182,12 @@ def test_a_time_zone_is_converted_to_the_hubs():
 
 def test_remind_tomorrow_says_when_and_on_which_device():
     host = FakeHost()
-    out = host.call(reminders.remind, utterance="remind me tomorrow at 9 to call the school",
-                    text="call the school", when="tomorrow at 9").text
+    out = host.call(
+        reminders.remind,
+        utterance="remind me tomorrow at 9 to call the school",
+        text="call the school",
+        when="tomorrow at 9",
+    ).text
     assert "call the school tomorrow at 09:00" in out and "device" in out and "your pc" in out
     due = datetime.fromtimestamp(host.scheduled_list[0].due_at)
     assert (due.hour, due.minute) == (9, 0)
@@ -168,10 +204,18 @@ def test_words_helper():
     from qira.sdk.words import arrival, clip, plural, your
 
     assert (plural(1, "note"), plural(3, "note"), plural(2, "memory"), plural(0, "battery")) == (
-        "1 note", "3 notes", "2 memories", "0 batteries")
+        "1 note",
+        "3 notes",
+        "2 memories",
+        "0 batteries",
+    )
     assert (your("phone"), your("my-watch"), your("Ana's tablet")) == ("your phone", "my-watch", "Ana's tablet")
     assert (arrival("home"), arrival("work"), arrival("store"), arrival("the office")) == (
-        "when you get home", "when you get to work", "when you get to the store", "when you get to the office")
+        "when you get home",
+        "when you get to work",
+        "when you get to the store",
+        "when you get to the office",
+    )
     text = "The tide rises twice a day. The moon pulls the water toward it, and the earth turns beneath."
     assert clip(text, 40) == "The tide rises twice a day."
     cut = clip("supercalifragilistic words everywhere around here", 30)

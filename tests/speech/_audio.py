@@ -40,14 +40,17 @@ def say(text: str, language: str, path: Path) -> Path:
 
 
 def silence(seconds: float, path: Path) -> Path:
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "trim", "0", str(seconds)],
-                   check=True)
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "trim", "0", str(seconds)], check=True
+    )
     return path
 
 
 def noise(seconds: float, path: Path, *, volume: float = 0.05, kind: str = "whitenoise") -> Path:
-    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), kind,
-                    "vol", str(volume)], check=True)
+    subprocess.run(
+        ["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), "synth", str(seconds), kind, "vol", str(volume)],
+        check=True,
+    )
     return path
 
 

@@ -19,12 +19,14 @@ class CuttingProxy:
     def start(self) -> CuttingProxy:
         self._thread.start()
         self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._accept, "127.0.0.1", 0), self._loop).result(5)
+            asyncio.start_server(self._accept, "127.0.0.1", 0), self._loop
+        ).result(5)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     def cut(self) -> None:
         """Abort every open connection (both sides); new ones are still relayed."""
+
         async def abort() -> None:
             for writer in list(self._writers):
                 writer.transport.abort()

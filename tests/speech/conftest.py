@@ -48,8 +48,15 @@ def conversation(speech_dir: Path, audio: dict[int, Path], indexes: list[int], n
 
 
 def start_speech_hub(data_dir: Path, model_cache: Path, **env: str) -> HubProcess:
-    hub = HubProcess(data_dir, env={"QIRA_HUB_WARM_UP": "false", "QIRA_SPEECH_WARM_UP": "true",
-                                    "QIRA_SPEECH_MODEL_CACHE_DIR": str(model_cache), **env})
+    hub = HubProcess(
+        data_dir,
+        env={
+            "QIRA_HUB_WARM_UP": "false",
+            "QIRA_SPEECH_WARM_UP": "true",
+            "QIRA_SPEECH_MODEL_CACHE_DIR": str(model_cache),
+            **env,
+        },
+    )
     hub.start(timeout=60)
     # Whisper loads in the background: wait for it so no test pays for it inside a stream.
     deadline = time.monotonic() + 180
@@ -68,9 +75,13 @@ def speech_hub(tmp_path_factory, model_cache):
 
 
 def pair(hub: HubProcess, name: str, kind: str = "wearable") -> str:
-    out = subprocess.run([*QIRA, "pair", "--name", name, "--kind", kind, "--json", "--data-dir",
-                          str(hub.data_dir)], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    out = subprocess.run(
+        [*QIRA, "pair", "--name", name, "--kind", kind, "--json", "--data-dir", str(hub.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)["code"]
 
@@ -78,12 +89,36 @@ def pair(hub: HubProcess, name: str, kind: str = "wearable") -> str:
 class Wearable:
     """``qira device run --kind wearable --mic FILE --json`` as a real process."""
 
-    def __init__(self, url: str, name: str, state: Path, *, mic: Path, translate: str | None = None,
-                 code: str | None = None, speech_out: Path | None = None, language: str | None = None,
-                 stdin: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        state: Path,
+        *,
+        mic: Path,
+        translate: str | None = None,
+        code: str | None = None,
+        speech_out: Path | None = None,
+        language: str | None = None,
+        stdin: bool = False,
+    ) -> None:
         # stdin: the WAV goes through standard input (--mic -)
-        cmd = [*QIRA, "device", "run", "--kind", "wearable", "--hub", url, "--name", name, "--state", str(state),
-               "--mic", "-" if stdin else str(mic), "--json"]
+        cmd = [
+            *QIRA,
+            "device",
+            "run",
+            "--kind",
+            "wearable",
+            "--hub",
+            url,
+            "--name",
+            name,
+            "--state",
+            str(state),
+            "--mic",
+            "-" if stdin else str(mic),
+            "--json",
+        ]
         if translate:
             cmd += ["--translate", translate]
         if language:
@@ -93,8 +128,14 @@ class Wearable:
         if speech_out:
             cmd += ["--speech-out", str(speech_out)]
         self._stdin = mic.open("rb") if stdin else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, stdin=self._stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=self._stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         self.events: list[dict] = []
         self.lines: queue.Queue[dict] = queue.Queue()
         self._reader = threading.Thread(target=self._pump, daemon=True)
@@ -138,10 +179,30 @@ class Phone:
     """The person's phone, online during the conversation: ``qira device run --kind phone --json``."""
 
     def __init__(self, url: str, name: str, state: Path, code: str) -> None:
-        cmd = [*QIRA, "device", "run", "--kind", "phone", "--hub", url, "--name", name, "--state", str(state),
-               "--pair", code, "--json"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        cmd = [
+            *QIRA,
+            "device",
+            "run",
+            "--kind",
+            "phone",
+            "--hub",
+            url,
+            "--name",
+            name,
+            "--state",
+            str(state),
+            "--pair",
+            code,
+            "--json",
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         self.lines: queue.Queue[dict] = queue.Queue()
         self.events: list[dict] = []
         threading.Thread(target=self._pump, daemon=True).start()

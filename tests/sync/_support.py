@@ -28,10 +28,18 @@ async def inproc_hub(data_dir: Path, **sync: Any) -> AsyncIterator[tuple[SyncSer
     await server.start()
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(Starlette(routes=server.routes), ws=HubWebSocketProtocol,
-                                       ws_max_size=config.max_frame_bytes, ws_ping_interval=config.ping_interval_s,
-                                       ws_ping_timeout=config.idle_timeout_s, lifespan="off", log_config=None,
-                                       proxy_headers=False))
+    uv = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=server.routes),
+            ws=HubWebSocketProtocol,
+            ws_max_size=config.max_frame_bytes,
+            ws_ping_interval=config.ping_interval_s,
+            ws_ping_timeout=config.idle_timeout_s,
+            lifespan="off",
+            log_config=None,
+            proxy_headers=False,
+        )
+    )
     uv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.ensure_future(uv.serve(sockets=[sock]))
     while not uv.started:

@@ -27,10 +27,17 @@ def out(proto: ServerProtocol) -> list[dict]:
     return [json.loads(f) for f in proto.data_to_send() if isinstance(f, str)]
 
 
-@pytest.mark.parametrize("where", [
-    {"text": LONE}, {"text": "ok" + LONE + "ok"}, {LONE: 1}, {"value": {"nested": [1, {"k": LONE}]}},
-    {"value": [LONE]}, {"doc": "context", "key": LONE, "value": 1},
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"text": LONE},
+        {"text": "ok" + LONE + "ok"},
+        {LONE: 1},
+        {"value": {"nested": [1, {"k": LONE}]}},
+        {"value": [LONE]},
+        {"doc": "context", "key": LONE, "value": 1},
+    ],
+)
 def test_operations_with_unpaired_surrogates_take_their_seq_and_are_refused(where):
     proto = authed()
     proto.receive_text(json.dumps({"v": 1, "id": 5, "seq": 1, "type": "state.append", **where}), 0.0)
@@ -60,9 +67,18 @@ def test_integers_past_64_bits_are_refused_in_payloads_and_envelopes(number):
 PING = '{"v": 1, "id": 1, "type": "ping", "x": '
 
 
-@pytest.mark.parametrize("text", [PING + "NaN}", PING + "Infinity}", PING + "-Infinity}", PING + "1e400}",
-                                  "[" * 1000 + "]" * 1000, '{"a":' * 5000 + "1" + "}" * 5000,
-                                  PING + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        PING + "NaN}",
+        PING + "Infinity}",
+        PING + "-Infinity}",
+        PING + "1e400}",
+        "[" * 1000 + "]" * 1000,
+        '{"a":' * 5000 + "1" + "}" * 5000,
+        PING + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}",
+    ],
+)
 def test_nan_infinity_and_deep_nesting_are_bad_json(text):
     proto = authed()
     proto.receive_text(text, 0.0)
@@ -80,17 +96,24 @@ def test_nesting_within_the_limit_is_fine():
     assert value_problem({"value": value}) is None
 
 
-@pytest.mark.parametrize(("caps", "ok"), [
-    ({"screen": True, "battery": 0.5, "worn": False, "future_sensor": "on"}, True),
-    ({"battery": None, "display": {"width": 390, "height": 844, "resizable": True}}, True),
-    ({"display": {"width": 1920.5, "height": 1080}}, True),
-    ({"display": None}, True),
-    ({"screen": "yes"}, False), ({"battery": 1.5}, False), ({"battery": True}, False),
-    ({"display": {"width": 0, "height": 10, "resizable": True}}, False),
-    ({"display": {"width": 10, "height": 10, "resizable": "no"}}, False),
-    ({"display": "390x844"}, False),
-    ({f"k{i}": 1 for i in range(33)}, False), ({"x" * 65: 1}, False), ({"blob": "x" * 300}, False),
-])
+@pytest.mark.parametrize(
+    ("caps", "ok"),
+    [
+        ({"screen": True, "battery": 0.5, "worn": False, "future_sensor": "on"}, True),
+        ({"battery": None, "display": {"width": 390, "height": 844, "resizable": True}}, True),
+        ({"display": {"width": 1920.5, "height": 1080}}, True),
+        ({"display": None}, True),
+        ({"screen": "yes"}, False),
+        ({"battery": 1.5}, False),
+        ({"battery": True}, False),
+        ({"display": {"width": 0, "height": 10, "resizable": True}}, False),
+        ({"display": {"width": 10, "height": 10, "resizable": "no"}}, False),
+        ({"display": "390x844"}, False),
+        ({f"k{i}": 1 for i in range(33)}, False),
+        ({"x" * 65: 1}, False),
+        ({"blob": "x" * 300}, False),
+    ],
+)
 def test_capabilities_are_typed_and_bounded(caps, ok):
     assert (capabilities_problem(caps) is None) is ok
     proto = authed()

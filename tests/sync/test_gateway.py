@@ -40,7 +40,11 @@ async def test_pairing_code_is_single_use_and_tokens_are_stored_hashed(tmp_path)
             assert (await c.hello(token="qd_not-a-token"))["code"] == "auth_failed"
             assert await c.closed_with() == 4001
         assert [d.name for d in server.devices()] == ["phone"]
-    raw = (tmp_path / "sync.db").read_bytes() + (tmp_path / "sync.db-wal").read_bytes() if (tmp_path / "sync.db-wal").exists() else (tmp_path / "sync.db").read_bytes()
+    raw = (
+        (tmp_path / "sync.db").read_bytes() + (tmp_path / "sync.db-wal").read_bytes()
+        if (tmp_path / "sync.db-wal").exists()
+        else (tmp_path / "sync.db").read_bytes()
+    )
     assert token.encode() not in raw and code.encode() not in raw
 
 
@@ -86,7 +90,10 @@ async def test_handlers_results_errors_and_unknown_types(tmp_path):
         _id, token = await paired(url, tmp_path, "tab")
         async with RawClient.connect(url) as c:
             await c.hello(token=token)
-            assert (await c.call({"type": "test.ok", "seq": 1, "text": "hi"}))["result"] == {"echo": "hi", "from": "tab"}
+            assert (await c.call({"type": "test.ok", "seq": 1, "text": "hi"}))["result"] == {
+                "echo": "hi",
+                "from": "tab",
+            }
             assert (await c.call({"type": "test.refuses", "seq": 2}))["code"] == "memory_not_found"
             assert (await c.call({"type": "test.crashes", "seq": 3}))["code"] == "internal_error"
             assert (await c.call({"type": "nobody.home", "seq": 4}))["code"] == "unknown_type"
@@ -134,7 +141,9 @@ async def test_push_is_durable_and_resumes_send_is_ephemeral(tmp_path):
         async with RawClient.connect(url) as c:
             await c.hello(token=token)
             got = [await c.recv_json() for _ in range(3)]
-            assert [(e["type"], e["hub_seq"], e["text"]) for e in got] == [("notification", s, f"n{i}") for i, s in enumerate(seqs)]
+            assert [(e["type"], e["hub_seq"], e["text"]) for e in got] == [
+                ("notification", s, f"n{i}") for i, s in enumerate(seqs)
+            ]
             await c.send({"type": "ack", "hub_seq": seqs[1]})
             await asyncio.sleep(0.1)
     async with inproc_hub(tmp_path) as (server, url):  # after a hub restart, only the unacked one comes back
@@ -185,8 +194,9 @@ async def test_second_connection_replaces_the_first(tmp_path):
 
 async def test_hub_edits_reach_devices_and_survive_restart(tmp_path):
     async with inproc_hub(tmp_path) as (server, url):
-        session = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
-                                pair_code=pair_code(tmp_path, "tab"))
+        session = DeviceSession(
+            url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(tmp_path, "tab")
+        )
         session.start()
         await session.wait_synced()
         async with server.edit("reminders") as doc:
@@ -209,8 +219,9 @@ async def test_many_updates_are_compacted_and_still_fan_out(tmp_path):
     from qira.sync._docs import _COMPACT_EVERY
 
     async with inproc_hub(tmp_path, messages_per_second=100_000, burst=100_000) as (server, url):
-        session = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
-                                pair_code=pair_code(tmp_path, "tab"))
+        session = DeviceSession(
+            url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(tmp_path, "tab")
+        )
         session.start()
         await session.wait_synced()
         items = session.docs["context"].get("n", type=Array)

@@ -49,11 +49,23 @@ def test_hello_is_the_only_thing_accepted_before_auth():
     proto.receive_bytes(encode_doc("context", ymsg.step1(b"\x00")), 0.0)
     assert proto.events_received() == []
     assert [r["code"] for r in replies(proto)] == ["not_authenticated", "not_authenticated"]
-    proto.receive_text(json.dumps({"v": 1, "id": 2, "type": "hello", "pair": {"code": "ABCD-EFGH"},
-                                   "capabilities": {"screen": True}, "resume": {"hub_seq": 7}}), 0.0)
+    proto.receive_text(
+        json.dumps(
+            {
+                "v": 1,
+                "id": 2,
+                "type": "hello",
+                "pair": {"code": "ABCD-EFGH"},
+                "capabilities": {"screen": True},
+                "resume": {"hub_seq": 7},
+            }
+        ),
+        0.0,
+    )
     [hello] = proto.events_received()
-    assert hello == Hello(id=2, token=None, pair_code="ABCD-EFGH", capabilities={"screen": True}, resume_hub_seq=7,
-                          client="")
+    assert hello == Hello(
+        id=2, token=None, pair_code="ABCD-EFGH", capabilities={"screen": True}, resume_hub_seq=7, client=""
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,10 +138,15 @@ def test_binary_frames_docs_audio_and_garbage():
     assert isinstance(events[0], DocMessage) and events[0].doc == "reminders"
     assert events[0].message.step is ymsg.SyncStep.UPDATE
     assert isinstance(events[1], AudioChunk) and events[1].frame.stream == "mic-1" and events[1].frame.seq == 3
-    for bad, code in [(b"", "bad_frame"), (b"\x07junk", "bad_frame"), (encode_doc("nope", ymsg.step1(b"\x00")), "unknown_doc"),
-                      (encode_doc("context", b"\x00\x09\x01"), "bad_frame"), (encode_doc("context", b"\x00\x00\x05ab"), "bad_frame"),
-                      (encode_doc("context", ymsg.awareness(b"\x01\x01\x01\x03{x}")), "bad_frame"),
-                      (encode_audio("", 0, b"") , "bad_frame")]:
+    for bad, code in [
+        (b"", "bad_frame"),
+        (b"\x07junk", "bad_frame"),
+        (encode_doc("nope", ymsg.step1(b"\x00")), "unknown_doc"),
+        (encode_doc("context", b"\x00\x09\x01"), "bad_frame"),
+        (encode_doc("context", b"\x00\x00\x05ab"), "bad_frame"),
+        (encode_doc("context", ymsg.awareness(b"\x01\x01\x01\x03{x}")), "bad_frame"),
+        (encode_audio("", 0, b""), "bad_frame"),
+    ]:
         proto.receive_bytes(bad, 1.0)
         assert proto.events_received() == []
         [reply] = replies(proto)

@@ -35,8 +35,9 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
     async with inproc_hub(tmp_path) as (server, url):
         server.register_handler("chat.send", chat_send)
         server.register_handler("context.event", context_event)
-        session = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
-                                pair_code=pair_code(tmp_path, "tab"))
+        session = DeviceSession(
+            url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(tmp_path, "tab")
+        )
         session.start()
         await session.wait_synced()
         me = session.device_id
@@ -45,27 +46,59 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
         await session.request("chat.send", {"text": "and the hotel?", "thread": "3f9c0a1b2c4d"})
         await session.request("context.event", {"kind": "place", "value": "the office"})
         await session.request("state.append", {"doc": "reminders", "key": "notes", "value": {"text": "free key"}})
-        await server.push(me, "chat.done", {"thread": "3f9c0a1b2c4d", "turn": "a81b00000001", "text": "Lisbon: …",
-                                            "route": "local", "degraded": False})
+        await server.push(
+            me,
+            "chat.done",
+            {
+                "thread": "3f9c0a1b2c4d",
+                "turn": "a81b00000001",
+                "text": "Lisbon: …",
+                "route": "local",
+                "degraded": False,
+            },
+        )
         for i in range(MAX_NOTIFICATIONS + 5):
             await server.push(me, "notify", {"title": "Reminder", "text": f"stretch {i}", "kind": "reminder"})
-        await server.push(me, "notify", {"title": "Handoff", "text": "continue", "kind": "handoff",
-                                         "data": {"thread": "3f9c0a1b2c4d"}})
+        await server.push(
+            me,
+            "notify",
+            {"title": "Handoff", "text": "continue", "kind": "handoff", "data": {"thread": "3f9c0a1b2c4d"}},
+        )
         async with server.edit("settings") as doc:
             set_hub_setting(doc, "inference.policy", "local-only")
         async with server.edit("reminders") as doc:
             record_reminder(doc, id="r_1", text="buy milk", due_at=None, trigger="place=store", device=me)
         # what the agent's scheduler calls (through the gateway) when a reminder is made and delivered
-        await server.record_reminder(id="r_2", title="Reminder", text="stretch", kind="reminder", due_at=1.79e9,
-                                     trigger=None, status="pending", device=None)
-        await server.record_reminder(id="r_2", title="Reminder", text="stretch", kind="reminder", due_at=1.79e9,
-                                     trigger=None, status="delivered", device=None)
+        await server.record_reminder(
+            id="r_2",
+            title="Reminder",
+            text="stretch",
+            kind="reminder",
+            due_at=1.79e9,
+            trigger=None,
+            status="pending",
+            device=None,
+        )
+        await server.record_reminder(
+            id="r_2",
+            title="Reminder",
+            text="stretch",
+            kind="reminder",
+            due_at=1.79e9,
+            trigger=None,
+            status="delivered",
+            device=None,
+        )
         # a device marks a notification read: the one root it edits directly
         session.docs["notifications"].get("read", type=Map)["n_1"] = 1790000000.0
 
-        await until(lambda: session.docs["settings"].get("hub", type=Map).get("inference.policy") == "local-only"
-                    and "r_1" in session.docs["reminders"].get("reminders", type=Map)
-                    and len(session.docs["notifications"].get("notifications", type=Array)) == MAX_NOTIFICATIONS)
+        await until(
+            lambda: (
+                session.docs["settings"].get("hub", type=Map).get("inference.policy") == "local-only"
+                and "r_1" in session.docs["reminders"].get("reminders", type=Map)
+                and len(session.docs["notifications"].get("notifications", type=Array)) == MAX_NOTIFICATIONS
+            )
+        )
         for name in sorted(DOC_NAMES):
             assert check_doc(name, server.doc(name)) == [], name
             assert check_doc(name, session.docs[name]) == [], name
@@ -73,8 +106,9 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
         thread = session.docs["threads"].get("threads", type=Map)["3f9c0a1b2c4d"]
         assert thread["title"] == "Plan my trip to Lisbon in May" and thread["last_text"] == "Lisbon: …"
         assert thread["participants"] == [me] and thread["route"] == "local"
-        await until(lambda: (session.docs["reminders"].get("reminders", type=Map).get("r_2") or {}).get("status")
-                    == "delivered")
+        await until(
+            lambda: (session.docs["reminders"].get("reminders", type=Map).get("r_2") or {}).get("status") == "delivered"
+        )
         assert check_doc("reminders", session.docs["reminders"]) == []
         now = session.docs["context"].get("now", type=Map)["place"]
         assert now["value"] == "the office" and now["device"] == me
@@ -87,8 +121,9 @@ async def test_the_hubs_writers_follow_the_documented_schema(tmp_path):
 
 async def test_devices_cannot_append_into_the_hubs_roots(tmp_path):
     async with inproc_hub(tmp_path) as (_server, url):
-        session = DeviceSession(url, name="tab", kind="tablet", state_dir=tmp_path / "tab",
-                                pair_code=pair_code(tmp_path, "tab"))
+        session = DeviceSession(
+            url, name="tab", kind="tablet", state_dir=tmp_path / "tab", pair_code=pair_code(tmp_path, "tab")
+        )
         session.start()
         await session.wait_ready()
         for doc, key in HUB_ROOTS:

@@ -79,16 +79,23 @@ class Desktop:
     def start(self) -> Desktop:
         self.root.mkdir(parents=True, exist_ok=True)
         read, write = os.pipe()
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                                pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=open(self.root / "xvfb.log", "wb"))
+        xvfb = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "xvfb.log", "wb"),
+        )
         os.close(write)
         self.procs.append(xvfb)
         with os.fdopen(read) as pipe:
             number = pipe.readline().strip()
         if not number:
             raise RuntimeError("Xvfb did not start: " + (self.root / "xvfb.log").read_text())
-        bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nosyslog", "--print-address=1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--nosyslog", "--print-address=1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.procs.append(bus)
         assert bus.stdout is not None
         address = bus.stdout.readline().decode().strip()
@@ -96,8 +103,13 @@ class Desktop:
         (home / ".config").mkdir(parents=True, exist_ok=True)
         runtime = self.root / "run"
         runtime.mkdir(mode=0o700, exist_ok=True)
-        self.env = {"DISPLAY": f":{number}", "DBUS_SESSION_BUS_ADDRESS": address,
-                    "XDG_CONFIG_HOME": str(home / ".config"), "XDG_RUNTIME_DIR": str(runtime), "HOME": str(home)}
+        self.env = {
+            "DISPLAY": f":{number}",
+            "DBUS_SESSION_BUS_ADDRESS": address,
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_RUNTIME_DIR": str(runtime),
+            "HOME": str(home),
+        }
         (self.root / "tint2rc").write_text(TINT2RC)
         picker = self.root / "pick-approve.sh"
         picker.write_text(PICKER.format(log=self.root / "picker.log"))
@@ -111,8 +123,11 @@ class Desktop:
         return self
 
     def _spawn(self, argv: list[str], log: str) -> None:
-        self.procs.append(subprocess.Popen(argv, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
-                                           stderr=open(self.root / log, "wb")))
+        self.procs.append(
+            subprocess.Popen(
+                argv, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=open(self.root / log, "wb")
+            )
+        )
 
     def run(self, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(argv, env={**os.environ, **self.env}, capture_output=True, text=True, timeout=timeout)
@@ -145,8 +160,12 @@ class Desktop:
     def menus(self) -> list[str]:
         """The tray's popup menus on screen (its icon is a 40x40 window of the same class)."""
         ids = self.run(["xdotool", "search", "--onlyvisible", "--class", "qira-tray"]).stdout.split()
-        return [i for i in ids if "40x40" not in self.run(["xdotool", "getwindowgeometry", i]).stdout
-                and not self.run(["xdotool", "getwindowname", i]).stdout.startswith("Qira: pair")]
+        return [
+            i
+            for i in ids
+            if "40x40" not in self.run(["xdotool", "getwindowgeometry", i]).stdout
+            and not self.run(["xdotool", "getwindowname", i]).stdout.startswith("Qira: pair")
+        ]
 
     def open_menu(self, timeout: float = 30) -> None:
         """Right-click the icon and wait for the menu (a slow machine can take a while to draw it)."""

@@ -24,8 +24,14 @@ URL = "http://127.0.0.1:8765/"
 
 
 def status(state="ready", policy="prefer-local", cloud="ready", components=None):
-    return {"type": "hub.status", "version": "0.1.0", "state": state, "policy": policy, "cloud": cloud,
-            "components": {"agent": {"state": "ready", "reason": "9 skills"}, **(components or {})}}
+    return {
+        "type": "hub.status",
+        "version": "0.1.0",
+        "state": state,
+        "policy": policy,
+        "cloud": cloud,
+        "components": {"agent": {"state": "ready", "reason": "9 skills"}, **(components or {})},
+    }
 
 
 def online(**kw) -> TrayState:
@@ -34,8 +40,17 @@ def online(**kw) -> TrayState:
 
 
 def request(approval="ap1", summary="Forget what I remember about my wifi password"):
-    return {"type": "approval.request", "hub_seq": 9, "approval": approval, "skill": "forget", "summary": summary,
-            "risk": "high", "expires_at": 4102444800.0, "thread": "t", "turn": "u"}
+    return {
+        "type": "approval.request",
+        "hub_seq": 9,
+        "approval": approval,
+        "skill": "forget",
+        "summary": summary,
+        "risk": "high",
+        "expires_at": 4102444800.0,
+        "thread": "t",
+        "turn": "u",
+    }
 
 
 def labels(items):
@@ -52,17 +67,29 @@ def find(items, command_action):
     return None
 
 
-@pytest.mark.parametrize(("kw", "icon", "words"), [
-    ({}, Icon.READY, "Qira is ready"),
-    ({"state": "warming", "components": {"embeddings": {"state": "warming"}}}, Icon.WARMING,
-     "Warming up: embeddings"),
-    ({"policy": "local-only"}, Icon.CLOUD_PAUSED, "cloud paused"),
-    ({"cloud": "error", "state": "error", "components": {"cloud": {"state": "error", "reason": "503"}}},
-     Icon.CLOUD_FAILING, "cloud is failing"),
-    ({"policy": "local-only", "cloud": "error"}, Icon.CLOUD_PAUSED, "cloud paused"),
-    ({"state": "error", "components": {"memory": {"state": "error", "reason": "disk full"}}}, Icon.ERROR,
-     "memory: disk full"),
-])
+@pytest.mark.parametrize(
+    ("kw", "icon", "words"),
+    [
+        ({}, Icon.READY, "Qira is ready"),
+        (
+            {"state": "warming", "components": {"embeddings": {"state": "warming"}}},
+            Icon.WARMING,
+            "Warming up: embeddings",
+        ),
+        ({"policy": "local-only"}, Icon.CLOUD_PAUSED, "cloud paused"),
+        (
+            {"cloud": "error", "state": "error", "components": {"cloud": {"state": "error", "reason": "503"}}},
+            Icon.CLOUD_FAILING,
+            "cloud is failing",
+        ),
+        ({"policy": "local-only", "cloud": "error"}, Icon.CLOUD_PAUSED, "cloud paused"),
+        (
+            {"state": "error", "components": {"memory": {"state": "error", "reason": "disk full"}}},
+            Icon.ERROR,
+            "memory: disk full",
+        ),
+    ],
+)
 def test_each_hub_state_has_its_own_icon_and_words(kw, icon, words):
     state = online(**kw)
     assert icon_for(state).icon is icon
@@ -88,8 +115,16 @@ def test_a_revoked_tray_stays_stopped_and_says_why():
 
 
 def test_colours_differ_between_every_icon():
-    looks = {icon_for(s).color for s in (online(), online(state="warming"), online(policy="local-only"),
-                                         online(cloud="error"), TrayState(companion_url=URL))}
+    looks = {
+        icon_for(s).color
+        for s in (
+            online(),
+            online(state="warming"),
+            online(policy="local-only"),
+            online(cloud="error"),
+            TrayState(companion_url=URL),
+        )
+    }
     assert len(looks) == 5
 
 
@@ -105,8 +140,10 @@ def test_approvals_add_a_badge_and_a_submenu_with_approve_and_deny():
     assert approvals.label == "&Approvals waiting (2)"
     first = approvals.children[0]
     assert first.label.startswith("&1 forget: Forget what I remember about my wifi password")
-    assert [c.command for c in first.children] == [Command(action=Action.APPROVE, arg="ap1"),
-                                                   Command(action=Action.DENY, arg="ap1")]
+    assert [c.command for c in first.children] == [
+        Command(action=Action.APPROVE, arg="ap1"),
+        Command(action=Action.DENY, arg="ap1"),
+    ]
     resolved = apply_event(state, {"type": "approval.resolved", "approval": "ap1", "status": "approved"})
     assert [a.id for a in resolved.approvals] == ["ap2"] and icon_for(resolved).badge == 1
     # approval.list after a reconnect is the truth: what was resolved meanwhile is gone
@@ -130,18 +167,38 @@ def test_pause_and_resume_follow_the_policy_and_need_the_hub():
 
 
 def test_devices_with_online_state_and_battery_from_list_and_presence():
-    state = with_devices(online(), [
-        {"device": "dev_tray", "name": "tray", "kind": "pc", "online": True, "capabilities": {"battery": None}},
-        {"device": "dev_w", "name": "watch", "kind": "wearable", "online": False, "capabilities": {"battery": 0.42}},
-        {"device": "dev_p", "name": "phone", "kind": "phone", "online": True, "capabilities": {"battery": 0.8}},
-        "not a device",
-    ])
+    state = with_devices(
+        online(),
+        [
+            {"device": "dev_tray", "name": "tray", "kind": "pc", "online": True, "capabilities": {"battery": None}},
+            {
+                "device": "dev_w",
+                "name": "watch",
+                "kind": "wearable",
+                "online": False,
+                "capabilities": {"battery": 0.42},
+            },
+            {"device": "dev_p", "name": "phone", "kind": "phone", "online": True, "capabilities": {"battery": 0.8}},
+            "not a device",
+        ],
+    )
     devices = next(i for i in menu_for(state) if i.label.startswith("&Devices"))
     assert devices.label == "&Devices (1 of 2 online)"
-    assert labels(devices.children) == ["● phone (phone) · online · battery 80%",
-                                        "○ watch (wearable) · offline · battery 42%"]
-    state = apply_event(state, {"type": "presence", "device": "dev_w", "name": "watch", "kind": "wearable",
-                                "online": True, "capabilities": {"battery": 0.4}})
+    assert labels(devices.children) == [
+        "● phone (phone) · online · battery 80%",
+        "○ watch (wearable) · offline · battery 42%",
+    ]
+    state = apply_event(
+        state,
+        {
+            "type": "presence",
+            "device": "dev_w",
+            "name": "watch",
+            "kind": "wearable",
+            "online": True,
+            "capabilities": {"battery": 0.4},
+        },
+    )
     devices = next(i for i in menu_for(state) if i.label.startswith("&Devices"))
     assert devices.label == "&Devices (2 of 2 online)" and "battery 40%" in devices.children[1].label
     assert "2 of 2 other devices online" in tooltip_for(state)
@@ -165,9 +222,16 @@ def test_start_at_login_is_a_check_item_off_by_default():
 
 def test_menu_has_everything_in_order():
     assert labels(menu_for(online())) == [
-        "Qira is ready", "&Open the companion", "Pause the &cloud (local only)", "No approvals waiting",
-        "No other devices yet", "&Pair a new device…", "S&top the hub (started elsewhere)", "Start at &login",
-        "&Quit the tray"]
+        "Qira is ready",
+        "&Open the companion",
+        "Pause the &cloud (local only)",
+        "No approvals waiting",
+        "No other devices yet",
+        "&Pair a new device…",
+        "S&top the hub (started elsewhere)",
+        "Start at &login",
+        "&Quit the tray",
+    ]
 
 
 def test_notices_for_reminders_timers_handoffs_and_approvals():
@@ -175,8 +239,16 @@ def test_notices_for_reminders_timers_handoffs_and_approvals():
     assert (reminder.title, reminder.body, reminder.actions) == ("Reminder", "stretch", ())
     timer = notice_for({"type": "notify", "hub_seq": 6, "text": "tea", "kind": "timer"})
     assert timer.title == "Timer" and timer.urgency == "critical"
-    handoff = notice_for({"type": "notify", "hub_seq": 7, "title": "Continue", "text": "on the PC", "kind": "handoff",
-                          "data": {"thread": "th1"}})
+    handoff = notice_for(
+        {
+            "type": "notify",
+            "hub_seq": 7,
+            "title": "Continue",
+            "text": "on the PC",
+            "kind": "handoff",
+            "data": {"thread": "th1"},
+        }
+    )
     assert handoff.actions == (("open-companion", "Open"),) and handoff.arg == "th1"
     approval = notice_for(request())
     assert approval.key == "approval:ap1" and approval.arg == "ap1"

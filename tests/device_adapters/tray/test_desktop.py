@@ -43,12 +43,29 @@ def eventually(check: Callable[[], object], timeout: float = 60.0, what: str = "
 class TrayProcess:
     def __init__(self, desktop: Desktop, hub: HubProcess, state: Path, browser_log: Path) -> None:
         browser = state.parent / "browser.sh"
-        browser.write_text(f"#!/bin/sh\necho \"$1\" >> {browser_log}\n")
+        browser.write_text(f'#!/bin/sh\necho "$1" >> {browser_log}\n')
         browser.chmod(0o755)
         env = {**os.environ, **desktop.env, "BROWSER": str(browser), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "qira.cli", "tray", "--data-dir", str(hub.data_dir),
-                                      "--hub", hub.ws_url, "--state", str(state), "--wait-for-tray", "60"],
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "qira.cli",
+                "tray",
+                "--data-dir",
+                str(hub.data_dir),
+                "--hub",
+                hub.ws_url,
+                "--state",
+                str(state),
+                "--wait-for-tray",
+                "60",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -102,14 +119,20 @@ def shot(desktop: Desktop, name: str) -> dict:
 
 def test_the_icon_appears_and_turns_grey_while_the_hub_is_down_then_back(world):
     desktop, hub, tray, _, _ = world
-    ready = eventually(lambda: (c := shot(desktop, "1-ready")) and pixels_like(c, GREEN) > 200 and c, 240,
-                       "a green (ready) icon in the tray, once the hub has warmed up")
+    ready = eventually(
+        lambda: (c := shot(desktop, "1-ready")) and pixels_like(c, GREEN) > 200 and c,
+        240,
+        "a green (ready) icon in the tray, once the hub has warmed up",
+    )
     assert pixels_like(ready, GREY) < 50
     pid = tray.proc.pid
     mark = len(tray.lines)
     hub.stop()
-    down = eventually(lambda: (c := shot(desktop, "2-hub-stopped")) and pixels_like(c, GREY) > 200 and c, 60,
-                      "the icon turns grey when the hub stops")
+    down = eventually(
+        lambda: (c := shot(desktop, "2-hub-stopped")) and pixels_like(c, GREY) > 200 and c,
+        60,
+        "the icon turns grey when the hub stops",
+    )
     assert pixels_like(down, GREEN) < 50
     assert tray.saw("hub unreachable", mark)
     hub.start(timeout=60)
@@ -135,8 +158,11 @@ def test_a_reminder_raises_a_desktop_notification(world):
         tablet.close()  # the person left the tablet...
     desktop.open_menu()  # ...and is at the PC: opening the tray's menu tells the hub (presence active)
     desktop.keys("Escape")
-    note = eventually(lambda: [n for n in desktop.notifications() if n["body"] == "stretch"], 90,
-                      "the reminder as a desktop notification")
+    note = eventually(
+        lambda: [n for n in desktop.notifications() if n["body"] == "stretch"],
+        90,
+        "the reminder as a desktop notification",
+    )
     assert note[0]["summary"] == "Reminder" and note[0]["app"] == "Qira"
 
 
@@ -146,19 +172,24 @@ def test_an_approval_approved_from_the_tray_menu_runs_the_skill_and_clears_on_th
     mark = phone.mark()
     phone.say("forget my wifi password")
     request = phone.wait(lambda e: e.get("type") == "approval.request", after=mark, timeout=60)
-    counts = eventually(lambda: (c := shot(desktop, "4-approval-badge")) and pixels_like(c, BADGE) > 30 and c, 60,
-                        "a badge on the icon")
+    counts = eventually(
+        lambda: (c := shot(desktop, "4-approval-badge")) and pixels_like(c, BADGE) > 30 and c, 60, "a badge on the icon"
+    )
     assert pixels_like(counts, GREEN) > 100
-    asked = eventually(lambda: [n for n in desktop.notifications() if n["summary"].startswith("Approve?")], 60,
-                       "the approval as a desktop notification")
+    asked = eventually(
+        lambda: [n for n in desktop.notifications() if n["summary"].startswith("Approve?")],
+        60,
+        "the approval as a desktop notification",
+    )
     assert "wifi password" in asked[0]["body"]
     desktop.open_menu()
     desktop.screenshot(ARTIFACTS / "5-menu.png", (0, 0, 500, 400))
     desktop.menu_keys("a", "1")  # Approvals waiting → the first one
     desktop.screenshot(ARTIFACTS / "5b-approval-submenu.png", (0, 0, 800, 400))
     desktop.keys("a")  # → Approve
-    done = phone.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark,
-                      timeout=120)
+    done = phone.wait(
+        lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark, timeout=120
+    )
     assert done["text"].startswith("Forgotten (1)")
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved", after=mark, timeout=30)
     assert resolved["status"] == "approved" and resolved["by"] not in (None, phone_id(phone))
@@ -195,8 +226,12 @@ def test_pause_and_resume_the_cloud_from_the_menu_changes_the_policy_the_hub_rep
     desktop.open_menu()
     desktop.keys("c")  # Resume the cloud
     eventually(lambda: policy() == "prefer-local", 30, "the hub reports the policy from before the pause")
-    audit = subprocess.run([sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json",
-                            "--skill", "settings"], capture_output=True, text=True, timeout=60)
+    audit = subprocess.run(
+        [sys.executable, "-m", "qira.cli", "audit", "--data-dir", str(hub.data_dir), "--json", "--skill", "settings"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert audit.returncode == 0, audit.stderr
     assert audit.stdout.count('"device_name": "tray"') >= 2
 
@@ -210,11 +245,15 @@ def test_approve_from_the_desktop_notification(world):
     request = phone.wait(lambda e: e.get("type") == "approval.request", after=mark, timeout=60)
     eventually(lambda: desktop.displayed() >= 1, 60, "the approval notification on screen")
     desktop.run(["dunstctl", "action", "0"])  # its actions menu; the picker chooses Approve
-    done = phone.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark,
-                      timeout=120)
+    done = phone.wait(
+        lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark, timeout=120
+    )
     assert done["text"].startswith("Forgotten (1)")
-    resolved = phone.wait(lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
-                          after=mark, timeout=30)
+    resolved = phone.wait(
+        lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
+        after=mark,
+        timeout=30,
+    )
     assert resolved["status"] == "approved" and resolved["by"] != phone_id(phone)
 
 
@@ -222,13 +261,17 @@ def test_pair_a_new_device_shows_a_code_and_its_qr_code_that_pair_a_real_device(
     desktop, hub, _, _, tmp = world
     desktop.open_menu()
     desktop.keys("p")  # Pair a new device…
-    window = eventually(lambda: desktop.run(["xdotool", "search", "--name", "Qira: pair"]).stdout.split(), 30,
-                        "the pairing window")[0]
+    window = eventually(
+        lambda: desktop.run(["xdotool", "search", "--name", "Qira: pair"]).stdout.split(), 30, "the pairing window"
+    )[0]
     desktop.run(["xdotool", "windowfocus", "--sync", window])
     desktop.run(["xdotool", "type", "--delay", "30", "kitchen-tablet"])
     desktop.keys("Return")
-    title = eventually(lambda: "pairing code" in (t := desktop.run(["xdotool", "getwindowname", window]).stdout)
-                       and t, 60, "a pairing code in the window")
+    title = eventually(
+        lambda: "pairing code" in (t := desktop.run(["xdotool", "getwindowname", window]).stdout) and t,
+        60,
+        "a pairing code in the window",
+    )
     code = title.split("pairing code ")[1].split()[0]
     desktop.screenshot(ARTIFACTS / "8-pairing.png", (0, 0, 800, 600))
     device = DeviceProcess(hub.ws_url, name="kitchen-tablet", kind="phone", state=tmp / "kitchen", code=code)

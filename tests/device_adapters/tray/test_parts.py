@@ -27,8 +27,13 @@ from qira.errors import QiraError
 
 
 def qira(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "qira.cli", *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qira.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_start_at_login_is_off_until_turned_on_and_off_removes_the_entry(tmp_path):
@@ -50,8 +55,10 @@ def test_start_at_login_is_off_until_turned_on_and_off_removes_the_entry(tmp_pat
 
 def test_the_cli_turns_start_at_login_on_and_off(tmp_path):
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    assert qira("tray", "--data-dir", str(tmp_path / "d"), "--autostart", "status", env=env).stdout == \
-        "start at login: off\n"
+    assert (
+        qira("tray", "--data-dir", str(tmp_path / "d"), "--autostart", "status", env=env).stdout
+        == "start at login: off\n"
+    )
     on = qira("tray", "--data-dir", str(tmp_path / "d"), "--autostart", "on", env=env)
     assert on.returncode == 0 and on.stdout.startswith("start at login: on")
     entry = (tmp_path / "config" / "autostart" / ENTRY_NAME).read_text()
@@ -62,8 +69,14 @@ def test_the_cli_turns_start_at_login_on_and_off(tmp_path):
 
 @pytest.mark.parametrize("display", ["", ":99999", "nonsense"])
 def test_no_display_gives_one_clear_line_and_no_traceback(tmp_path, display):
-    out = qira("tray", "--data-dir", str(tmp_path), "--hub", "ws://127.0.0.1:9/ws",
-               env={"DISPLAY": display, "WAYLAND_DISPLAY": ""})
+    out = qira(
+        "tray",
+        "--data-dir",
+        str(tmp_path),
+        "--hub",
+        "ws://127.0.0.1:9/ws",
+        env={"DISPLAY": display, "WAYLAND_DISPLAY": ""},
+    )
     assert out.returncode == 3
     assert out.stderr.startswith("no system tray found: open the companion at http://127.0.0.1:9/ (")
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
@@ -71,8 +84,15 @@ def test_no_display_gives_one_clear_line_and_no_traceback(tmp_path, display):
 
 
 def test_settings_travel_to_the_lean_process_intact(tmp_path):
-    settings = TraySettings(hub_url="ws://h:1/ws", companion_url="http://h:1/", name="t", state_dir=tmp_path,
-                            config_args=("--data-dir", "/x"), autostart_dir=tmp_path / "a", autostart_argv=("q",))
+    settings = TraySettings(
+        hub_url="ws://h:1/ws",
+        companion_url="http://h:1/",
+        name="t",
+        state_dir=tmp_path,
+        config_args=("--data-dir", "/x"),
+        autostart_dir=tmp_path / "a",
+        autostart_argv=("q",),
+    )
     assert TraySettings.from_json(settings.to_json()) == settings
 
 
@@ -106,9 +126,15 @@ def test_the_tray_starts_the_hub_when_none_runs_pairs_itself_and_stops_it(tmp_pa
     port = _free_port()
     data = tmp_path / "data"
     args = ("--data-dir", str(data))
-    settings = TraySettings(hub_url=f"ws://127.0.0.1:{port}/ws", companion_url=f"http://127.0.0.1:{port}/",
-                            name="tray", state_dir=tmp_path / "tray", config_args=args,
-                            serve_args=(*args, "--host", "127.0.0.1", "--port", str(port)), notifications=False)
+    settings = TraySettings(
+        hub_url=f"ws://127.0.0.1:{port}/ws",
+        companion_url=f"http://127.0.0.1:{port}/",
+        name="tray",
+        state_dir=tmp_path / "tray",
+        config_args=args,
+        serve_args=(*args, "--host", "127.0.0.1", "--port", str(port)),
+        notifications=False,
+    )
     seen: list = []
 
     async def scenario() -> None:
@@ -153,13 +179,26 @@ def test_notification_actions_do_only_what_the_notification_offered(tmp_path):
     from device_adapters.tray import notice_for
 
     opened: list[str] = []
-    settings = TraySettings(hub_url="ws://127.0.0.1:9/ws", companion_url="http://127.0.0.1:9/", name="tray",
-                            state_dir=tmp_path, notifications=False)
+    settings = TraySettings(
+        hub_url="ws://127.0.0.1:9/ws",
+        companion_url="http://127.0.0.1:9/",
+        name="tray",
+        state_dir=tmp_path,
+        notifications=False,
+    )
 
     async def scenario() -> TrayController:
         controller = TrayController(settings, publish=lambda s: None, open_url=opened.append)
-        handoff = notice_for({"type": "notify", "hub_seq": 3, "title": "Continue", "text": "x", "kind": "handoff",
-                              "data": {"thread": "th9"}})
+        handoff = notice_for(
+            {
+                "type": "notify",
+                "hub_seq": 3,
+                "title": "Continue",
+                "text": "x",
+                "kind": "handoff",
+                "data": {"thread": "th9"},
+            }
+        )
         approval = notice_for({"type": "approval.request", "approval": "ap1", "skill": "forget", "summary": "s"})
         assert handoff is not None and approval is not None
         controller._notice_action(handoff, "open-companion")
