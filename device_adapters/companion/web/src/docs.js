@@ -21,24 +21,21 @@ export async function openDocs () {
 const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
 const plain = v => (v instanceof Y.AbstractType ? v.toJSON() : v)
 
-// threads: Y.Map "threads", thread id -> {title, updated_at, last, device}
-export function threadList (docs) {
-  const out = []
+// threads: the hub's Y.Map "threads", thread id -> {title, updated_at, last_text, ...}
+// (docs/protocol.md, "Shared documents"); the hub writes it, the companion only reads it,
+// plus the threads it has seen this session that the hub has not written yet.
+export function threadList (docs, seen = new Map()) {
+  const out = new Map()
+  for (const [id, t] of seen) out.set(id, { id, title: t.title || id, updatedAt: t.updatedAt || 0, last: t.last || '' })
   docs.threads.getMap('threads').forEach((value, id) => {
     const t = plain(value)
-    if (isObject(t)) out.push({ id, title: String(t.title || id), updatedAt: Number(t.updated_at) || 0, last: String(t.last || '') })
+    if (isObject(t)) {
+      out.set(id, { id, title: String(t.title || out.get(id)?.title || id), updatedAt: Number(t.updated_at) || 0,
+        last: String(t.last_text ?? t.last ?? '') })
+    }
   })
-  return out.sort((a, b) => b.updatedAt - a.updatedAt)
+  return [...out.values()].sort((a, b) => b.updatedAt - a.updatedAt)
 }
-
-export function touchThread (docs, id, fields) {
-  const threads = docs.threads.getMap('threads')
-  const old = plain(threads.get(id))
-  const base = isObject(old) ? old : {}
-  threads.set(id, { ...base, title: base.title || fields.title || id, ...withoutTitle(fields), updated_at: Date.now() / 1000 })
-}
-
-const withoutTitle = ({ title, ...rest }) => rest
 
 // notes: Y.Array "notes" of {id, text, at, device}
 export function noteList (docs) {
@@ -69,7 +66,7 @@ export function reminderList (docs) {
     : raw._map.size ? doc.getMap('reminders') : doc.getArray('reminders')
   if (arr instanceof Y.Array) items.push(...arr.toArray().map(plain))
   else if (arr instanceof Y.Map) arr.forEach(v => items.push(plain(v)))
-  return items.filter(r => isObject(r) && (r.text || r.title))
+  return items.filter(r => isObject(r) && (r.text || r.title) && (!r.status || r.status === 'pending'))
     .map(r => ({ text: String(r.text || r.title), due: Number(r.due_at ?? r.at) || null, trigger: r.trigger || r.when || null }))
     .sort((a, b) => (a.due || Infinity) - (b.due || Infinity))
 }

@@ -1,7 +1,7 @@
 // What the person sees: chat with streaming answers and route badges, threads,
 // approval cards, notifications, memories, notes and reminders, devices, settings.
 
-import { threadList, touchThread, noteList, addNote, deleteNote, reminderList, hubPolicy } from './docs.js'
+import { threadList, noteList, addNote, deleteNote, reminderList, hubPolicy } from './docs.js'
 
 const $ = id => document.getElementById(id)
 
@@ -36,6 +36,7 @@ export class View {
     this.devices = new Map()
     this.me = {}
     this.policy = null
+    this.seenThreads = new Map() // threads seen here before the hub's threads document has them
     this.bind()
   }
 
@@ -73,7 +74,7 @@ export class View {
     this.me = { device_id: await this.store.get('device_id'), name: await this.store.get('name'), kind: await this.store.get('kind') }
     for (const m of await this.store.messages()) this.messages.set(m.key, m)
     for (const op of this.link.pending()) this.outboxOp(op)
-    const threads = threadList(this.docs)
+    const threads = threadList(this.docs, this.seenThreads)
     this.current = (await this.store.get('current_thread')) || (threads[0] && threads[0].id) || null
     for (const name of ['threads', 'notes', 'reminders', 'settings']) this.renderDoc(name)
     this.renderMessages()
@@ -105,7 +106,12 @@ export class View {
     $('threads-toggle').setAttribute('aria-expanded', String(open))
   }
 
-  touchThread (id, fields) { touchThread(this.docs, id, fields) }
+  touchThread (id, fields) {
+    // the threads document is the hub's: what this device saw first is kept here until it lands
+    const old = this.seenThreads.get(id) || {}
+    this.seenThreads.set(id, { ...old, ...fields, title: old.title || fields.title, updatedAt: Date.now() / 1000 })
+    this.renderThreads()
+  }
   addNote (text) { return addNote(this.docs, text, this.me.name || 'companion') }
 
   // -- events from the link ------------------------------------------------
@@ -325,7 +331,7 @@ export class View {
   }
 
   renderThreads () {
-    const items = threadList(this.docs)
+    const items = threadList(this.docs, this.seenThreads)
     $('thread-list').replaceChildren(...items.map(t => el('li', {},
       el('button', { type: 'button', 'aria-current': t.id === this.current ? 'true' : null, onclick: () => this.openThread(t.id), title: t.last },
         t.title))))
