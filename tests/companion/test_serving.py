@@ -152,7 +152,7 @@ def test_pair_prints_the_companion_link(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     code = re.search(r"pairing code for phone 'my-phone': (\S+)", out.stdout).group(1)
-    assert f"http://127.0.0.1:8765/#pair={code}" in out.stdout
+    assert f"http://127.0.0.1:8765/#pair={code}&name=my-phone&kind=phone" in out.stdout
     listed = json.loads(
         subprocess.run(
             [
@@ -173,7 +173,7 @@ def test_pair_prints_the_companion_link(tmp_path):
             timeout=60,
         ).stdout
     )
-    assert listed["companion"].endswith(f"/#pair={listed['code']}")
+    assert listed["companion"].endswith(f"/#pair={listed['code']}&name=tab&kind=tablet")
 
 
 def test_the_hub_process_helper_reads_an_https_banner():
