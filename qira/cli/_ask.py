@@ -181,8 +181,8 @@ async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options:
                     out.write(event.text)
         out.write("\n")
         out.flush()
-        if final is not None and final.fallback:
-            print(f"note: {final.fallback}", file=sys.stderr)
+        if final is not None and (final.fallback or final.degraded):
+            print(f"note: {final.reason or 'the cloud failed; the local model answered'}", file=sys.stderr)
         if explain and final is not None:
             how = await hub.agent.explain(thread)
             route = how["route"]
