@@ -190,7 +190,7 @@ def test_an_approval_approved_from_the_tray_menu_runs_the_skill_and_clears_on_th
     done = phone.wait(
         lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark, timeout=120
     )
-    assert done["text"].startswith("Forgotten (1)")
+    assert done["text"].startswith("Forgotten (1 memory)")
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved", after=mark, timeout=30)
     assert resolved["status"] == "approved" and resolved["by"] not in (None, phone_id(phone))
     eventually(lambda: pixels_like(shot(desktop, "6-approved"), BADGE) < 10, 30, "the badge goes away")
@@ -248,7 +248,7 @@ def test_approve_from_the_desktop_notification(world):
     done = phone.wait(
         lambda e: e.get("type") == "chat.done" and e.get("turn") == request["turn"], after=mark, timeout=120
     )
-    assert done["text"].startswith("Forgotten (1)")
+    assert done["text"].startswith("Forgotten (1 memory)")
     resolved = phone.wait(
         lambda e: e.get("type") == "approval.resolved" and e.get("approval") == request["approval"],
         after=mark,
