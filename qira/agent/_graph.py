@@ -205,10 +205,14 @@ class Planner:
             return {"recalled": recalled, "intents": [], "intent": {"decision": Decision.MODEL.value}, "offer": None}
         found = await self.matcher.classify(state["text"], vector=vector)
         chosen = found.chosen
-        ranked = ([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen]
+        ranked = (([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen])[:3]
+        # plus the closest by example similarity: tools added at run time (MCP) are offered to
+        # a model only when named here, and a new tool's few examples rarely win on probability
+        nearest = sorted(found.candidates, key=lambda m: m.similarity, reverse=True)[:3]
+        ranked += [m for m in nearest if m not in ranked]
         intents = [
             {"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
-            for m in ranked[:3]
+            for m in ranked
         ]
         intent = {
             "decision": found.decision.value,
