@@ -127,7 +127,10 @@ class SyncServer(AuthMixin):
 
     def device_for_token(self, token: str) -> DeviceInfo | None:
         """The paired, unrevoked device this token belongs to (for HTTP APIs that accept device tokens)."""
-        device_id = self._by_token.get(hash_secret(token))
+        digest = hash_secret(token)
+        device_id = self._by_token.get(digest)
+        if device_id is None and digest not in self._revoked_tokens:
+            device_id = self._issued_elsewhere(digest)  # `qira pair --token` a moment ago, as in hello
         return self.device(device_id) if device_id else None
 
     def _info(self, info: DeviceInfo) -> DeviceInfo:
