@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from qira.privacy import detect_personal_data
-from qira.sdk import Permission, Risk, SearchHit, SkillContext, skill
+from qira.sdk import Permission, Risk, Scope, SearchHit, SkillContext, skill
 from qira.sdk.words import plural
 
 # A memory counts as an answer only when it is this close to the question (cosine of the
@@ -58,11 +57,9 @@ WITHIN_BEST = 0.12
     summary="remember that {text}",
 )
 async def remember(ctx: SkillContext, text: Annotated[str, "the fact to remember, in the person's words"]) -> str:
-    # Judge the whole message, not only the slot: the slot may be a mangled copy that a
-    # detector misses ("my wifi password is hunter2" -> "wifi hunter2"). A memory written
-    # from words that held personal data is private: it never goes to the cloud.
-    private = bool(detect_personal_data(ctx.text) or detect_personal_data(text))
-    memory = await ctx.remember(text, scope="private" if private else "shared")
+    # The hub stores it private when the words hold personal data: it never goes to the cloud.
+    memory = await ctx.remember(text)
+    private = memory.scope is Scope.PRIVATE
     return f"Got it, I'll remember{' (privately: it stays on this hub)' if private else ''}: {memory.text}"
 
 

@@ -72,10 +72,13 @@ class HubSkillHost:
         return list(memories)[:limit]
 
     async def memory_add(
-        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float, said: str = ""
     ) -> Memory:
-        if scope is Scope.SHARED and detect_personal_data(text):
-            scope = Scope.PRIVATE  # whichever skill writes it: personal data is never a shared memory
+        # Whichever skill writes it, personal data is never a shared memory. The person's
+        # whole message counts too: a slot may be a mangled copy that the detector misses
+        # ("my wifi password is hunter2" -> "wifi hunter2").
+        if scope is Scope.SHARED and (detect_personal_data(text) or detect_personal_data(said)):
+            scope = Scope.PRIVATE
         result = await self._memory().add(
             text, kind=kind, scope=scope, device=device, importance=importance, actor=f"skill:{self._skill}"
         )

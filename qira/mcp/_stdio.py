@@ -162,12 +162,11 @@ async def _in_process(
     from ..agent import Agent
     from ..memory import Embedder, MemoryStore
     from ..sync import SyncStore
-    from ..sync._pairing import hash_secret  # the one token hash, so a revoked token is refused here too
     from ._servers import McpServers
 
     store = SyncStore.in_data_dir(data_dir)
     try:
-        row = next((d for d in store.devices() if d.token_hash == hash_secret(token)), None)
+        row = store.device_for_token(token)
     finally:
         store.close()
     if row is None:

@@ -45,7 +45,7 @@ class SkillHost(Protocol):
     async def memory_search(self, query: str, *, k: int, device: str | None) -> list[SearchHit]: ...
     async def memory_list(self, *, limit: int) -> list[Memory]: ...
     async def memory_add(
-        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float, said: str
     ) -> Memory: ...
     async def memory_forget(self, memory_id: str) -> None: ...
     def devices(self) -> list[DeviceInfo]: ...
@@ -113,10 +113,19 @@ class SkillContext:
         scope: Scope | str = Scope.SHARED,
         importance: float = 0.5,
     ) -> Memory:
-        """Add a memory (``memory.write``); a near-duplicate updates the existing one."""
+        """Add a memory (``memory.write``); a near-duplicate updates the existing one.
+
+        A memory written from words that hold personal data (in ``text`` or in the
+        person's whole message) is stored ``private`` whatever ``scope`` asks: check the
+        returned memory's ``scope``."""
         self.require(Permission.MEMORY_WRITE, "write memory")
         return await self.host.memory_add(
-            text, kind=MemoryKind(kind), scope=Scope(scope), device=self.device.id, importance=importance
+            text,
+            kind=MemoryKind(kind),
+            scope=Scope(scope),
+            device=self.device.id,
+            importance=importance,
+            said=self.text,
         )
 
     async def forget(self, memory_id: str) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 from ..devices import DeviceInfo, DeviceKind
 from ..errors import MemoryNotFound
 from ..memory._types import Memory, MemoryKind, Scope, SearchHit
+from ..privacy import detect_personal_data
 from ._context import Scheduled, SkillContext
 from ._invoke import invoke
 from ._skill import Permission, Reply, Skill
@@ -110,8 +111,10 @@ class FakeHost:
         return list(reversed(self.memories_list))[:limit]
 
     async def memory_add(
-        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float
+        self, text: str, *, kind: MemoryKind, scope: Scope, device: str | None, importance: float, said: str = ""
     ) -> Memory:
+        if scope is Scope.SHARED and (detect_personal_data(text) or detect_personal_data(said)):
+            scope = Scope.PRIVATE  # as the hub does
         now = time.time()
         memory = Memory(
             id=f"m{next(self._ids)}",

@@ -160,6 +160,11 @@ class SyncStore:
         r = self.conn.execute(f"SELECT {_DEVICE_COLS} FROM devices WHERE token_hash = ?", (token_hash,)).fetchone()
         return _row(r) if r else None
 
+    def device_for_token(self, token: str) -> DeviceRow | None:
+        """The paired, not revoked device a bearer token belongs to."""
+        row = self.device_by_token_hash(hash_secret(token))
+        return row if row is not None and row.revoked is None else None
+
     def active_device(self, name: str) -> DeviceRow | None:
         r = self.conn.execute(
             f"SELECT {_DEVICE_COLS} FROM devices WHERE name = ? AND revoked IS NULL", (name,)

@@ -32,6 +32,17 @@ def test_remember_recall_forget():
     )
 
 
+def test_remember_keeps_personal_data_private_even_when_the_slot_hides_it():
+    # the slot is a mangled copy the detector would miss; the person's message is judged too
+    host = FakeHost()
+    out = host.call(memory.remember, text="wifi hunter2", utterance="remember my wifi password is hunter2")
+    assert "privately" in out.text and [m.scope.value for m in host.memories_list] == ["private"]
+    host = FakeHost()
+    out = host.call(memory.remember, text="I park on level 3", utterance="remember that I park on level 3")
+    assert "privately" not in out.text
+    assert [m.scope.value for m in host.memories_list] == ["shared"]
+
+
 def test_notes_are_kept_in_the_skills_own_storage():
     host = FakeHost()
     host.call(notes.note_add, text="buy coffee")
