@@ -4,23 +4,15 @@ installed through an entry point exactly as a third party's would be."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-import threading
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from qira.sync import SyncStore
+from tests._devices import close_all, pair_devices
 from tests._hub import HubProcess
-
-Event = dict[str, Any]
 
 KINDS = {"phone": "phone", "pc": "pc", "tablet": "tablet", "watch": "wearable"}
 
@@ -52,99 +44,6 @@ TEST_SKILLS = textwrap.dedent("""
 """)
 
 
-class DeviceProcess:
-    def __init__(
-        self, hub_ws: str, *, name: str, kind: str, state: Path, code: str | None, env: dict[str, str] | None = None
-    ) -> None:
-        cmd = [
-            sys.executable,
-            "-m",
-            "qira.cli",
-            "device",
-            "run",
-            "--kind",
-            kind,
-            "--hub",
-            hub_ws,
-            "--name",
-            name,
-            "--state",
-            str(state),
-            "--json",
-        ]
-        if code:
-            cmd += ["--pair", code]
-        self.name = name
-        self.events: list[Event] = []
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        )
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append(line)
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    self.events.append(event)
-                self._cond.notify_all()
-
-    def say(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def wait(self, match: Callable[[Event], bool], *, timeout: float = 30.0, after: int = 0) -> Event:
-        """The first event (from index ``after``) that matches."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event in self.events[after:]:
-                    if match(event):
-                        return event
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(
-                        f"{self.name}: no matching event in {timeout}s; got:\n" + "".join(self.lines[-40:])
-                    )
-                self._cond.wait(min(left, 0.2))
-
-    def mark(self) -> int:
-        with self._cond:
-            return len(self.events)
-
-    def ask(self, text: str, *, timeout: float = 30.0) -> Event:
-        """Say ``text`` and wait for the answer to that turn (``chat.done``)."""
-        start = self.mark()
-        self.say(text)
-        reply = self.wait(
-            lambda e: e.get("type") == "reply" and "turn" in (e.get("result") or {}), after=start, timeout=timeout
-        )
-        turn = reply["result"]["turn"]
-        return self.wait(lambda e: e.get("type") == "chat.done" and e.get("turn") == turn, after=start, timeout=timeout)
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                self.say("/quit")
-                self.proc.wait(5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-
-
 def install_test_skills(site):
     """What ``pip install`` leaves behind: the module and a dist-info with the entry point."""
     site.mkdir(parents=True)
@@ -161,22 +60,13 @@ def world(tmp_path_factory):
     install_test_skills(tmp / "site")
     hub = HubProcess(tmp / "hub", env={"QIRA_HUB_WARM_UP": "false", "PYTHONPATH": str(tmp / "site")})
     hub.start()
-    store = SyncStore(hub.data_dir / "sync.db")
-    codes = {name: store.create_pairing_code(name, kind, 600) for name, kind in KINDS.items()}
-    store.close()
-    devices = {
-        name: DeviceProcess(hub.ws_url, name=name, kind=kind, state=tmp / "devices" / name, code=codes[name])
-        for name, kind in KINDS.items()
-    }
+    devices = pair_devices(hub, KINDS, tmp / "devices")
     try:
-        for d in devices.values():
-            d.wait(lambda e: e.get("type") == "session.ready", timeout=60)
         # the first turn loads the embedding model in the hub: give it time once
         assert devices["pc"].ask("what time is it", timeout=600)["text"].startswith("It's")
         yield hub, devices, tmp
     finally:
-        for d in devices.values():
-            d.close()
+        close_all(devices)
         hub.stop()
 
 
@@ -243,11 +133,7 @@ def test_a_thread_moves_from_phone_to_pc(world):
     pc.say("/send chat.history " + json.dumps({"thread": thread}))
     reply = pc.wait(lambda e: e.get("type") == "reply" and "messages" in (e.get("result") or {}), after=mark)
     assert [m["role"] for m in reply["result"]["messages"]] == ["user", "assistant", "user", "assistant"]
-    assert sorted(reply["result"]["participants"]) == sorted([phone_id(phone), phone_id(pc)])
-
-
-def phone_id(device: DeviceProcess) -> str:
-    return next(e["device_id"] for e in device.events if e.get("type") == "session.ready")
+    assert sorted(reply["result"]["participants"]) == sorted([phone.device_id, pc.device_id])
 
 
 @pytest.mark.parametrize(

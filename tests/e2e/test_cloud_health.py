@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import time
 
+from tests._devices import DeviceProcess
 from tests._hub import HubProcess
-from tests.e2e.test_sync_cli import DeviceProcess, qira
+from tests.e2e.test_sync_cli import qira
 from tests.inference.servers import Fault, FaultServer, closed_port
 
 
@@ -78,22 +79,20 @@ def test_chat_done_tells_a_fallback_from_a_degraded_answer(tmp_path):
         try:
             cloud_state(hub, "ready")
             code = json.loads(qira("pair", "--name", "pc", "--kind", "pc", "--json", data_dir=hub.data_dir).stdout)
-            device = DeviceProcess(hub, "pc", "pc", tmp_path / "pc", code["code"])
-            device.expect(lambda e: e["type"] == "session.ready", timeout=60)
+            device = DeviceProcess(hub.ws_url, name="pc", kind="pc", state=tmp_path / "pc", code=code["code"])
+            device.wait(lambda e: e["type"] == "session.ready", timeout=60)
 
             endpoint.script(Fault.HANG)  # nothing at all: the local model answers
-            device.type('/send chat.send {"text": "why is the sky blue"}')
-            done = device.expect(lambda e: e["type"] == "chat.done", timeout=240)
+            done = device.ask("why is the sky blue", timeout=240)
             assert done["fallback"] is True and done["degraded"] is False and done["route"] == "local"
             assert "no first token within 5s" in done["reason"], done
             assert done["question"] == "why is the sky blue"
 
             endpoint.script(Fault.HANG_MID)  # two words, then silence
-            device.type('/send chat.send {"text": "why is the grass green"}')
-            done = device.expect(lambda e: e["type"] == "chat.done", timeout=240)
+            done = device.ask("why is the grass green", timeout=240)
             assert done["degraded"] is True and done["fallback"] is False, json.dumps(done)
             assert "middle of the answer" in done["reason"]
         finally:
             if device is not None:
-                device.proc.kill()
+                device.close()
             hub.stop()

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests._devices import DeviceProcess
 from tests._hub import HubProcess
-from tests.e2e.test_sync_cli import DeviceProcess
 
 QIRA = [sys.executable, "-m", "qira.cli"]
 
@@ -69,8 +69,8 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
     device = None
     try:
         code = json.loads(qira("pair", "--name", "laptop", "--kind", "pc", "--json").stdout)["code"]
-        device = DeviceProcess(hub, "laptop", "pc", tmp_path / "laptop", code)
-        device.expect(lambda e: e["type"] == "session.ready", timeout=60)
+        device = DeviceProcess(hub.ws_url, name="laptop", kind="pc", state=tmp_path / "laptop", code=code)
+        device.wait(lambda e: e["type"] == "session.ready", timeout=60)
 
         # A new pattern, and a second package installed while the hub runs.
         install(site, "qira_skill_dice", SKILL.replace("PATTERNS", '"roll {count}d{sides}", "throw {count} dice"'))
@@ -86,13 +86,11 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
         result = json.loads(reloaded.stdout)
         assert result["added"] == ["coin"] and "qira_skill_dice" in result["reloaded_modules"]
 
-        device.type("throw 3 dice")
-        done = device.expect(lambda e: e["type"] == "chat.done", timeout=120)
-        assert done["text"] == "rolled 3d6"
-        device.type("flip 2 coins")
-        done = device.expect(lambda e: e["type"] == "chat.done" and e["text"] != "rolled 3d6", timeout=120)
-        assert done["text"] == "rolled 2d6"  # the coin skill answers with the template's words
+        assert device.ask("throw 3 dice", timeout=120)["text"] == "rolled 3d6"
+        assert (
+            device.ask("flip 2 coins", timeout=120)["text"] == "rolled 2d6"
+        )  # the coin skill answers with the template's words
     finally:
         if device is not None:
-            device.proc.kill()
+            device.close()
         hub.stop()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 import time
+
+from tests._devices import DeviceProcess
 
 QIRA = [sys.executable, "-m", "qira.cli"]
 
@@ -23,46 +23,6 @@ def qira(*args: str, data_dir) -> subprocess.CompletedProcess[str]:
     )
 
 
-class DeviceProcess:
-    def __init__(self, hub, name: str, kind: str, state, code: str | None = None) -> None:
-        cmd = [
-            *QIRA,
-            "device",
-            "run",
-            "--kind",
-            kind,
-            "--hub",
-            hub.ws_url,
-            "--name",
-            name,
-            "--state",
-            str(state),
-            "--json",
-        ]
-        if code:
-            cmd += ["--pair", code]
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[dict] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(json.loads(line))  # --json: every stdout line is one JSON object
-
-    def type(self, line: str) -> None:
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def expect(self, predicate, timeout: float = 10.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            if predicate(event):
-                return event
-
-
 def test_pair_run_list_revoke(hub, tmp_path):
     paired = qira("pair", "--name", "kitchen-tablet", "--kind", "tablet", "--json", data_dir=hub.data_dir)
     assert paired.returncode == 0, paired.stderr
@@ -70,15 +30,13 @@ def test_pair_run_list_revoke(hub, tmp_path):
     again = qira("pair", "--name", "other", "--kind", "phone", data_dir=hub.data_dir)
     assert again.returncode == 0 and "valid 10 minutes, single use" in again.stdout
 
-    device = DeviceProcess(hub, "kitchen-tablet", "tablet", tmp_path / "tab", code)
+    device = DeviceProcess(hub.ws_url, name="kitchen-tablet", kind="tablet", state=tmp_path / "tab", code=code)
     try:
-        ready = device.expect(lambda e: e["type"] == "session.ready")
+        ready = device.wait(lambda e: e["type"] == "session.ready")
         assert ready["name"] == "kitchen-tablet" and ready["kind"] == "tablet"
-        device.type('/send state.append {"doc": "reminders", "key": "items", "value": "buy milk"}')
-        reply = device.expect(lambda e: e["type"] == "reply")
+        reply = device.send("state.append", {"doc": "reminders", "key": "items", "value": "buy milk"})
         assert reply["ok"] is True and reply["result"] == {"index": 0}
-        device.type("/send sync.noop {}")
-        reply = device.expect(lambda e: e["type"] == "reply")
+        reply = device.send("sync.noop")
         assert reply["seq"] == 2 and reply["ok"] is True
 
         listing = qira("devices", "list", "--json", data_dir=hub.data_dir)
@@ -90,21 +48,21 @@ def test_pair_run_list_revoke(hub, tmp_path):
 
         revoked = qira("devices", "revoke", "kitchen-tablet", data_dir=hub.data_dir)
         assert revoked.returncode == 0, revoked.stderr
-        closed = device.expect(lambda e: e["type"] == "session.closed")
+        closed = device.wait(lambda e: e["type"] == "session.closed")
         assert closed["code"] == 4003
         assert device.proc.wait(10) == 5  # exit status 5: revoked (issue 12)
-        assert "revoked" in device.proc.stderr.read()
+        assert "revoked" in device.output()
     finally:
-        device.proc.kill()
+        device.close()
 
     # The token never works again, even after a hub restart.
     hub.restart()
-    device = DeviceProcess(hub, "kitchen-tablet", "tablet", tmp_path / "tab")
+    device = DeviceProcess(hub.ws_url, name="kitchen-tablet", kind="tablet", state=tmp_path / "tab")
     try:
-        assert device.expect(lambda e: e["type"] == "session.closed")["code"] == 4003
+        assert device.wait(lambda e: e["type"] == "session.closed")["code"] == 4003
         assert device.proc.wait(10) == 5
     finally:
-        device.proc.kill()
+        device.close()
     assert qira("devices", "list", "--json", data_dir=hub.data_dir).stdout == ""
     missing = qira("devices", "revoke", "nope", data_dir=hub.data_dir)
     assert missing.returncode == 1 and "no paired device named 'nope'" in missing.stderr

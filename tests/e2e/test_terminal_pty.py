@@ -14,8 +14,9 @@ import re
 import subprocess
 import sys
 
+from tests._devices import DeviceProcess
 from tests._pty import PtyProcess
-from tests.e2e.test_sync_cli import DeviceProcess, qira
+from tests.e2e.test_sync_cli import qira
 
 QIRA = [sys.executable, "-m", "qira.cli"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
@@ -58,11 +59,12 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
         desk.expect(r"no threads yet")
 
         # A question asked on the phone reaches the desk with the question and who asked.
-        phone = DeviceProcess(hub, "phone", "phone", tmp_path / "phone", _code(hub, "phone", "phone"))
-        phone.expect(lambda e: e["type"] == "session.ready", timeout=60)
+        phone = DeviceProcess(
+            hub.ws_url, name="phone", kind="phone", state=tmp_path / "phone", code=_code(hub, "phone", "phone")
+        )
+        phone.wait(lambda e: e["type"] == "session.ready", timeout=60)
         desk.expect(r"· phone \(phone\) is online since \d\d:\d\d")
-        phone.type("take a note: buy oat milk")
-        done = phone.expect(lambda e: e["type"] == "chat.done", timeout=120)
+        done = phone.ask("take a note: buy oat milk", timeout=120)
         assert done["question"] == "take a note: buy oat milk" and done["asked_by"]
         thread = done["thread"]
         # the desk was not a participant of the phone's thread: it does not get that answer...
@@ -77,7 +79,7 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
         desk.expect(r"  you: take a note: buy oat milk")
         desk.send("show my notes")
         desk.expect(r"qira> Your notes:\s+1\. buy oat milk", timeout=120)
-        phone.type("what are my notes")  # the phone continues its own thread
+        phone.say("what are my notes")  # the phone continues its own thread
         desk.expect(r"\[phone, \d\d:\d\d\] asked: what are my notes\nqira> Your notes:\s+1\. buy oat milk", timeout=120)
         desk.send("/thread")
         desk.expect(rf"\*\s*1\) \d\d:\d\d  .*\[{thread}\]")
@@ -96,7 +98,7 @@ def test_a_person_uses_the_terminal_device(hub, tmp_path):
     finally:
         desk.close()
         if phone is not None:
-            phone.proc.kill()
+            phone.close()
 
 
 def test_failures_name_their_cause_and_exit_with_a_meaningful_status(hub, tmp_path):

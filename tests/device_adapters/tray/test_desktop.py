@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from device_adapters.tray._model import _LOOK, Icon
+from tests._devices import DeviceProcess
 from tests._hub import HubProcess
-from tests.e2e.test_agent_devices import DeviceProcess
 
 from ._desktop import Desktop, missing_tools, pixels_like
 
@@ -192,12 +192,8 @@ def test_an_approval_approved_from_the_tray_menu_runs_the_skill_and_clears_on_th
     )
     assert done["text"].startswith("Forgotten (1 memory)")
     resolved = phone.wait(lambda e: e.get("type") == "approval.resolved", after=mark, timeout=30)
-    assert resolved["status"] == "approved" and resolved["by"] not in (None, phone_id(phone))
+    assert resolved["status"] == "approved" and resolved["by"] not in (None, phone.device_id)
     eventually(lambda: pixels_like(shot(desktop, "6-approved"), BADGE) < 10, 30, "the badge goes away")
-
-
-def phone_id(device: DeviceProcess) -> str:
-    return next(e["device_id"] for e in device.events if e.get("type") == "session.ready")
 
 
 def test_open_the_companion_opens_the_hubs_address_in_the_browser(world):
@@ -254,7 +250,7 @@ def test_approve_from_the_desktop_notification(world):
         after=mark,
         timeout=30,
     )
-    assert resolved["status"] == "approved" and resolved["by"] != phone_id(phone)
+    assert resolved["status"] == "approved" and resolved["by"] != phone.device_id
 
 
 def test_pair_a_new_device_shows_a_code_and_its_qr_code_that_pair_a_real_device(world):
