@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 
 import numpy as np
 
-from ._audio import decode_pcm, resample
+from ._audio import Resampler, decode_pcm
 from ._conversation import StreamSpec
 from ._segmenter import RATE, WINDOW, EventKind, Segmenter, SegmenterSettings, SpeechEvent
 from ._vad import StreamVad
@@ -55,6 +55,7 @@ class AudioStream:
         self._chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._finals: asyncio.Queue[SpeechEvent | None] = asyncio.Queue()
         self._remainder = b""
+        self._resampler = Resampler(spec.format.sample_rate, RATE)  # carries its state from chunk to chunk
         self._samples = np.zeros(0, dtype=np.float32)
         self._queued_bytes = 0
         self._max_bytes = int(max_queued_s * spec.format.sample_rate * spec.format.frame_bytes)
@@ -138,7 +139,7 @@ class AudioStream:
         whole = len(data) - len(data) % fmt.frame_bytes
         self._remainder = data[whole:]
         samples = decode_pcm(data[:whole], fmt)
-        samples = resample(samples, fmt.sample_rate, RATE)
+        samples = self._resampler(samples)
         self._samples = np.concatenate([self._samples, samples]) if len(self._samples) else samples
         count = len(self._samples) // WINDOW
         windows = self._samples[: count * WINDOW].reshape(count, WINDOW)
