@@ -15,13 +15,24 @@ from pycrdt import merge_updates
 
 from qira.errors import DataDirError
 
-__all__ = ["DeviceState"]
+__all__ = ["DeviceState", "is_paired"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS doc_updates (id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, data BLOB NOT NULL);
 """
+
+
+def is_paired(directory: Path) -> bool:
+    """Whether a device's state directory holds a token (creates nothing when it does not)."""
+    if not (Path(directory) / "device.db").exists():
+        return False
+    state = DeviceState(directory)
+    try:
+        return bool(state.get("token"))
+    finally:
+        state.close()
 
 
 class DeviceState:

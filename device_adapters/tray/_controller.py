@@ -20,6 +20,7 @@ from typing import Any
 from qira.errors import QiraError
 
 from .._profiles import PROFILES
+from .._state import is_paired
 from ..session import DeviceSession, SessionEvent
 from ._autostart import autostart_enabled, disable_autostart, enable_autostart
 from ._menu import Action, Command, Notice, notice_for
@@ -100,7 +101,7 @@ class TrayController:
             await self.notifier.start()
         self._set(self.state)
         pair_code = self.settings.pair_code
-        if pair_code is None and self.settings.hub_local and not _has_token(self.settings.state_dir):
+        if pair_code is None and self.settings.hub_local and not is_paired(self.settings.state_dir):
             pair_code = await self._own_pairing_code()
         self.session = DeviceSession(
             self.settings.hub_url,
@@ -315,15 +316,3 @@ class TrayController:
         """For the GUI thread's pairing window: resolves with the code, or a QiraError in words."""
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(self.pairing_code(name, kind), self.loop)
-
-
-def _has_token(state_dir: Path) -> bool:
-    from .._state import DeviceState
-
-    if not (state_dir / "device.db").exists():
-        return False
-    state = DeviceState(state_dir)
-    try:
-        return bool(state.get("token"))
-    finally:
-        state.close()

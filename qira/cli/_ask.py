@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from .._logging import setup_logging
@@ -87,9 +86,10 @@ def local_ws_url(config: Config) -> str | None:
 
 async def _ask_hub(config: Config, url: str, question: str, *, explain: bool) -> int:
     from device_adapters import DeviceSession
+    from device_adapters._state import is_paired
 
     state_dir = ensure_data_dir(config) / "devices" / DEVICE_NAME
-    code = None if _has_token(state_dir) else _pairing_code(config)
+    code = None if is_paired(state_dir) else _pairing_code(config)
     done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
     turn_id: dict[str, str] = {}
     seen: list[str] = []
@@ -127,18 +127,6 @@ async def _ask_hub(config: Config, url: str, question: str, *, explain: bool) ->
         extra = {k: v for k, v in final.items() if k not in ("text", "thread", "turn", "type", "v", "id", "seq")}
         print(f"asked the hub at {url}: " + ", ".join(f"{k}={v}" for k, v in extra.items()), file=sys.stderr)
     return 0
-
-
-def _has_token(state_dir: Path) -> bool:
-    if not state_dir.is_dir():
-        return False
-    from device_adapters._state import DeviceState
-
-    state = DeviceState(state_dir)
-    try:
-        return bool(state.get("token"))
-    finally:
-        state.close()
 
 
 def _pairing_code(config: Config) -> str:
