@@ -6,7 +6,10 @@ mono s16le), or ``mic`` for the sound card through ``sounddevice`` — announcin
 with ``audio.start``; prints one line per final caption; writes the speech the hub
 sends back to ``--speech-out DIR`` (or plays it with ``--play``). Without
 ``--translate`` the same stream is push-to-talk voice chat with Qira. With a file
-or stdin it exits once the last caption (and its speech) has arrived.
+or stdin it exits once the last caption (and its speech) has arrived. What the
+wearable notices (``--context place=the market``) goes to the hub as context events
+while it streams: memory and the reminders waiting for that place go on as usual,
+and a reminder that fires is printed like a caption.
 
 If the connection drops mid-stream the hub still captions what it heard (the
 final caption comes on resume); the adapter reconnects, opens a new stream in the
@@ -23,11 +26,12 @@ import sys
 import threading
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 from qira.errors import QiraError
+from qira.sdk.words import plural
 
 from ._profiles import PROFILES
 from ._terminal import AUDIO_CHUNK_BYTES, run_terminal
@@ -155,8 +159,10 @@ class _Wearable:
         play: bool,
         json_lines: bool,
         out: TextIO,
+        context: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.languages = languages
+        self.context = list(context)
         self.conversation = conversation
         self.speech_out = speech_out
         self.play = play
@@ -169,6 +175,7 @@ class _Wearable:
         self._speech: dict[str, dict[str, Any]] = {}  # output stream -> {"meta", "data", "done"}
         self._changed = asyncio.Event()
         self._prefix = f"mic-{secrets.token_hex(3)}"
+        self._context_sent: asyncio.Task[None] | None = None
 
     # events from the hub
     def __call__(self, event: SessionEvent) -> None:
@@ -186,6 +193,8 @@ class _Wearable:
             self.ended.add(str(event.get("stream")))
         elif kind == "speech":
             self._speech[str(event.get("stream"))] = {"meta": event, "data": bytearray(), "done": False}
+        elif kind == "notify" and not self.json_lines:
+            self._write(f"[{event.get('kind') or 'notice'}] {event.get('title')}: {event.get('text')}")
         elif kind in ("session.closed", "audio.error") and not self.json_lines:
             self._write(f"[{kind}] {event.get('message') or event.get('reason') or event.get('code')}")
         self._changed.set()
@@ -253,6 +262,10 @@ class _Wearable:
         session = self.session
         assert session is not None
         stream = await self.open_stream(source)
+        if self.context and self._context_sent is None:
+            # situational awareness stays on while translating: the hub feeds memory and
+            # fires the reminders waiting for this context as the audio goes on
+            self._context_sent = asyncio.ensure_future(self._send_context())
         seq, sent_s, started, resumed = 0, 0.0, time.monotonic(), False
         async for chunk in source.chunks():
             duration = len(chunk) / source.bytes_per_second
@@ -278,8 +291,28 @@ class _Wearable:
             except QiraError as exc:
                 self._write(f"[audio.stop] {exc}")
 
+    async def _send_context(self) -> None:
+        assert self.session is not None
+        for kind, value in self.context:
+            try:
+                result = await self.session.request(
+                    "context.event", {"kind": kind, "value": value}, timeout=_READY_TIMEOUT_S
+                )
+            except (QiraError, TimeoutError) as exc:
+                self._write(f"[context] {kind}={value}: {exc}")
+                continue
+            if self.json_lines:
+                self._write(json.dumps({"type": "context.sent", "kind": kind, "value": value, "result": result}))
+            else:
+                fired = int(result.get("triggered") or 0)
+                self._write(
+                    f"[context] {kind}={value}" + (f" ({plural(fired, 'reminder')} delivered)" if fired else "")
+                )
+
     async def finish(self) -> bool:
         """Until every stream's captions (and their speech) have arrived."""
+        if self._context_sent is not None:
+            await self._context_sent
         deadline = time.monotonic() + _FINISH_TIMEOUT_S
         while not set(self.streams) <= self.ended:
             if time.monotonic() > deadline:
@@ -334,6 +367,7 @@ async def run_wearable(
     json_lines: bool = False,
     stdout: TextIO = sys.stdout,
     stdin: BinaryIO | None = None,
+    context: Sequence[tuple[str, str]] = (),
 ) -> int:
     """Stream ``mic`` to the hub and print captions; 0 once every caption arrived."""
     try:
@@ -348,6 +382,7 @@ async def run_wearable(
         play=play,
         json_lines=json_lines,
         out=stdout,
+        context=context,
     )
     session = wearable.session = DeviceSession(
         hub, name=name, kind=KIND, state_dir=state_dir, capabilities=PROFILE, pair_code=pair_code, on_event=wearable

@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--conversation", metavar="ID", help="wearable: continue this conversation")
     run_parser.add_argument("--speech-out", metavar="DIR", help="wearable: write the speech the hub sends as WAV files")
     run_parser.add_argument("--play", action="store_true", help="wearable: play the speech the hub sends")
+    run_parser.add_argument(
+        "--context",
+        metavar="KIND=VALUE",
+        action="append",
+        default=[],
+        help="wearable: what it notices while streaming, sent as a context event (place=the market); repeatable",
+    )
     run_parser.set_defaults(func=run)
 
 
@@ -102,6 +109,13 @@ def _run_wearable(args: argparse.Namespace, hub: str) -> int:
         languages = [mine.strip(), theirs.strip()]
     else:
         languages = [args.language]
+    context = []
+    for item in args.context:
+        kind, sep, value = item.partition("=")
+        if not sep or not kind.strip() or not value.strip():
+            print(f"error: --context takes KIND=VALUE, e.g. place=the market (got {item!r})", file=sys.stderr)
+            return 2
+        context.append((kind.strip(), value.strip()))
     state = Path(args.state).expanduser() if args.state else config_from_args(args).data_dir / "devices" / args.name
     return asyncio.run(
         wearable.run_wearable(
@@ -115,5 +129,6 @@ def _run_wearable(args: argparse.Namespace, hub: str) -> int:
             speech_out=Path(args.speech_out) if args.speech_out else None,
             play=args.play,
             json_lines=args.json,
+            context=context,
         )
     )

@@ -101,6 +101,7 @@ class Wearable:
         speech_out: Path | None = None,
         language: str | None = None,
         stdin: bool = False,
+        context: tuple[str, ...] = (),
     ) -> None:
         # stdin: the WAV goes through standard input (--mic -)
         cmd = [
@@ -127,6 +128,8 @@ class Wearable:
             cmd += ["--pair", code]
         if speech_out:
             cmd += ["--speech-out", str(speech_out)]
+        for item in context:
+            cmd += ["--context", item]
         self._stdin = mic.open("rb") if stdin else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             cmd,
@@ -173,62 +176,6 @@ class Wearable:
 
     def finals(self) -> list[dict]:
         return [e for e in self.events if e.get("type") == "caption" and e.get("final")]
-
-
-class Phone:
-    """The person's phone, online during the conversation: ``qira device run --kind phone --json``."""
-
-    def __init__(self, url: str, name: str, state: Path, code: str) -> None:
-        cmd = [
-            *QIRA,
-            "device",
-            "run",
-            "--kind",
-            "phone",
-            "--hub",
-            url,
-            "--name",
-            name,
-            "--state",
-            str(state),
-            "--pair",
-            code,
-            "--json",
-        ]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        )
-        self.lines: queue.Queue[dict] = queue.Queue()
-        self.events: list[dict] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            event = json.loads(line)
-            self.events.append(event)
-            self.lines.put(event)
-
-    def send(self, type_: str, payload: dict) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(f"/send {type_} {json.dumps(payload)}\n")
-        self.proc.stdin.flush()
-
-    def expect(self, predicate, timeout: float = 120.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            event = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            if predicate(event):
-                return event
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
 
 
 @pytest.fixture

