@@ -1,7 +1,9 @@
 """One hub per data directory: an exclusive ``flock`` on ``<data_dir>/hub.lock``.
 
 Two hubs on one directory would each believe they own ``sync.db``: the second one
-to stop marks the first one's devices offline for good. The lock is held for the
+to stop marks the first one's devices offline for good. ``qira serve`` holds it, and
+so do the commands that run the agent in their own process when no hub is running
+(``qira ask``, ``qira mcp``). The lock is held for the
 hub's whole life (the kernel drops it if the process dies, even with ``kill -9``),
 and the file holds the owner's PID so the refusal can name it.
 """
@@ -35,8 +37,8 @@ class HubLock:
         except OSError as exc:
             holder = _read_pid(fd)
             os.close(fd)
-            who = f"pid {holder}" if holder else "another process"
-            raise StartupError(f"another qira serve ({who}) is already running on {self.path.parent}") from exc
+            who = f"{_command(holder)} (pid {holder})" if holder else "qira serve (another process)"
+            raise StartupError(f"another {who} is already running on {self.path.parent}") from exc
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -50,6 +52,19 @@ class HubLock:
                 pass
             os.close(self._fd)  # closing drops the flock
             self._fd = None
+
+
+def _command(pid: int) -> str:
+    """``qira serve``, ``qira ask``, …: what the holder runs, from its command line."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return "qira serve"
+    for i, arg in enumerate(args[:-1]):
+        if arg == "qira.cli" or arg.endswith("/qira") or arg == "qira":
+            if args[i + 1] in ("serve", "ask", "mcp"):
+                return f"qira {args[i + 1]}"
+    return "qira serve"
 
 
 def _read_pid(fd: int) -> int | None:

@@ -24,6 +24,7 @@ from ..devices import DeviceInfo, DeviceKind
 from ._common import add_config_options, progress
 
 DEVICE_NAME = "qira-ask"
+IN_PROCESS_ONLY = ("policy", "device", "max_tokens", "system")
 ANSWER_TIMEOUT_S = 600.0  # a cold local model on a busy machine can take minutes
 
 
@@ -46,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--hub", metavar="URL", help="the hub's WebSocket URL (default: the hub of this data directory)"
     )
     parser.add_argument("--local", action="store_true", help="run the agent in this process even if a hub is running")
-    parser.add_argument("--max-tokens", type=int, default=256, help="longest model answer, in tokens (default 256)")
-    parser.add_argument("--system", help="a system prompt for the model")
+    parser.add_argument("--max-tokens", type=int, help="longest model answer, in tokens (default 256; in-process only)")
+    parser.add_argument("--system", help="a system prompt for the model (in-process only)")
     parser.set_defaults(func=run)
 
 
@@ -60,10 +61,17 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides=overrides)
     # The notes below say what matters; log lines would interleave with the answer.
     setup_logging("debug" if config.hub.log_level == "debug" else "error")
-    options = {"max_tokens": args.max_tokens, **({"system": args.system} if args.system else {})}
+    options = {"max_tokens": args.max_tokens or 256, **({"system": args.system} if args.system else {})}
     url = None if args.local else (args.hub or local_ws_url(config))
     try:
         if url:
+            here_only = [f"--{name.replace('_', '-')}" for name in IN_PROCESS_ONLY if getattr(args, name) is not None]
+            if here_only:  # a device's question carries none of these: say so rather than drop them silently
+                print(
+                    f"note: {', '.join(here_only)} not applied: the hub at {url} answers with its own settings "
+                    "(--local answers in this process, when no hub is running)",
+                    file=sys.stderr,
+                )
             return asyncio.run(_ask_hub(config, url, args.question, explain=args.explain))
         kind = DeviceKind(args.device) if args.device else DeviceKind.PC
         return asyncio.run(_ask_here(config, args.question, kind=kind, options=options, explain=args.explain))
@@ -146,15 +154,31 @@ def _pairing_code(config: Config) -> str:
 
 
 async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options: dict[str, Any], explain: bool) -> int:
+    from .._hublock import HubLock
+    from ..errors import StartupError
     from ..hub import Hub
 
     config = config.model_copy(update={"hub": config.hub.model_copy(update={"warm_up": False})})
+    # The agent here owns the data directory while it answers, as a hub would: never
+    # beside a running hub (both would write its memory and device records).
+    lock = HubLock(ensure_data_dir(config))
+    try:
+        lock.acquire()
+    except StartupError as exc:
+        raise StartupError(f"{exc}: ask that hub (leave out --local), or stop it to answer in this process") from exc
+    try:
+        with progress("loading Qira (no hub is running: answering in this process)", stream=sys.stderr):
+            hub = Hub(config)
+            await hub.start()
+            await asyncio.to_thread(hub.embedder.load)
+            await hub.agent.matcher.prepare()
+        return await _answer_here(hub, question, kind=kind, options=options, explain=explain)
+    finally:
+        lock.release()
+
+
+async def _answer_here(hub: Any, question: str, *, kind: DeviceKind, options: dict[str, Any], explain: bool) -> int:
     out = sys.stdout
-    with progress("loading Qira (no hub is running: answering in this process)", stream=sys.stderr):
-        hub = Hub(config)
-        await hub.start()
-        await asyncio.to_thread(hub.embedder.load)
-        await hub.agent.matcher.prepare()
     device = DeviceInfo(id=DEVICE_NAME, name="this terminal", kind=kind)
     thread = f"ask-{os.urandom(6).hex()}"
     final = None
@@ -183,8 +207,7 @@ async def _ask_here(config: Config, question: str, *, kind: DeviceKind, options:
                 file=sys.stderr,
             )
             print(
-                f"answered by: {final.route}{' (degraded)' if final.degraded else ''}, in this process "
-                "(no hub is running)",
+                f"answered by: {final.route}{' (degraded)' if final.degraded else ''}, in this process",
                 file=sys.stderr,
             )
     finally:

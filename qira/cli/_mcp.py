@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="this client's device name: paired on first use, its token kept in <data dir>/mcp/ (default: mcp)",
     )
     parser.add_argument("--token", help="use this device token instead (from `qira pair --token`)")
-    parser.add_argument("--local", action="store_true", help="run in this process even if a hub is running")
+    parser.add_argument(
+        "--local", action="store_true", help="run in this process (refused while a hub runs on the data directory)"
+    )
     parser.set_defaults(func=run)
 
 

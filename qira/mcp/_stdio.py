@@ -159,9 +159,16 @@ async def _serve(config: Config, *, name: str, token: str | None, local: bool) -
 async def _in_process(
     config: Config, data_dir: Path, token: str, stack: contextlib.AsyncExitStack
 ) -> tuple[DeviceInfo, AgentTools]:
+    from .._hublock import HubLock
     from ..agent import Agent
     from ..memory import Embedder, MemoryStore
     from ..sync import SyncStore
+
+    # no hub is running: this process owns the data directory until it exits, as a hub
+    # would (one that starts meanwhile is refused, rather than both writing memory)
+    lock = HubLock(data_dir)
+    lock.acquire()
+    stack.callback(lock.release)
     from ._servers import McpServers
 
     store = SyncStore.in_data_dir(data_dir)

@@ -31,6 +31,18 @@ def test_ask_uses_the_running_hub_and_its_skills(hub):
     assert again.stdout.startswith("Noted: the cli reaches the hub"), again.stdout
 
 
+def test_in_process_options_beside_a_running_hub_are_refused_or_named(hub):
+    # --local would start a second agent on the hub's data directory: refused, naming the hub
+    local = ask(hub.data_dir, "what time is it", "--local", timeout=120)
+    assert local.returncode == 1 and local.stdout == "", local.stdout
+    assert f"pid {hub.proc.pid}" in local.stderr and "leave out --local" in local.stderr, local.stderr
+    assert (hub.data_dir / "hub.lock").read_text().strip() == str(hub.proc.pid)  # the hub's lock is untouched
+    # options only an in-process agent honours are named, not dropped silently
+    noted = ask(hub.data_dir, "what time is it", "--policy", "local-only", "--max-tokens", "20")
+    assert noted.returncode == 0 and noted.stdout.startswith("It's "), noted.stderr
+    assert "note: --policy, --max-tokens not applied" in noted.stderr, noted.stderr
+
+
 def test_ask_without_a_hub_runs_the_agent_here(tmp_path):
     done = ask(tmp_path / "data", "what day is it today", "--explain")
     assert done.returncode == 0, done.stderr

@@ -92,5 +92,12 @@ def test_bridge_to_a_running_hub_gets_approvals_from_a_device(tmp_path, site):
         asyncio.run(run())
         rows = audit(data, "pay")
         assert [(e.outcome.value, e.approval, e.device_name) for e in rows] == [("ok", "approved", "claude-desktop")]
+        # in-process beside the running hub would be a second agent on its data directory
+        params = stdio(data, site, "--name", "claude-desktop", "--local")
+        local = subprocess.run(
+            [params.command, *params.args], input="", capture_output=True, text=True, timeout=120, env=params.env
+        )
+        assert local.returncode == 1 and not local.stdout, local.stdout
+        assert f"pid {hub.proc.pid}" in local.stderr and "already running" in local.stderr, local.stderr
     finally:
         hub.stop()
