@@ -180,6 +180,9 @@ def run_try(args: argparse.Namespace) -> int:
     from ..memory import Embedder
     from ._common import progress
 
+    if not args.utterance.strip():
+        print("qira skill try: error: the utterance is empty: say what a person would say", file=sys.stderr)
+        return 2
     config = config_from_args(args)
     registry = SkillRegistry.from_entry_points(config.skills)
     embedder = Embedder(batch_size=config.memory.embed_batch_size)

@@ -64,6 +64,8 @@ def test_try_then_reload_without_restarting_the_hub(tmp_path):
     human = qira("skill", "try", "roll twod20")
     assert "by pattern 'roll {count}d{sides}'" in human.stdout
     assert "expected a whole number" in human.stdout and "invalid literal" not in human.stdout
+    empty = qira("skill", "try", "  ")
+    assert empty.returncode == 2 and "the utterance is empty" in empty.stderr and not empty.stdout
 
     hub = HubProcess(tmp_path / "data", env={"QIRA_HUB_WARM_UP": "false", "PYTHONPATH": env["PYTHONPATH"]}).start()
     device = None
