@@ -88,6 +88,11 @@ def hold_until_heard(page, seconds: float, *, release) -> None:
     page.wait_for_selector("#ptt[aria-pressed=false]")
 
 
+def stopped(page) -> None:
+    """Wait for the reply to audio.stop (sent once every final caption of the stream is out)."""
+    page.wait_for_function("!document.getElementById('talk-msg').textContent.startsWith('Listening to the end')")
+
+
 def finals(page) -> list[dict]:
     return page.evaluate(
         "[...window.qiraCompanion.talk.captions.values()].filter(c => c.final).map(c => JSON.stringify(c))"
@@ -139,6 +144,9 @@ def test_push_to_talk_translates_both_ways_with_captions_and_speech(voice):
     assert all(c["translation"] for c in theirs)
     conversation = {c["conversation"] for c in got}
     assert conversation == {page.evaluate("window.qiraCompanion.talk.conversation")}
+    # once audio.stop is answered every caption is final: no partial is left hanging
+    stopped(page)
+    assert page.locator("#captions li.partial").count() == 0
 
     # both languages are on the screen, each marked with its language
     first = page.locator("#captions li.caption.self").first
@@ -165,6 +173,16 @@ def test_push_to_talk_translates_both_ways_with_captions_and_speech(voice):
     assert "flipped" in (page.get_attribute("#facing", "class") or "")
     page.keyboard.press("Escape")
     assert page.is_hidden("#facing")
+
+    # Tap to start, tap to stop (the microphone file starts over): the same conversation goes on.
+    before = len(got)
+    page.click("#ptt")
+    hold_until_heard(page, duration(wav), release=lambda: page.click("#ptt"))
+    stopped(page)
+    got = [json.loads(c) for c in finals(page)]
+    assert len(got) > before
+    assert {c["conversation"] for c in got} == conversation
+    assert page.locator("#captions li.partial").count() == 0
 
     # the transcript thread on the hub holds the exchange, both languages
     reply = page.evaluate(

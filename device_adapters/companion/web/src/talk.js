@@ -59,11 +59,13 @@ export class Talk {
     this.captions = new Map() // key -> caption, oldest first
     this.active = null // the stream being recorded
     this.counter = 0
-    this.conversation = null
+    this.conversations = {} // mode -> conversation id: the next press continues it
     this.flipped = false
     this.player = new Player({ onChange: () => this.renderSound() })
     this.settings = { mode: 'translate', mine: 'en', theirs: 'pt' }
+    // speech that came before any gesture waits in a suspended audio context: a tap lets it out
     window.addEventListener('pointerdown', () => { if (this.player.ctx) this.player.unlock() }, true)
+    document.addEventListener('visibilitychange', () => { if (document.hidden && this.active) this.release() })
   }
 
   async restore () {
@@ -71,7 +73,7 @@ export class Talk {
     const guess = String(navigator.language || 'en').slice(0, 2).toLowerCase()
     if (saved) Object.assign(this.settings, saved)
     else if (LANGUAGES.includes(guess)) Object.assign(this.settings, { mine: guess, theirs: guess === 'pt' ? 'en' : 'pt' })
-    this.conversation = (await this.store.get('talk_conversation')) || null
+    this.conversations = (await this.store.get('talk_conversations')) || {}
     this.bind()
     this.renderSettings()
   }
@@ -124,16 +126,25 @@ export class Talk {
   changed () {
     const mode = document.querySelector('input[name="talk-mode"]:checked')
     const next = { mode: mode ? mode.value : 'translate', mine: $('lang-mine').value, theirs: $('lang-theirs').value }
-    const pairChanged = next.mine !== this.settings.mine || next.theirs !== this.settings.theirs || next.mode !== this.settings.mode
+    const languagesChanged = next.mine !== this.settings.mine || next.theirs !== this.settings.theirs
     this.settings = next
     this.store.setMany({ talk: next })
-    if (pairChanged) this.newConversation() // a conversation keeps one pair of languages
+    if (languagesChanged) { // a conversation keeps its languages: the next press starts a new one
+      this.conversations = {}
+      this.store.setMany({ talk_conversations: {} })
+    }
     this.renderSettings()
   }
 
+  get conversation () { return this.conversations[this.settings.mode] || null }
+
+  keepConversation (mode, id) {
+    this.conversations = { ...this.conversations, [mode]: id }
+    this.store.setMany({ talk_conversations: this.conversations })
+  }
+
   newConversation () {
-    this.conversation = null
-    this.store.setMany({ talk_conversation: null })
+    this.keepConversation(this.settings.mode, null)
     this.say('A new conversation starts with the next thing you say.')
   }
 
@@ -144,7 +155,6 @@ export class Talk {
     $('lang-theirs').value = theirs
     const translating = mode === 'translate'
     $('theirs-field').hidden = !translating
-    $('talk-new').hidden = !translating
     $('face').hidden = !translating
     this.renderButton()
   }
@@ -175,7 +185,7 @@ export class Talk {
     const payload = mode === 'translate'
       ? { stream, languages: [mine, theirs], mode: 'translate', format: { encoding: 's16le', sample_rate: 16000, channels: 1 } }
       : { stream, languages: [mine], mode: 'chat', format: { encoding: 's16le', sample_rate: 16000, channels: 1 } }
-    if (mode === 'translate' && this.conversation) payload.conversation = this.conversation
+    if (this.conversation) payload.conversation = this.conversation // voice chat: follow-ups stay in one thread
     let result
     try {
       result = await this.link.request('audio.start', payload)
@@ -187,10 +197,7 @@ export class Talk {
     }
     active.started = true
     active.conversation = result.conversation
-    if (mode === 'translate') {
-      this.conversation = result.conversation
-      this.store.setMany({ talk_conversation: result.conversation })
-    }
+    this.keepConversation(mode, result.conversation)
     $('talk-notice').textContent = result.notice || ''
     for (const pcm of active.queue.splice(0)) this.sendChunk(active, pcm)
     if (active.stopping) this.stop(active)
@@ -220,6 +227,8 @@ export class Talk {
     this.say('Listening to the end of it…')
     try {
       const summary = await this.link.request('audio.stop', { stream: active.stream })
+      // every final caption of the stream is in: a partial still shown had no trustworthy words
+      this.prunePartials(c => c.stream === active.stream && c.device === this.me())
       if (this.active) return // a new press is under way: its messages matter more
       this.say(summary.captions ? '' : 'Nothing was understood: hold the button while you speak.')
     } catch (err) {
@@ -254,6 +263,9 @@ export class Talk {
       case 'speech': return this.player.announce(ev)
       case 'audio.frame': return this.player.frame(ev.stream, ev.data)
       case 'audio.error': return this.fail(hubMessage(ev.code, ev.message))
+      case 'link.state':
+        if (ev.state !== 'online' && this.active) { this.release(); this.fail(hubMessage('closed')) }
+        return
       default:
     }
   }
@@ -263,11 +275,31 @@ export class Talk {
     const old = this.captions.get(key)
     if (old && old.final && !c.final) return // a late partial after its final
     this.captions.delete(key)
-    this.captions.set(key, c)
+    this.captions.set(key, { ...c, seen: Date.now() })
     while (this.captions.size > KEPT) this.captions.delete(this.captions.keys().next().value)
+    if (c.final) {
+      // earlier utterances of the stream that never became final (no trustworthy words),
+      // and partials nobody updated for a while (a stream on another device ended)
+      const stale = Date.now() - 30000
+      this.prunePartials(p => (p.stream === c.stream && p.device === c.device && p.utterance < c.utterance) || p.seen < stale, false)
+      this.announce(c)
+    }
     this.renderCaptions()
     this.renderFacing()
     if ($('view-talk').hidden && c.final) document.querySelector('nav button[data-view="talk"]').dataset.unread = 'true'
+  }
+
+  prunePartials (match, render = true) {
+    for (const [key, c] of [...this.captions]) if (!c.final && match(c)) this.captions.delete(key)
+    if (render) { this.renderCaptions(); this.renderFacing() }
+  }
+
+  // Screen readers hear each final caption once (the list itself changes too often to be live).
+  announce (c) {
+    const who = { self: 'You', other: 'They', qira: 'Qira' }[c.speaker] || c.speaker
+    $('caption-live').textContent = c.translation
+      ? `${who} said: ${c.text} — in ${languageName(c.target_language)}: ${c.translation}`
+      : `${who} said: ${c.text}`
   }
 
   renderCaptions () {
@@ -320,6 +352,7 @@ export class Talk {
 
   renderSound () {
     const p = this.player
-    $('talk-sound').textContent = p.last ? `Played: “${p.last.text}” (${languageName(p.last.language)})` : ''
+    if (p.last && p.blocked) $('talk-sound').textContent = 'Speech is waiting: tap the page to hear it.'
+    else $('talk-sound').textContent = p.last ? `Played: “${p.last.text}” (${languageName(p.last.language)})` : ''
   }
 }

@@ -164,6 +164,7 @@ export class Player {
     if (!this.ctx) {
       const Ctx = window.AudioContext || window.webkitAudioContext
       this.ctx = new Ctx()
+      this.ctx.addEventListener('statechange', () => this.onChange())
     }
     if (this.ctx.state === 'suspended') this.ctx.resume().catch(() => {})
   }
