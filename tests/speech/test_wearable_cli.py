@@ -11,7 +11,7 @@ import pytest
 
 def _has_microphone() -> bool:
     try:
-        import sounddevice  # type: ignore[import-not-found,unused-ignore]
+        import sounddevice
 
         sounddevice.query_devices(kind="input")
     except Exception:  # no package, no PortAudio, or no input device: the case under test
