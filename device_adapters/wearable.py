@@ -57,6 +57,7 @@ class _Source:
         self.rate, self.channels, self.width = 16_000, 1, 2
         self._reader: Any = None
         if self.live:
+            _check_microphone(spec)  # before connecting: no stream is opened for a sound card that is not there
             return
         raw = stdin if spec == "-" else None
         if raw is None:
@@ -119,16 +120,33 @@ class _Source:
             self._reader.close()
 
 
-async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
+def _sounddevice() -> Any:
     try:
         import sounddevice
-    except (ImportError, OSError) as exc:
+    except (ImportError, OSError) as exc:  # OSError: the package is there, PortAudio is not
         raise QiraError(
             "--mic mic needs a sound card and the sounddevice package (with PortAudio); pass a WAV file or - instead"
         ) from exc
+    return sounddevice
+
+
+def _mic_device(spec: str) -> int | str | None:
+    device = spec.partition(":")[2] or None
+    return int(device) if device and device.isdigit() else device
+
+
+def _check_microphone(spec: str) -> None:
+    sounddevice = _sounddevice()
+    try:
+        sounddevice.query_devices(_mic_device(spec), kind="input")
+    except Exception as exc:  # PortAudioError or ValueError: no input device, or no such one
+        raise QiraError(f"--mic {spec}: no microphone found ({exc}); pass a WAV file or - instead") from exc
+
+
+async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
+    sounddevice = _sounddevice()
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue()
-    device = spec.partition(":")[2] or None
 
     def callback(indata: Any, _frames: int, _time: Any, _status: Any) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, bytes(indata))
@@ -139,7 +157,7 @@ async def _microphone(spec: str, rate: int, size: int) -> AsyncIterator[bytes]:
             channels=1,
             dtype="int16",
             blocksize=size // 2,
-            device=int(device) if device and device.isdigit() else device,
+            device=_mic_device(spec),
             callback=callback,
         )
     except Exception as exc:  # PortAudio errors: no device, busy device

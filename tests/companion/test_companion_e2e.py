@@ -253,6 +253,8 @@ def test_memories_are_added_searched_and_forgotten_with_scope_badges(world):
     page.wait_for_selector("#memory-list >> text=Memory added.")
     page.fill("#memory-query", "bike lock code")
     page.click("#memory-search button")
+    # the add's list shows the memory too: wait for the search's list to replace it
+    page.wait_for_selector("#memory-list >> text=Memory added.", state="detached")
     hit = page.locator("#memory-list li", has_text="my bike lock code is 4512").first
     hit.wait_for()
     assert hit.locator(".badge").inner_text() == "device"
@@ -341,10 +343,10 @@ def test_layouts_from_watch_to_rollable_are_accessible(world):
         page.click('nav button[data-view="chat"]')
         assert page.is_visible("#thread-list") == (width >= 760), width
         assert page.is_visible("#side-notes") == (width >= 1280), width
-        for view in ("chat", "memory", "notes", "devices", "settings"):
+        for view in ("chat", "talk", "memory", "notes", "devices", "settings"):
             page.click(f'nav button[data-view="{view}"]')
-            if view == "chat":
-                page.screenshot(path=str(ARTIFACTS / f"companion-{width}x{height}.png"))
+            if view in ("chat", "talk"):
+                page.screenshot(path=str(ARTIFACTS / f"companion-{view}-{width}x{height}.png"))
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (view, width)
             result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
             bad = [
@@ -355,7 +357,7 @@ def test_layouts_from_watch_to_rollable_are_accessible(world):
             assert not bad, (view, width, bad)
     page.click('nav button[data-view="chat"]')
     assert sorted(p.name for p in ARTIFACTS.glob("companion-*.png")) == sorted(
-        f"companion-{w}x{h}.png" for w, h in SIZES
+        f"companion-{v}-{w}x{h}.png" for w, h in SIZES for v in ("chat", "talk")
     )
 
 

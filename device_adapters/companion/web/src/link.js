@@ -290,9 +290,29 @@ export class Link {
     this.ws.send(encoding.toUint8Array(e))
   }
 
+  // docs/protocol.md "Binary audio frames": 0x01, varString stream, varUint chunk, PCM.
+  // Audio is ephemeral: nothing goes through the outbox, and a closed socket drops it.
+  sendAudio (stream, chunk, pcm) {
+    if (!this.ready || !this.ws || this.ws.readyState !== WebSocket.OPEN) return false
+    const e = encoding.createEncoder()
+    encoding.writeUint8(e, 1)
+    encoding.writeVarString(e, stream)
+    encoding.writeVarUint(e, chunk)
+    encoding.writeUint8Array(e, pcm)
+    this.ws.send(encoding.toUint8Array(e))
+    return true
+  }
+
   onBinary (bytes) {
     const d = decoding.createDecoder(bytes)
-    if (decoding.readUint8(d) !== 0) return // audio: not for this device
+    const kind = decoding.readUint8(d)
+    if (kind === 1) {
+      const stream = decoding.readVarString(d)
+      const chunk = decoding.readVarUint(d)
+      this.onEvent({ type: 'audio.frame', stream, chunk, data: bytes.subarray(d.pos) })
+      return
+    }
+    if (kind !== 0) return
     const name = decoding.readVarString(d)
     const doc = this.docs[name]
     if (!doc || decoding.readVarUint(d) !== 0) return // awareness is not used here

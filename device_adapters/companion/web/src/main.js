@@ -5,6 +5,8 @@ import { openStore } from './idb.js'
 import { Link } from './link.js'
 import { openDocs } from './docs.js'
 import { View } from './view.js'
+import { Talk } from './talk.js'
+import { Mic, Player } from './voice.js'
 
 const $ = id => document.getElementById(id)
 const CLIENT = 'qira-companion/0.1'
@@ -16,7 +18,8 @@ function display () {
 }
 
 function capabilities () {
-  return { screen: true, audio_in: false, audio_out: false, runs_model: false, worn: false, display: display() }
+  // audio_in: push-to-talk streams the microphone; audio_out: the hub's speech is played
+  return { screen: true, audio_in: Mic.supported(), audio_out: Player.supported(), runs_model: false, worn: false, display: display() }
 }
 
 async function boot () {
@@ -25,11 +28,18 @@ async function boot () {
   const { docs, persisted } = await openDocs()
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
   let view = null
-  const link = new Link({ url: wsUrl, healthUrl: `${location.origin}/health`, store, docs, capabilities, client: CLIENT, onEvent: ev => view.onEvent(ev) })
+  let talk = null
+  const onEvent = ev => {
+    if (ev.type !== 'audio.frame') view.onEvent(ev)
+    if (talk) talk.onEvent(ev)
+  }
+  const link = new Link({ url: wsUrl, healthUrl: `${location.origin}/health`, store, docs, capabilities, client: CLIENT, onEvent })
   await link.load()
   view = new View({ link, store, docs })
   await view.restore()
-  window.qiraCompanion = { link, docs, view } // for debugging and the end-to-end tests
+  talk = new Talk({ link, store, me: () => view.me.device_id, deviceName: id => (view.devices.get(id) || {}).name })
+  await talk.restore()
+  window.qiraCompanion = { link, docs, view, talk } // for debugging and the end-to-end tests
 
   const hash = new URLSearchParams(location.hash.slice(1))
   const code = hash.get('pair')

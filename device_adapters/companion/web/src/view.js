@@ -91,6 +91,7 @@ export class View {
       else b.removeAttribute('aria-current')
     }
     for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `view-${name}`
+    if (name === 'talk') delete document.querySelector('nav button[data-view="talk"]').dataset.unread
     if (name === 'devices') this.refreshDevices()
   }
 
