@@ -26,7 +26,7 @@ from ._ports import MemoryPort, ModelPort
 from ._registry import SkillRegistry
 from ._runner import SkillRunner, StepResult
 from ._scheduler import Scheduler
-from ._sinks import DeviceSink, QueueSink, TurnEvent
+from ._sinks import DeviceSink, QueueSink, SpokenSink, TurnEvent
 from ._support import THREAD_ID, _approval_payload, _import_langgraph, _in_tx, _log_failure, _pending_text, _validated
 from ._targets import active_devices, pick_device
 
@@ -171,6 +171,21 @@ class Agent:
     async def handle_chat_send(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """``chat.send``: answers ``{thread, turn}`` at once; the answer follows as events."""
         text, thread = _validated(payload)
+        sink = await self._start_turn(device, text, thread, DeviceSink)
+        return {"thread": sink.thread, "turn": sink.turn}
+
+    async def say(self, device: DeviceInfo, text: str, *, thread: str | None = None) -> tuple[str, TurnEvent]:
+        """A spoken turn (voice chat): a turn of ``device`` like a ``chat.send`` — its
+        devices get ``chat.done``, even after an approval — that also returns the answer to
+        speak (or the line saying it waits for an approval), with its thread."""
+        text, thread = _validated({"text": text, **({"thread": thread} if thread else {})})
+        sink = await self._start_turn(device, text, thread, SpokenSink)
+        assert isinstance(sink, SpokenSink)
+        return sink.thread, await sink.answer
+
+    async def _start_turn(
+        self, device: DeviceInfo, text: str, thread: str | None, kind: type[DeviceSink]
+    ) -> DeviceSink:
         self._activity[device.id] = time.time()
         turn = uuid.uuid4().hex[:12]
         if thread is None:  # a new thread: nothing to look up, nothing paused
@@ -179,11 +194,9 @@ class Agent:
         else:
             await self._check_not_paused(thread)
             participants = await self._thread_participants(thread, device.id)
-        sink = DeviceSink(
-            self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id, question=text
-        )
+        sink = kind(self.gateway, thread=thread, turn=turn, participants=participants, asking=device.id, question=text)
         self._spawn(self._run(thread, turn, self._input(device, text, thread, turn), sink), f"turn-{turn}")
-        return {"thread": thread, "turn": turn}
+        return sink
 
     async def handle_chat_history(self, device: DeviceInfo, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """``chat.history``: the thread's messages, so another device can pick it up."""
@@ -342,7 +355,7 @@ class Agent:
             if pending:
                 self._paused_sinks[thread] = sink
                 payload = await self._request_approval(thread, turn, pending[0].value, out.get("device", {}))
-                if isinstance(sink, QueueSink):  # an HTTP caller hears at once that it waits
+                if isinstance(sink, QueueSink | SpokenSink):  # the caller hears at once that it waits
                     await sink.paused(_pending_text(payload["summary"], payload["approval"]), payload)
             else:
                 self._paused_sinks.pop(thread, None)

@@ -11,7 +11,7 @@ from typing import Any
 from ..devices import DeviceGateway
 from ..errors import UnknownDevice
 
-__all__ = ["DeviceSink", "QueueSink", "TurnEvent"]
+__all__ = ["DeviceSink", "QueueSink", "SpokenSink", "TurnEvent"]
 
 log = logging.getLogger("qira.agent")
 
@@ -88,6 +88,27 @@ class DeviceSink:
                 log.debug("chat.done: device %s is no longer paired", device_id)
             except Exception:
                 log.warning("chat.done to %s failed", device_id, exc_info=True)
+
+
+class SpokenSink(DeviceSink):
+    """A device's turn whose answer the hub also speaks (voice chat): everything a typed
+    turn does, and :attr:`answer` resolves with the answer — or, when the turn waits for
+    an approval, with the line that says so."""
+
+    def __init__(self, gateway: DeviceGateway | None, **kwargs: Any) -> None:
+        super().__init__(gateway, **kwargs)
+        self.answer: asyncio.Future[TurnEvent] = asyncio.get_running_loop().create_future()
+
+    async def done(self, text: str, *, route: str, degraded: bool, fallback: bool = False, reason: str = "") -> None:
+        await super().done(text, route=route, degraded=degraded, fallback=fallback, reason=reason)
+        if not self.answer.done():
+            self.answer.set_result(
+                TurnEvent(kind="done", text=text, route=route, degraded=degraded, fallback=fallback, reason=reason)
+            )
+
+    async def paused(self, text: str, approval: Mapping[str, Any]) -> None:
+        if not self.answer.done():  # the approved answer comes later, as chat.done
+            self.answer.set_result(TurnEvent(kind="pending", text=text, approval=dict(approval)))
 
 
 class QueueSink:

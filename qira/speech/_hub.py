@@ -5,12 +5,11 @@ chat through the agent, remembering through the memory store."""
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from typing import Any
 
 from ..config import SpeechConfig
 from ..devices import DeviceInfo
-from ..errors import EndpointError, InferenceError, SpeechError, TranslationUnavailable
+from ..errors import EndpointError, InferenceError, ProtocolError, SpeechError, TranslationUnavailable
 from ._languages import language_name
 from ._segmenter import SegmenterSettings
 from ._service import SpeechService, SpeechSettings
@@ -47,13 +46,14 @@ def build_speech(
     cloud = _cloud_translate(inference) if cfg.cloud_translation and inference.cloud is not None else None
     translator = Translator(cloud=cloud, use_apertium=cfg.apertium)
 
-    async def ask(device: DeviceInfo, text: str, thread: str | None) -> tuple[str, str]:
-        thread = thread or f"voice-{secrets.token_hex(6)}"
-        answer = ""
-        async for event in agent.ask(device, text, thread=thread):
-            if event.kind == "done":
-                answer = event.text
-        return answer, thread
+    async def ask(device: DeviceInfo, text: str, thread: str | None) -> tuple[str, str | None]:
+        # A turn of the device like a typed one: chat.done reaches its devices (after an
+        # approval too), the thread is in the threads document; the answer is spoken.
+        try:
+            thread, answer = await agent.say(device, text, thread=thread)
+        except ProtocolError as exc:  # the thread waits for an approval: say so
+            return str(exc), thread
+        return answer.text, thread
 
     async def remember(device: DeviceInfo, text: str, scope: str) -> str:
         result = await memory.add(text, kind="episode", scope=scope, device=device.id, importance=0.6, actor=device.id)

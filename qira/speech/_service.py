@@ -39,7 +39,7 @@ _SPEECH_CHUNK = 8192  # bytes of PCM per outgoing audio frame (0.26 s)
 _ENDED_KEPT = 256  # ended streams remembered, so a replayed audio.stop still gets its summary
 
 # (device, text, thread) -> (answer, thread)
-AskAgent = Callable[[DeviceInfo, str, str | None], Awaitable[tuple[str, str]]]
+AskAgent = Callable[[DeviceInfo, str, str | None], Awaitable[tuple[str, str | None]]]
 Remember = Callable[[DeviceInfo, str, str], Awaitable[str]]  # (device, text, scope) -> memory id
 
 

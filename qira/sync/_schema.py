@@ -83,9 +83,18 @@ def record_thread_title(doc: Doc, *, thread: str, text: str, device: str | None,
 
 
 def record_turn(
-    doc: Doc, *, thread: str, turn: str, text: str, route: str, device: str, at: float | None = None
+    doc: Doc,
+    *,
+    thread: str,
+    turn: str,
+    text: str,
+    route: str,
+    device: str,
+    question: str = "",
+    at: float | None = None,
 ) -> None:
-    """A finished answer (``chat.done``) for ``device``: the thread's summary and participants."""
+    """A finished answer (``chat.done``) for ``device``: the thread's summary and participants.
+    A thread that was not started by a ``chat.send`` (a spoken one) is named by its question."""
     threads = doc.get("threads", type=Map)
     now = at or time.time()
     old = threads.get(thread)
@@ -94,6 +103,8 @@ def record_turn(
         if isinstance(old, Mapping)
         else {"thread": thread, "title": "", "created_at": now, "participants": []}
     )
+    if not entry.get("title") and question:
+        entry["title"] = " ".join(question.split())[:80]
     participants = [str(p) for p in entry.get("participants") or []]
     if device not in participants:
         participants.append(device)
@@ -285,6 +296,7 @@ def mirror_event(docs: Mapping[str, Doc], device_id: str, type: str, payload: Ma
                 text=str(payload.get("text", "")),
                 route=str(payload.get("route", "local")),
                 device=device_id,
+                question=str(payload.get("question") or ""),
             )
     except Exception:  # the event itself is delivered; its summary in a document is a convenience
         log.exception("could not record %s in the shared documents", type)

@@ -233,6 +233,10 @@ def test_push_to_talk_voice_chat_answers_with_captions_and_speech(speech_hub, sp
     assert asked["translation"] is None
     assert answer["speaker"] == "qira" and answer["thread"] and answer["text"]
     assert any(ch.isdigit() for ch in answer["text"])  # the clock skill answered with the time
+    # it was the device's own turn, as if typed: chat.done in the same thread, with the question
+    [done] = [e for e in device.events if e["type"] == "chat.done"]
+    assert (done["thread"], done["text"], done["asked_by"]) == (answer["thread"], answer["text"], answer["device"])
+    assert words(done["question"]) == "what time is it"
     [spoken] = [e for e in device.events if e["type"] == "speech.saved"]
     assert spoken["language"] == "en" and spoken["bytes"] > 16000
 

@@ -142,3 +142,17 @@ def test_the_check_finds_departures():
     settings = Doc()
     settings.get("hub", type=Map)["inference.policy"] = "always-cloud"
     assert check_doc("settings", settings) == ["settings.hub.inference.policy: 'always-cloud'"]
+
+
+def test_a_thread_started_without_chat_send_is_named_by_its_first_question():
+    from pycrdt import Doc
+
+    from qira.sync._schema import mirror_event
+
+    docs = {"threads": Doc(), "notifications": Doc()}
+    done = {"thread": "voice1", "turn": "t1", "text": "It's 10:04.", "route": "local", "question": "what time  is it"}
+    mirror_event(docs, "dev_watch", "chat.done", done, 7)  # a spoken turn: no chat.send named it
+    mirror_event(docs, "dev_watch", "chat.done", {**done, "turn": "t2", "question": "and tomorrow?"}, 8)
+    entry = docs["threads"].get("threads", type=Map)["voice1"]
+    assert entry["title"] == "what time is it" and entry["last_turn"] == "t2"
+    assert check_doc("threads", docs["threads"]) == []
