@@ -216,3 +216,23 @@ async def test_without_the_embedding_model_patterns_still_work(tmp_path):
         assert (await h.say("how do volcanoes form"))["text"] == "I am here."
     finally:
         await h.agent.stop()
+
+
+async def test_a_spoken_turn_needing_approval_says_so_then_answers_on_the_device(make_harness):
+    # voice chat (Agent.say): the answer to speak comes at once even when the turn waits
+    h = await make_harness(_skills.ALL)
+    _skills.calls.clear()
+    thread, pending = await h.agent.say(h.dev("pc"), "wipe the archive")
+    assert pending.kind == "pending" and "approv" in pending.text.lower() and pending.approval
+    assert _skills.calls == []
+    request = (await h.gateway.wait_for("approval.request", "phone"))[0]
+    assert request["thread"] == thread
+    await h.agent.handle_approval_respond(h.dev("phone"), {"approval": request["approval"], "approve": True})
+    done = await h.gateway.wait_for("chat.done", "pc")  # the spoken turn's answer, once approved
+    assert done[-1]["thread"] == thread and done[-1]["question"] == "wipe the archive"
+    assert _skills.calls == ["wipe"]
+    # an answer that needs nothing comes back whole, and the device gets chat.done as for a typed turn
+    thread2, answer = await h.agent.say(h.dev("pc"), "Please say hi to Ana!")
+    assert (answer.kind, answer.text) == ("done", "Hello, Ana!")
+    done = await h.gateway.wait_for("chat.done", "pc", count=2)
+    assert done[-1]["thread"] == thread2 and done[-1]["text"] == "Hello, Ana!"
