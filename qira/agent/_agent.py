@@ -19,6 +19,7 @@ from ..errors import ProtocolError, SkillError, UnknownDevice
 from ..sdk import Scheduled, Skill
 from ._audit import AuditEntry, AuditLog, Outcome
 from ._db import AgentDB, agent_db_path
+from ._direct import DIRECT_THREAD, call_directly
 from ._graph import Planner, TurnSink
 from ._host import HostServices
 from ._intent import IntentMatcher, Thresholds
@@ -35,7 +36,6 @@ __all__ = ["Agent"]
 log = logging.getLogger("qira.agent")
 
 MAX_CACHED_THREADS = 1000
-DIRECT_THREAD = "direct:"  # approvals for skills called directly (an MCP client), not by a planner turn
 
 
 class Agent:
@@ -496,41 +496,7 @@ class Agent:
         """Run one skill for ``device`` outside a conversation (an MCP client's tool call):
         its grants, timeout and audit as in a turn, and a high-risk skill waits for the
         person's approval on their devices."""
-        thread, turn = f"{DIRECT_THREAD}{device.id}", uuid.uuid4().hex[:12]
-        call = {"id": f"{via}-1", "skill": name, "arguments": dict(arguments)}
-        common: dict[str, Any] = {"device": device, "thread": thread, "turn": turn}
-        skill = self.registry.get(name)
-        if skill is None or not skill.risk.needs_approval:
-            return await self.runner.run(call, text=f"({via}) {name}", **common)
-        summary = skill.describe(arguments)
-        if self.gateway is None:
-            return await self.runner.refuse(
-                call,
-                approval="unavailable",
-                **common,
-                message=(
-                    f"Not done: {summary} needs approval on one of your devices, and no hub is running to ask them."
-                ),
-            )
-        approval_id = f"{via}-{turn}"
-        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._waiters[approval_id] = waiter
-        try:
-            # not pushed to the asking client itself: it is a program, the person approves on their devices
-            value = {
-                "approval": approval_id,
-                "skill": skill.name,
-                "risk": skill.risk.value,
-                "summary": f"{summary} (asked by {device.name} via {via})",
-            }
-            await self._request_approval(thread, turn, value, {})
-            status = await waiter
-        finally:
-            self._waiters.pop(approval_id, None)
-        if status != "approved":
-            why = "you declined" if status == "denied" else "nobody approved it in time"
-            return await self.runner.refuse(call, approval=status, message=f"Not done ({why}): {summary}.", **common)
-        return await self.runner.run(call, text=f"({via}) {name}", approval=status, **common)
+        return await call_directly(self, device, name, arguments, via=via)
 
     async def pending_approvals(self) -> list[dict[str, Any]]:
         rows = await self.db.run(lambda c: c.execute("SELECT * FROM approvals WHERE status = 'pending'").fetchall())
