@@ -270,10 +270,9 @@ class SpeechService:
             translation, engine = done.text, done.engine
         if stream.finals >= event.utterance:
             return
-        caption = caption_payload(
-            spec=spec,
-            device=stream.device_id,
-            utterance=event.utterance,
+        caption = _caption(
+            stream,
+            event,
             final=False,
             speaker=speaker,
             language=transcript.language,
@@ -281,9 +280,6 @@ class SpeechService:
             target=target,
             translation=translation,
             engine=engine,
-            notice=None,
-            start_s=event.start / RATE,
-            end_s=event.end / RATE,
         )
         for device_id in self._audience(stream):
             await self.gateway.send(device_id, "caption", caption)
@@ -310,10 +306,9 @@ class SpeechService:
         if target is not None:
             done = await self.translator.translate(transcript.text, transcript.language, target)
             translation, engine, notice = done.text, done.engine, done.notice
-        caption = caption_payload(
-            spec=spec,
-            device=stream.device_id,
-            utterance=event.utterance,
+        caption = _caption(
+            stream,
+            event,
             final=True,
             speaker=speaker,
             language=transcript.language,
@@ -322,8 +317,6 @@ class SpeechService:
             translation=translation,
             engine=engine,
             notice=notice,
-            start_s=event.start / RATE,
-            end_s=event.end / RATE,
         )
         await self._deliver(stream, caption)
         if spec.mode is Mode.CHAT:
@@ -362,21 +355,7 @@ class SpeechService:
                 self._voice_threads.pop(next(iter(self._voice_threads)))
             self._voice_threads[spec.conversation] = thread
         language = spec.languages[0]
-        caption = caption_payload(
-            spec=spec,
-            device=stream.device_id,
-            utterance=event.utterance,
-            final=True,
-            speaker="qira",
-            language=language,
-            text=answer,
-            target=None,
-            translation=None,
-            engine="none",
-            notice=None,
-            start_s=event.start / RATE,
-            end_s=event.end / RATE,
-        )
+        caption = _caption(stream, event, final=True, speaker="qira", language=language, text=answer)
         caption["thread"] = thread
         await self._deliver(stream, caption)
         if spec.speak and answer:
@@ -489,3 +468,15 @@ def _transcript_text(lines: list[dict[str, Any]]) -> str:
 def _log_failure(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.warning("speech background work failed: %s", future.exception())
+
+
+def _caption(stream: AudioStream, event: SpeechEvent, **fields: Any) -> dict[str, Any]:
+    """A caption for ``event`` of ``stream``: where it came from and when, and ``fields``."""
+    return caption_payload(
+        spec=stream.spec,
+        device=stream.device_id,
+        utterance=event.utterance,
+        start_s=event.start / RATE,
+        end_s=event.end / RATE,
+        **fields,
+    )
