@@ -23,42 +23,65 @@ class QiraTap extends AudioWorkletProcessor {
 registerProcessor('qira-tap', QiraTap)
 `
 
-// Any input rate to 16 kHz, keeping state across blocks. Downsampling averages the
-// input samples each output sample stands for (a box filter: enough against aliasing
-// for speech recognition); upsampling interpolates linearly.
+// Any input rate to 16 kHz, keeping state across blocks: the same converter as the hub's
+// (qira/speech/_audio.py). Going down, a windowed-sinc low-pass at 0.9 x the new Nyquist
+// frequency runs first, so a 48 kHz microphone's 8-24 kHz (hiss, fricatives) does not
+// fold into the speech band; then linear interpolation, its position carried over.
+const TAPS = 63
+
+function lowpass (cutoff, taps) {
+  const h = new Float32Array(taps)
+  let sum = 0
+  for (let i = 0; i < taps; i++) {
+    const n = i - (taps - 1) / 2
+    const sinc = n === 0 ? 1 : Math.sin(2 * Math.PI * cutoff * n) / (2 * Math.PI * cutoff * n)
+    const blackman = 0.42 - 0.5 * Math.cos((2 * Math.PI * i) / (taps - 1)) + 0.08 * Math.cos((4 * Math.PI * i) / (taps - 1))
+    h[i] = sinc * blackman
+    sum += h[i]
+  }
+  for (let i = 0; i < taps; i++) h[i] /= sum
+  return h
+}
+
 export class Resampler {
   constructor (from, to = RATE) {
     this.step = from / to
-    this.buf = new Float32Array(0)
-    this.t = 0 // where the next output sample falls, in buf's samples
+    this.taps = to < from ? lowpass((0.45 * to) / from, TAPS) : null
+    this.history = new Float32Array(this.taps ? TAPS - 1 : 0) // the filter's last inputs
+    this.buf = new Float32Array(0) // filtered input not yet used up
+    this.t = this.history.length / 2 // the next output's position in buf (the filter delays by half its length)
   }
 
+  // input: Float32Array at the input rate -> array of samples at 16 kHz
   push (input) {
-    const buf = new Float32Array(this.buf.length + input.length)
-    buf.set(this.buf)
-    buf.set(input, this.buf.length)
-    const out = []
-    const half = this.step / 2
-    if (this.step <= 1) {
-      while (this.t + 1 < buf.length) {
-        const i = Math.floor(this.t)
-        const f = this.t - i
-        out.push(buf[i] * (1 - f) + buf[i + 1] * f)
-        this.t += this.step
+    let filtered = input
+    if (this.taps) {
+      const joined = new Float32Array(this.history.length + input.length)
+      joined.set(this.history)
+      joined.set(input, this.history.length)
+      const n = joined.length - this.taps.length + 1
+      filtered = new Float32Array(Math.max(0, n))
+      for (let i = 0; i < n; i++) {
+        let acc = 0
+        for (let k = 0; k < this.taps.length; k++) acc += joined[i + k] * this.taps[this.taps.length - 1 - k]
+        filtered[i] = acc
       }
-    } else {
-      while (this.t + half < buf.length) {
-        const lo = Math.max(0, Math.floor(this.t - half))
-        const hi = Math.max(lo + 1, Math.floor(this.t + half))
-        let sum = 0
-        for (let i = lo; i < hi; i++) sum += buf[i]
-        out.push(sum / (hi - lo))
-        this.t += this.step
-      }
+      this.history = joined.slice(joined.length - this.history.length)
     }
-    const cut = Math.max(0, Math.floor(this.t - half) - 1)
-    this.buf = buf.slice(cut)
-    this.t -= cut
+    const buf = new Float32Array(this.buf.length + filtered.length)
+    buf.set(this.buf)
+    buf.set(filtered, this.buf.length)
+    const out = []
+    const last = buf.length - 1
+    while (this.t <= last) {
+      const i = Math.floor(this.t)
+      const f = this.t - i
+      out.push(i < last ? buf[i] * (1 - f) + buf[i + 1] * f : buf[i])
+      this.t += this.step
+    }
+    const keep = Math.min(Math.floor(this.t), Math.max(last, 0))
+    this.buf = buf.slice(keep)
+    this.t -= keep
     return out
   }
 }

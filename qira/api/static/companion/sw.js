@@ -1,7 +1,7 @@
 // The service worker: the app shell from the cache, so the companion opens without
 // the hub. VERSION is filled in by build.mjs (a hash of the shell), so a new build
 // replaces the old cache.
-const VERSION = 'a9fcccbcd62ea778'
+const VERSION = '457c2ec521bc6b20'
 const SHELL = ["./","app.css","app.js","icon-192.png","icon-512.png","icon-maskable-512.png","index.html","manifest.webmanifest"]
 const CACHE = `qira-shell-${VERSION}`
 
