@@ -555,7 +555,13 @@ def _match(
     return None
 
 
+# A slot holding only a pronoun names nothing: "forget it" is a dismissal, not a topic.
+_NOTHING = frozenset({"it", "that", "this", "them", "these", "those", "something", "stuff", "things"})
+
+
 def _slot_converts(skill: Skill, name: str, value: str) -> bool:
+    if value.lower().strip(" .,!?") in _NOTHING:
+        return False
     check = skill.slots.get(name)
     param = next((p for p in skill.params if p.name == name), None)
     try:

@@ -263,4 +263,18 @@ OUT_OF_SCOPE: tuple[str, ...] = (
     "what skills do you have",
     "how do I add a new skill to you",
     "what are you able to help me with",
+    # dismissals and other things that use a skill's verb without asking for it
+    "forget it",
+    "oh never mind, just forget it",
+    "forget about it, it doesn't matter",
+    "nah forget it, not important",
+    "I can't remember the name of that actor",
+    "I keep forgetting my keys, any tips",
+    "delete my facebook account",
+    "how do I delete my email account",
+    "cancel my netflix subscription",
+    "send a letter to the council",
+    "write down the rules of chess for me",
+    "time flies when you're having fun",
+    "that reminds me of a song",
 )
