@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 
-__all__ = ["Mood", "about_the_person", "mood", "negated_verb", "normalize"]
+__all__ = ["Mood", "about_the_person", "lead_word", "mood", "negated_verb", "normalize"]
 
 _PREFIXES = re.compile(
     r"^(?:(?:hey|ok|okay|hi)\s+qira\b|qira\b|please\b|can you\b|could you\b|would you\b|will you\b|"
@@ -83,11 +83,12 @@ def about_the_person(text: str) -> bool:
     return bool(_ABOUT_ME.match(clean)) and not _ADVICE.search(clean)
 
 
-# "don't remind me", "stop remembering that ...", "you no longer need to remember ...": the
-# negation usually reverses the request ("don't forget that ..." is the idiom that does not).
+# "don't remind me", "stop remembering that ...", "you no longer need to remember ...", "I
+# can't remember ...": the negation reverses or voids the request ("don't forget that ..."
+# is the idiom that does not).
 _NEGATED = re.compile(
-    r"^(?:you\s+)?(?:(?:don't|dont|do\s+not|never|no\s+longer|needn't)(?:\s+(?:need|have)\s+to)?"
-    r"|stop|no\s+need\s+to|can\s+stop)\s+([a-z]+)",
+    r"^(?:you\s+|i\s+)?(?:(?:don't|dont|do\s+not|never|no\s+longer|needn't|can't|cant|cannot|can\s+not|couldn't)"
+    r"(?:\s+(?:need|have)\s+to)?|stop|no\s+need\s+to|can\s+stop)\s+([a-z]+)",
     re.IGNORECASE,
 )
 
@@ -97,3 +98,9 @@ def negated_verb(text: str) -> str | None:
     or None when it is not one."""
     m = _NEGATED.match(normalize(text).lower().replace("\u2019", "'"))
     return m.group(1)[:4] if m else None
+
+
+def lead_word(text: str) -> str | None:
+    """The first word once politeness is gone: a command's verb, most of the time."""
+    words = normalize(text).lower().split()
+    return words[0] if words else None

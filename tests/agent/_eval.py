@@ -107,7 +107,8 @@ def cross_validate(
 
 def redecide(text: str, c: Any, skills: Mapping[str, Any], thresholds: Any) -> tuple[Decision, str | None, str]:
     """The decision for a classified utterance under other thresholds (as classify makes it)."""
-    from qira.agent._intent import Mood, about_the_person, decide, mood, negated_verb
+    from qira.agent._decide import decide
+    from qira.agent._utterance import Mood, about_the_person, lead_word, mood, negated_verb
 
     about_me = about_the_person(text)
     return decide(
@@ -118,6 +119,7 @@ def redecide(text: str, c: Any, skills: Mapping[str, Any], thresholds: Any) -> t
         mood=Mood.QUESTION if about_me else mood(text),
         about_me=about_me,
         negated=negated_verb(text),
+        lead=lead_word(text),
     )
 
 
