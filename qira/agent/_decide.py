@@ -29,7 +29,7 @@ class Decision(enum.StrEnum):
 @dataclass(frozen=True, kw_only=True)
 class IntentMatch:
     skill: str
-    score: float  # the classifier's probability, 0..1 (a matching pattern lifts it)
+    score: float  # the classifier's probability, 0..1
     arguments: Mapping[str, str] | None = field(default=None)  # from a pattern, when one matched
     similarity: float = 0.0  # cosine of the utterance to the skill's nearest example
     pattern: bool = False  # a pattern matched the whole utterance and its slots converted
