@@ -31,7 +31,7 @@ from ..inference import (
 )
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
-from ._answer import BEYOND_LOCAL, WearableBuffer, beyond_local, grounding, relevant_memories
+from ._answer import BEYOND_LOCAL, WearableBuffer, beyond_local, grounding, memory_reader, relevant_memories
 from ._display import shape_for
 from ._host import visible_hits
 from ._intent import Decision, IntentMatcher
@@ -220,6 +220,12 @@ class Planner:
             "reason": found.reason,
             "out_of_scope": found.out_of_scope,
         }
+        reader = memory_reader(found, recalled, state["text"], self.registry)
+        if reader is not None:  # "what's my wifi password?" and a memory holds it
+            intent = {**intent, "decision": Decision.ACT.value, "skill": reader, "reason": "a memory answers it"}
+            intents = [{"skill": reader, "score": 1.0, "arguments": None}] + [
+                i for i in intents if i["skill"] != reader
+            ]
         return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
 
     async def route(self, state: TurnState) -> dict[str, Any]:
