@@ -112,9 +112,7 @@ def test_negated_requests_and_lead_words():
 
 def test_a_question_weighs_only_the_skills_that_read():
     # "is there a note about the plumber?" scored high on note_add: a question never writes
-    decision, chosen, _ = decide(
-        ranked(note_add=0.8, notes_list=0.15), 0.05, SKILLS, thresholds=T, mood=Mood.QUESTION
-    )
+    decision, chosen, _ = decide(ranked(note_add=0.8, notes_list=0.15), 0.05, SKILLS, thresholds=T, mood=Mood.QUESTION)
     assert (decision, chosen) == (Decision.ACT, "notes_list")  # 0.15 / (0.15 + 0.05) = 0.75
 
 
