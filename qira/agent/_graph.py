@@ -208,7 +208,10 @@ class Planner:
         ranked = (([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen])[:3]
         # plus the closest by example similarity: tools added at run time (MCP) are offered to
         # a model only when named here, and a new tool's few examples rarely win on probability
-        nearest = sorted(found.candidates, key=lambda m: m.similarity, reverse=True)[:3]
+        by_similarity = sorted(found.candidates, key=lambda m: m.similarity, reverse=True)
+        # the closest few of all, and of the tools added while running: first-party skills with
+        # many examples are near most utterances and would crowd a new tool out
+        nearest = by_similarity[:3] + [m for m in by_similarity if self.registry.added_while_running(m.skill)][:3]
         ranked += [m for m in nearest if m not in ranked]
         intents = [
             {"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
