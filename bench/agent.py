@@ -15,8 +15,9 @@
    names and descriptions alone, before tuning): accuracy, wrong-skill actions per
    skill, the confusion pairs; also without the patterns, and with every skill acting
    at the read-only threshold. Targets: >= 95% right, no skill that changes something
-   run on a wrong match, on both. ``--cv`` adds 5-fold cross-validation of the
-   thresholds on the training data (the examples and the out-of-scope set).
+   run on a wrong match, on both. ``--cv`` adds 5-fold cross-validation, repeated with
+   3 shuffles, of the thresholds on the training data (the examples and the
+   out-of-scope set; see tests/agent/_eval.py choose_thresholds for the rule).
 3. with ``--threads``: seconds per short local answer for 1, 2 and all threads.
 
     python bench/agent.py --intent-only --threads --out bench/results/agent-intent.json
@@ -260,16 +261,21 @@ def intent_accuracy(*, cv: bool = False) -> dict[str, Any]:
     }
     if cv:
         by_name = {s.name: s for s in skills}
-        oof = cross_validate(skills, embedder, OUT_OF_SCOPE)
+        oof = [row for seed in (0, 1, 2) for row in cross_validate(skills, embedder, OUT_OF_SCOPE, seed=seed)]
         chosen = choose_thresholds(oof, by_name, thresholds)
         out["cross_validation"] = {
             "folds": 5,
+            "repeats": 3,
             "rows": len(oof),
             "configured": sweep(oof, by_name, thresholds),
             "chosen_thresholds": _thresholds(chosen),
             "at_chosen": sweep(oof, by_name, chosen),
             "acting_threshold_sweep": {
-                str(x): sweep(oof, by_name, replace(thresholds, changes=x)) for x in (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
+                str(x): sweep(oof, by_name, replace(thresholds, changes=x))
+                for x in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
+            },
+            "read_only_threshold_sweep": {
+                str(x): sweep(oof, by_name, replace(thresholds, read_only=x)) for x in (0.3, 0.4, 0.5, 0.55, 0.6, 0.7)
             },
         }
     return out

@@ -39,7 +39,7 @@ class IntentMatch:
 class Thresholds:
     """When a match is good enough (``[agent]`` in the config)."""
 
-    read_only: float = 0.55  # a skill that only reads or talks acts at this probability
+    read_only: float = 0.6  # a skill that only reads or talks acts at this probability
     changes: float = 0.75  # a skill that changes something needs this much
     ask: float = 0.35  # between this and ``changes``: ask back instead
     similarity: float = 0.3  # below this cosine to every example of the skill: out of scope

@@ -277,4 +277,12 @@ OUT_OF_SCOPE: tuple[str, ...] = (
     "write down the rules of chess for me",
     "time flies when you're having fun",
     "that reminds me of a song",
+    "write a thank-you note to my aunt",
+    "write a short note for the neighbour about the parcel",
+    "write a sick note for my daughter's school",
+    "write a note to the landlord asking to fix the heating",
+    "delete my instagram",
+    "remove my account from this website",
+    "forget about it, let's move on",
+    "ugh just forget it",
 )

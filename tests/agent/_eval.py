@@ -142,16 +142,25 @@ def sweep(oof: Sequence[tuple[str, str | None, Any]], skills: Mapping[str, Any],
     }
 
 
-def choose_thresholds(oof: Sequence[tuple[str, str | None, Any]], skills: Mapping[str, Any], base: Any) -> Any:
-    """The thresholds the training data supports: the lowest ``changes`` (acting skills) at
-    which the fewest out-of-fold rows run a skill that changes something on a wrong match, then the
-    ``read_only`` threshold with the best out-of-fold accuracy (ties: the higher, safer one)."""
+def choose_thresholds(
+    oof: Sequence[tuple[str, str | None, Any]], skills: Mapping[str, Any], base: Any, *, weight: float = 10.0
+) -> Any:
+    """The thresholds the training data supports, from out-of-fold rows:
+
+    - ``changes`` (skills that change something): the lowest cost, where a wrong change
+      weighs ``weight`` times an utterance not handled right (asked back, left to the model,
+      or a wrong read-only answer);
+    - ``read_only``: the highest threshold whose accuracy is within one point of the best
+      (accuracy is flat over a wide range; a higher one gives fewer wrong answers)."""
     from dataclasses import replace
 
     grid = [round(0.3 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
-    # a wrong action no threshold removes (a pattern matched) does not push the threshold up
-    side = {x: sweep(oof, skills, replace(base, changes=x))["side_effecting_skill_on_a_wrong_match"] for x in grid}
-    changes = next(x for x in grid if side[x] == min(side.values()))
-    scored = [(sweep(oof, skills, replace(base, changes=changes, read_only=x))["accuracy"], x) for x in grid]
-    read_only = max(scored)[1]
+
+    def cost(x: float) -> float:
+        r = sweep(oof, skills, replace(base, changes=x))
+        return (1 - r["accuracy"]) * len(oof) + weight * r["side_effecting_skill_on_a_wrong_match"]
+
+    changes = min(grid, key=lambda x: (round(cost(x), 6), -x))
+    accuracy = {x: sweep(oof, skills, replace(base, changes=changes, read_only=x))["accuracy"] for x in grid}
+    read_only = max(x for x in grid if accuracy[x] >= max(accuracy.values()) - 0.01)
     return replace(base, changes=changes, read_only=read_only, ask=min(base.ask, changes))
