@@ -6,8 +6,7 @@ character 2-4-grams inside word boundaries. The embedding carries paraphrase ("b
 later" ~ "remind me"); the words carry the verbs a request hinges on ("forget", "jot",
 "timer"), which the embedding of a short sentence blurs; the character n-grams carry
 typos and inflections ("remmber", "reminders"). Measured by 5-fold cross-validation on the
-training examples (bench/agent.py ``--cv``): 86% top-1 with the embedding alone, 88-89%
-with both.
+round-1 training examples: 86% top-1 with the embedding alone, 88-89% with both.
 
 Typo repair (:class:`Speller`): a word that is neither an English word the tokenizer
 knows nor a word of the training text, and is one edit (a deletion, insertion,
