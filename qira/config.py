@@ -138,7 +138,7 @@ class InferenceConfig(_Section):
 class AgentConfig(_Section):
     approval_timeout_s: float = Field(default=120.0, gt=0)
     skill_timeout_s: float = Field(default=10.0, gt=0)
-    intent_threshold: float = Field(default=0.5, gt=0, le=1)  # a read-only skill acts at this probability
+    intent_threshold: float = Field(default=0.6, gt=0, le=1)  # a read-only skill acts at this probability
     intent_floor: float = Field(default=0.30, gt=0, le=1)  # cosine to the skill's nearest example, at least
     intent_margin: float = Field(default=0.10, ge=0, le=1)  # ahead of the runner-up skill by this much
     # issue 11: a skill that changes something acts only at this probability; from

@@ -37,6 +37,13 @@ SYSTEM = "You are Qira, a friendly personal assistant. Reply in one or two short
         "how are things",
         "i love you qira",
         "sup",
+        "hey hey",
+        "cheers, thanks",
+        "how's your day",
+        "you're the best",
+        "good evening",
+        "say something funny",
+        "yo",
     ],
     read_only=True,
 )

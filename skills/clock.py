@@ -22,6 +22,10 @@ from qira.sdk import SkillContext, skill
         "what hour is it",
         "is it noon yet",
         "clock check",
+        "what's the current time",
+        "quick time check",
+        "do you know what time it is",
+        "tell me the hour",
     ],
     patterns=[
         "what time is it",
@@ -57,6 +61,10 @@ async def time_now(ctx: SkillContext) -> str:
         "is it monday today",
         "what weekday is it",
         "tell me today's date",
+        "what date are we on",
+        "what day of the month is it",
+        "date today?",
+        "what's today",
     ],
     patterns=[
         "what's the date",

@@ -97,6 +97,12 @@ def language(value: str) -> str | None:
         "the portuguese word for window",
         "what's 'dog' in portuguese",
         "translate 'queijo'",
+        "translate 'I'm lost' to catalan",
+        "what's the spanish word for beach",
+        "how do I say 'two coffees please' in french",
+        "render 'good luck' in german",
+        "can you translate 'where is the bathroom' into portuguese",
+        "translate to english: muito obrigado",
     ],
     patterns=[
         "translate {text} to {language}",

@@ -8,9 +8,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..sdk import Permission
 from ..sdk.words import clip
+from ._decide import Decision
+from ._utterance import about_the_person
 
-__all__ = ["BEYOND_LOCAL", "WearableBuffer", "beyond_local", "grounding", "relevant_memories"]
+__all__ = ["BEYOND_LOCAL", "WearableBuffer", "beyond_local", "grounding", "memory_reader", "relevant_memories"]
 
 # A recalled memory feeds the answer only when it is this close to the question (cosine of
 # the embeddings), and not far behind the best one.
@@ -95,3 +98,22 @@ class WearableBuffer:
         else:
             final = text.rstrip(" ,;:-") + "…" if text else ""
         return "", clip(final, self.limit_chars)
+
+
+# A question about the person goes to the memory skill when a memory is this close to it
+# (cosine), even if the classifier left it to the model: "what's my wifi password?".
+MEMORY_ANSWERS = 0.5
+
+
+def memory_reader(found: Any, recalled: Sequence[Mapping[str, Any]], text: str, registry: Any) -> str | None:
+    """The skill that reads memory (read-only, ``memory.read``), for a question about the
+    person that the classifier left to the model although a memory plainly answers it."""
+    if found.decision is Decision.ACT or not recalled or not about_the_person(text):
+        return None
+    if max(float(r.get("similarity", r.get("score", 0.0))) for r in recalled) < MEMORY_ANSWERS:
+        return None
+    for c in found.candidates:
+        skill = registry.get(c.skill)
+        if skill is not None and skill.read_only and Permission.MEMORY_READ in skill.permissions:
+            return str(skill.name)
+    return None

@@ -31,7 +31,7 @@ from ..inference import (
 )
 from ..memory import MemoryKind, Scope
 from ..sdk import InvalidArguments, Permission
-from ._answer import BEYOND_LOCAL, WearableBuffer, beyond_local, grounding, relevant_memories
+from ._answer import BEYOND_LOCAL, WearableBuffer, beyond_local, grounding, memory_reader, relevant_memories
 from ._display import shape_for
 from ._host import visible_hits
 from ._intent import Decision, IntentMatcher
@@ -208,7 +208,10 @@ class Planner:
         ranked = (([chosen] if chosen else []) + [c for c in found.candidates[:3] if c is not chosen])[:3]
         # plus the closest by example similarity: tools added at run time (MCP) are offered to
         # a model only when named here, and a new tool's few examples rarely win on probability
-        nearest = sorted(found.candidates, key=lambda m: m.similarity, reverse=True)[:3]
+        by_similarity = sorted(found.candidates, key=lambda m: m.similarity, reverse=True)
+        # the closest few of all, and of the tools added while running: first-party skills with
+        # many examples are near most utterances and would crowd a new tool out
+        nearest = by_similarity[:3] + [m for m in by_similarity if self.registry.added_while_running(m.skill)][:3]
         ranked += [m for m in nearest if m not in ranked]
         intents = [
             {"skill": m.skill, "score": m.score, "arguments": dict(m.arguments) if m.arguments else None}
@@ -220,6 +223,12 @@ class Planner:
             "reason": found.reason,
             "out_of_scope": found.out_of_scope,
         }
+        reader = memory_reader(found, recalled, state["text"], self.registry)
+        if reader is not None:  # "what's my wifi password?" and a memory holds it
+            intent = {**intent, "decision": Decision.ACT.value, "skill": reader, "reason": "a memory answers it"}
+            intents = [{"skill": reader, "score": 1.0, "arguments": None}] + [
+                i for i in intents if i["skill"] != reader
+            ]
         return {"recalled": recalled, "intents": intents, "intent": intent, "offer": None}
 
     async def route(self, state: TurnState) -> dict[str, Any]:

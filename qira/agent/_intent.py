@@ -24,14 +24,12 @@ embedding calls around it.
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import logging
 import os
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,7 +37,10 @@ import numpy as np
 
 from ..errors import QiraError
 from ..sdk import InvalidArguments, Skill
+from ._decide import Classification, Decision, IntentMatch, Thresholds, decide
+from ._intent_model import IntentClassifier, Speller
 from ._out_of_scope import OUT_OF_SCOPE
+from ._utterance import Mood, about_the_person, lead_word, mood, negated_verb, normalize
 
 log = logging.getLogger("qira.agent.intent")
 
@@ -56,201 +57,6 @@ __all__ = [
 ]
 
 OUT_OF_SCOPE_LABEL = "out_of_scope"
-
-_PREFIXES = re.compile(
-    r"^(?:(?:hey|ok|okay|hi)\s+qira\b|qira\b|please\b|can you\b|could you\b|would you\b|will you\b|"
-    r"i want you to\b|i'd like you to\b|i would like you to\b|kindly\b)[\s,:]*",
-    re.IGNORECASE,
-)
-_SUFFIXES = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|qira))?[\s.!?]*$", re.IGNORECASE)
-
-
-def normalize(text: str) -> str:
-    """Drop the wake word, politeness and end punctuation; keep the words and their case."""
-    out = " ".join(text.split())
-    while True:
-        stripped = _PREFIXES.sub("", out, count=1)
-        if stripped == out:
-            break
-        out = stripped
-    return _SUFFIXES.sub("", out)
-
-
-_QUESTION = re.compile(
-    r"^(?:how|why|what|what's|whats|which|who|whom|whose|when|where|is|are|was|were|does|do|did|"
-    r"should|shall|may|might|can i|could i|can we|is there|are there)\b",
-    re.IGNORECASE,
-)
-_REQUEST = re.compile(r"^(?:can|could|would|will)\s+you\b", re.IGNORECASE)
-
-
-class Mood(enum.StrEnum):
-    COMMAND = "command"  # "set a timer for 5 minutes"
-    ASKING = "asking"  # "can you remind me ...?", "can you remember things?": a request or a question
-    QUESTION = "question"  # "how do I set a timer on my microwave": never a request to change something
-
-
-def mood(text: str) -> Mood:
-    raw = " ".join(text.split())
-    if _REQUEST.match(raw):
-        return Mood.ASKING if raw.endswith("?") else Mood.COMMAND
-    if raw.endswith("?") or _QUESTION.match(normalize(raw)):
-        return Mood.QUESTION
-    return Mood.COMMAND
-
-
-class Decision(enum.StrEnum):
-    ACT = "act"  # run the skill
-    ASK = "ask"  # a skill that changes something, not sure enough: ask the person first
-    MODEL = "model"  # no skill: the model answers
-
-
-@dataclass(frozen=True, kw_only=True)
-class IntentMatch:
-    skill: str
-    score: float  # the classifier's probability, 0..1 (a matching pattern lifts it)
-    arguments: Mapping[str, str] | None = field(default=None)  # from a pattern, when one matched
-    similarity: float = 0.0  # cosine of the utterance to the skill's nearest example
-    pattern: bool = False  # a pattern matched the whole utterance and its slots converted
-
-
-@dataclass(frozen=True, kw_only=True)
-class Thresholds:
-    """When a match is good enough (``[agent]`` in the config)."""
-
-    read_only: float = 0.5  # a skill that only reads or talks acts at this probability
-    changes: float = 0.75  # a skill that changes something needs this much
-    ask: float = 0.35  # between this and ``changes``: ask back instead
-    similarity: float = 0.3  # below this cosine to every example of the skill: out of scope
-    margin: float = 0.1  # over the runner-up skill
-    pattern_veto: float = 0.85  # a matching pattern acts unless out-of-scope is this likely
-
-    @classmethod
-    def from_config(cls, config: Any) -> Thresholds:
-        return cls(
-            read_only=config.intent_threshold,
-            changes=config.intent_act_threshold,
-            ask=config.intent_ask_threshold,
-            similarity=config.intent_floor,
-            margin=config.intent_margin,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Classification:
-    """What the person meant: the ranked skills, the out-of-scope probability, and the decision."""
-
-    text: str
-    candidates: tuple[IntentMatch, ...]  # every skill, most likely first
-    out_of_scope: float
-    decision: Decision
-    skill: str | None  # the skill to run (ACT) or to offer (ASK)
-    reason: str
-
-    @property
-    def top(self) -> IntentMatch | None:
-        return self.candidates[0] if self.candidates else None
-
-    @property
-    def chosen(self) -> IntentMatch | None:
-        return next((c for c in self.candidates if c.skill == self.skill), None)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "decision": self.decision.value,
-            "skill": self.skill,
-            "reason": self.reason,
-            "out_of_scope": round(self.out_of_scope, 4),
-            "candidates": [
-                {
-                    "skill": c.skill,
-                    "score": round(c.score, 4),
-                    "similarity": round(c.similarity, 4),
-                    "pattern": c.pattern,
-                    "arguments": dict(c.arguments) if c.arguments else None,
-                }
-                for c in self.candidates
-            ],
-        }
-
-
-def decide(
-    candidates: Sequence[IntentMatch],
-    out_of_scope: float,
-    skills: Mapping[str, Skill],
-    *,
-    thresholds: Thresholds,
-    embedded: bool = True,
-    mood: Mood = Mood.COMMAND,
-) -> tuple[Decision, str | None, str]:
-    """Act, ask back or leave it to the model: (decision, skill, why). A skill that changes
-    something needs a command; for a question that merely mentions its topic it never acts,
-    and a matching pattern in a "can you ...?" needs the classifier to agree strongly."""
-    t = thresholds
-    patterned = [c for c in candidates if c.pattern]
-    if patterned:
-        p = patterned[0]
-        if not embedded:
-            return Decision.ACT, p.skill, "a pattern matched (no embeddings to weigh it)"
-        changes = not skills[p.skill].read_only if p.skill in skills else True
-        doubtful = changes and mood is not Mood.COMMAND and p.score < t.changes
-        if (out_of_scope < t.pattern_veto or p.score >= t.ask) and not doubtful:
-            return Decision.ACT, p.skill, f"a pattern of {p.skill} matched the whole utterance"
-    if not candidates or not embedded:
-        return Decision.MODEL, None, "no skill matched"
-    top = candidates[0]
-    second = candidates[1].score if len(candidates) > 1 else 0.0
-    skill = skills.get(top.skill)
-    if skill is None or top.score <= out_of_scope:
-        return Decision.MODEL, None, f"out of scope ({out_of_scope:.2f})"
-    if top.similarity < t.similarity:
-        return Decision.MODEL, None, f"{top.skill}: no example is close ({top.similarity:.2f})"
-    if mood is Mood.QUESTION and not skill.read_only:
-        return Decision.MODEL, None, f"a question, not a request to {top.skill}"
-    needed = t.read_only if skill.read_only else t.changes
-    if top.score >= needed and top.score - second >= t.margin:
-        return Decision.ACT, top.skill, f"{top.skill} at {top.score:.2f}"
-    if not skill.read_only and top.score >= t.ask:
-        return Decision.ASK, top.skill, f"{top.skill} at {top.score:.2f} changes something: asking first"
-    return Decision.MODEL, None, f"{top.skill} only at {top.score:.2f}"
-
-
-class IntentClassifier:
-    """The trained part, sans I/O: fit on example vectors, then score one vector.
-
-    Multinomial logistic regression: its probabilities are the ones its log loss
-    calibrates. A weak regularisation (``C``) because the classes are a handful of short
-    sentences each; ``class_weight="balanced"`` so the large out-of-scope class does not
-    drown a skill with five examples. (Sigmoid recalibration with CalibratedClassifierCV
-    was measured and dropped: with 5-20 examples a class, its folds starve the fit; see
-    bench/agent.py.)"""
-
-    def __init__(self, labels: Sequence[str], vectors: np.ndarray, *, c: float = 64.0) -> None:
-        from sklearn.linear_model import LogisticRegression
-
-        self.labels = list(labels)
-        self.vectors = np.asarray(vectors, dtype=np.float32)
-        self.model: Any = None
-        self.classes: list[str] = sorted(set(self.labels))
-        if len(self.classes) < 2:
-            return  # one class: nothing to tell apart, similarity alone decides
-        self.model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-        self.model.fit(self.vectors, np.array(self.labels))
-        self.classes = list(self.model.classes_)
-
-    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
-        if self.model is None:
-            return {label: 1.0 for label in set(self.labels)}
-        probs = self.model.predict_proba(np.asarray(vector, dtype=np.float32)[None, :])[0]
-        return {c: float(p) for c, p in zip(self.classes, probs, strict=True)}
-
-    def similarities(self, vector: np.ndarray) -> dict[str, float]:
-        sims = self.vectors @ np.asarray(vector, dtype=np.float32)
-        out: dict[str, float] = {}
-        for label, sim in zip(self.labels, sims.tolist(), strict=True):
-            if sim > out.get(label, -1.0):
-                out[label] = float(sim)
-        return out
 
 
 # The same skills and embedder train the same classifier: an agent rebuilt in the same
@@ -306,6 +112,7 @@ class IntentMatcher:
         self._out_of_scope = tuple(out_of_scope)
         self._cache = cache  # the training vectors, kept between runs (a .npz file)
         self._classifier: IntentClassifier | None = None
+        self._speller: Speller | None = None
         self._ready: asyncio.Future[None] | None = None
         self._generation = 0
         self._patterns = {s.name: [_parse_pattern(p) for p in s.patterns] for s in self._skills.values()}
@@ -333,6 +140,7 @@ class IntentMatcher:
             labels.append(OUT_OF_SCOPE_LABEL)
             texts.append(text)
         key = (id(self._embedder), tuple(labels), tuple(texts))
+        speller = Speller(texts + [p for s in self._skills.values() for p in s.patterns], self._known())
         trained = _TRAINED.get(key)
         if trained is None:
             vectors = await asyncio.to_thread(_load_vectors, self._cache, texts)
@@ -344,12 +152,29 @@ class IntentMatcher:
                 ]
                 vectors = np.concatenate(parts)
                 await asyncio.to_thread(_save_vectors, self._cache, texts, vectors)
-            trained = await _in_daemon_thread(IntentClassifier, labels, vectors)
+            trained = await _in_daemon_thread(IntentClassifier, labels, vectors, texts)
             if len(_TRAINED) >= _TRAINED_KEEP:
                 _TRAINED.pop(next(iter(_TRAINED)))
             _TRAINED[key] = trained
         if generation == self._generation:
             self._classifier = trained
+            self._speller = speller
+
+    def _known(self) -> frozenset[str]:
+        """English words the embedder knows (none when it cannot say): never read as typos."""
+        vocabulary = getattr(self._embedder, "vocabulary", None)
+        if vocabulary is None:
+            return frozenset()
+        try:
+            return frozenset(vocabulary())
+        except QiraError as exc:
+            log.info("no vocabulary for typo repair: %s", exc)
+            return frozenset()
+
+    def reading(self, text: str) -> str:
+        """The utterance as the classifier reads it: normalised, typos and shorthand repaired."""
+        clean = normalize(text) or text
+        return self._speller.fix(clean) if self._speller is not None else clean
 
     async def warm(self) -> None:
         """Load the embedding model (a skill resumed after an approval should not pay for it
@@ -384,11 +209,11 @@ class IntentMatcher:
 
     async def embed(self, text: str) -> Any:
         """The vector :meth:`classify` uses (of the normalised text); recall reuses it."""
-        return (await self._embedder.embed([normalize(text) or text]))[0]
+        return (await self._embedder.embed([self.reading(text)]))[0]
 
     async def embed_many(self, texts: Sequence[str]) -> Any:
         """Vectors for many utterances in one batch (evaluation)."""
-        return await self._embedder.embed([normalize(t) or t for t in texts])
+        return await self._embedder.embed([self.reading(t) for t in texts])
 
     async def classify(self, text: str, *, vector: Any = None) -> Classification:
         """Rank the skills for ``text`` and decide. Without the embedding model (it failed to
@@ -414,7 +239,7 @@ class IntentMatcher:
         embedded = vector is not None and self._classifier is not None
         if embedded:
             assert self._classifier is not None
-            probs = self._classifier.probabilities(vector)
+            probs = self._classifier.probabilities(vector, self.reading(text))
             sims = self._classifier.similarities(vector)
         out_of_scope = probs.get(OUT_OF_SCOPE_LABEL, 0.0)
         candidates = []
@@ -430,8 +255,17 @@ class IntentMatcher:
                 )
             )
         candidates.sort(key=lambda m: (-m.score, not m.pattern, -m.similarity))
+        about_me = about_the_person(text)
         decision, skill, reason = decide(
-            candidates, out_of_scope, self._skills, thresholds=self.thresholds, embedded=embedded, mood=mood(text)
+            candidates,
+            out_of_scope,
+            self._skills,
+            thresholds=self.thresholds,
+            embedded=embedded,
+            mood=Mood.QUESTION if about_me else mood(text),
+            about_me=about_me,
+            negated=negated_verb(text),
+            lead=lead_word(text),
         )
         return Classification(
             text=text,
@@ -508,10 +342,27 @@ def _parse_pattern(pattern: str) -> list[tuple[str, Any]]:
     return parts
 
 
+# Between words, a run of whitespace or a separator people type instead: "jot down: milk",
+# "new note - trip ideas", "reminder, call mum at 6" match "jot down {text}" and the like.
+# A separator written in the pattern ("note: {text}") is required, though: "make a note in your
+# memory that ..." is no "make a note: {text}".
+_SEPARATORS = ":;,\u2013\u2014-"
+_GAP = r"(?:\s*[:;,\u2013\u2014-]+\s*|\s+)"
+_SEPARATOR = r"\s*[:;,\u2013\u2014-]+\s*"
+
+
 def _literal(text: str) -> re.Pattern[str]:
-    # spaces in a pattern match any run of whitespace (none at the very edges of the utterance)
-    words = [re.escape(w) for w in text.split(" ")]
-    return re.compile(r"\s+".join(words) if text.strip() else _EMPTY, re.IGNORECASE)
+    # spaces in a pattern match any gap (none at the very edges of the utterance)
+    if not text.strip():
+        return re.compile(_EMPTY)
+    words = text.split(" ")
+    out = re.escape(words[0].rstrip(_SEPARATORS))
+    for i, word in enumerate(words[1:], 1):
+        before = words[i - 1]
+        gap = _SEPARATOR if before and before[-1] in _SEPARATORS else _GAP
+        if word.strip(_SEPARATORS) or i == len(words) - 1:
+            out += gap + re.escape(word.rstrip(_SEPARATORS))
+    return re.compile(out, re.IGNORECASE)
 
 
 def _match(
@@ -529,7 +380,7 @@ def _match(
     else:  # each place the next literal could start, shortest slot first
         ends = [m.start() for m in following.finditer(text, pos + 1)]
     for end in ends:
-        piece = text[pos:end].strip(" \"'")
+        piece = text[pos:end].strip(" \"'" + _SEPARATORS)
         if not piece or not _slot_converts(skill, value, piece):
             continue
         found[value] = piece
@@ -540,7 +391,13 @@ def _match(
     return None
 
 
+# A slot holding only a pronoun names nothing: "forget it" is a dismissal, not a topic.
+_NOTHING = frozenset({"it", "that", "this", "them", "these", "those", "something", "stuff", "things"})
+
+
 def _slot_converts(skill: Skill, name: str, value: str) -> bool:
+    if value.lower().strip(" .,!?") in _NOTHING:
+        return False
     check = skill.slots.get(name)
     param = next((p for p in skill.params if p.name == name), None)
     try:

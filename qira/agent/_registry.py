@@ -141,6 +141,10 @@ class SkillRegistry:
             self._aliases[tool_name] = skill.name
         return True
 
+    def added_while_running(self, name: str) -> bool:
+        """Was ``name`` added with :meth:`add` (an MCP tool), not found at start-up?"""
+        return name in self._runtime
+
     def remove(self, name: str) -> None:
         """Take back a skill added with :meth:`add` (its server went away)."""
         if name in self._runtime:

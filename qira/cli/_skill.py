@@ -213,6 +213,7 @@ def run_try(args: argparse.Namespace) -> int:
                 {
                     "utterance": args.utterance,
                     "normalized": clean,
+                    "read_as": matcher.reading(args.utterance),  # typos and shorthand repaired
                     "candidates": rows,
                     "out_of_scope": result.out_of_scope,
                     "decision": result.decision.value,
@@ -225,6 +226,8 @@ def run_try(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"utterance: {args.utterance!r}" + (f"  (matched as {clean!r})" if clean != args.utterance else ""))
+    if matcher.reading(args.utterance) != clean:
+        print(f"  read as {matcher.reading(args.utterance)!r} by the classifier (typos and shorthand)")
     for row in rows:
         how = f"pattern {row['pattern']!r}" if row["pattern"] else "examples"
         print(f"  {row['skill']:<16} {row['score']:.3f}  (similarity {row['similarity']:.2f}) by {how}")

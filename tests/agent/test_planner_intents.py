@@ -18,10 +18,11 @@ SKILL_MODULES = list(SkillRegistry.from_entry_points(SkillsConfig()))
 
 async def test_a_middling_match_on_a_skill_that_writes_asks_first_and_yes_runs_it(make_harness):
     h = await make_harness(SKILL_MODULES)
-    asked = await h.say("write a note that the dog had his vaccine today")
+    # a vague request to keep something: note_add leads, but not by enough to write it down
+    asked = await h.say("the dog had his vaccine today, put that somewhere")
     assert asked["text"] == "Do you want me to write down a note? Say yes and I will."
     assert (await h.say("show my notes", thread=asked["thread"]))["text"] == "You have no notes yet."
-    again = await h.say("write a note that the dog had his vaccine today")
+    again = await h.say("the dog had his vaccine today, put that somewhere")
     done = await h.say("yes please", thread=again["thread"])
     assert done["text"].startswith("Noted:") and "vaccine" in done["text"]
 
@@ -57,3 +58,15 @@ async def test_a_wearable_gets_whole_sentences_when_the_answer_is_cut(make_harne
     assert done["text"] == "Tides follow the moon."
     sent = "".join(d["text"] for d in h.gateway.events("chat.delta", "watch"))
     assert "wat" not in sent.split()  # never half a word on the wrist
+
+
+async def test_a_question_about_the_person_left_to_the_model_goes_to_memory_when_a_memory_answers(make_harness):
+    model = ScriptedModel([[TextDelta(text="It is 10:00."), Finish(reason="stop")]] * 2)
+    h = await make_harness(SKILL_MODULES, model=model)
+    unsure = await h.say("what time is my dentist appointment")  # nothing on record: the model answers
+    assert unsure["text"] == "It is 10:00."
+    await h.memory.add("My dentist appointment is on Friday at 3pm")
+    done = await h.say("what time is my dentist appointment")
+    assert done["text"] == "Your dentist appointment is on Friday at 3pm."
+    open_question = await h.say("what time is it in Tokyo")  # not about the person: never memory
+    assert "dentist" not in open_question["text"]
