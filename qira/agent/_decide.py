@@ -106,6 +106,7 @@ def decide(
     about_me: bool = False,
     negated: str | None = None,
     lead: str | None = None,
+    no_words_to_keep: bool = False,
 ) -> tuple[Decision, str | None, str]:
     """Act, ask back or leave it to the model: (decision, skill, why). A skill that changes
     something needs a command; for a question that merely mentions its topic it never acts,
@@ -115,8 +116,13 @@ def decide(
     remembering ...", the stem of its verb) runs a skill that changes something only when
     that skill's own examples negate the same verb ("don't forget that ..." for remember). An
     utterance whose ``lead`` word starts another changing skill's examples, and none of the
-    chosen one's ("remember my wifi password is ..." scored as forget), is asked back, not run."""
+    chosen one's ("remember my wifi password is ..." scored as forget), is asked back, not run.
+    An utterance with ``no_words_to_keep`` (asking for content to be written: "jot down some ideas for a
+    party"), or naming nothing to act on ("ok remember this"), runs no skill that changes
+    something: the model writes it, or asks what."""
     t = thresholds
+    if no_words_to_keep and embedded:
+        candidates = [c for c in candidates if c.skill in skills and skills[c.skill].read_only]
     if negated is not None and embedded:
         candidates = [c for c in candidates if c.skill in skills and _may_negate(skills[c.skill], negated)]
     patterned = [c for c in candidates if c.pattern]

@@ -40,7 +40,17 @@ from ..sdk import InvalidArguments, Skill
 from ._decide import Classification, Decision, IntentMatch, Thresholds, decide
 from ._intent_model import IntentClassifier, Speller
 from ._out_of_scope import OUT_OF_SCOPE
-from ._utterance import Mood, about_the_person, lead_word, mood, negated_verb, normalize
+from ._utterance import (
+    NOTHING,
+    Mood,
+    about_the_person,
+    asks_for_writing,
+    lead_word,
+    mood,
+    names_nothing,
+    negated_verb,
+    normalize,
+)
 
 log = logging.getLogger("qira.agent.intent")
 
@@ -266,6 +276,7 @@ class IntentMatcher:
             about_me=about_me,
             negated=negated_verb(text),
             lead=lead_word(text),
+            no_words_to_keep=asks_for_writing(text) or names_nothing(text),
         )
         return Classification(
             text=text,
@@ -391,12 +402,8 @@ def _match(
     return None
 
 
-# A slot holding only a pronoun names nothing: "forget it" is a dismissal, not a topic.
-_NOTHING = frozenset({"it", "that", "this", "them", "these", "those", "something", "stuff", "things"})
-
-
 def _slot_converts(skill: Skill, name: str, value: str) -> bool:
-    if value.lower().strip(" .,!?") in _NOTHING:
+    if value.lower().strip(" .,!?") in NOTHING:  # "forget it" is a dismissal, not a topic
         return False
     check = skill.slots.get(name)
     param = next((p for p in skill.params if p.name == name), None)

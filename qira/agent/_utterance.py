@@ -10,13 +10,25 @@ from __future__ import annotations
 import enum
 import re
 
-__all__ = ["Mood", "about_the_person", "lead_word", "mood", "negated_verb", "normalize"]
+__all__ = [
+    "NOTHING",
+    "Mood",
+    "about_the_person",
+    "asks_for_writing",
+    "lead_word",
+    "mood",
+    "names_nothing",
+    "negated_verb",
+    "normalize",
+]
 
 _PREFIXES = re.compile(
     r"^(?:(?:hey|ok|okay|hi)\s+qira\b|qira\b|please\b|can you\b|could you\b|would you\b|will you\b|"
     r"i want you to\b|i'd like you to\b|i would like you to\b|kindly\b)[\s,:]*",
     re.IGNORECASE,
 )
+# "ok remember this", "so, what's my sister's name": a filler before the words that matter
+_FILLERS = re.compile(r"^(?:ok|okay|alright|all right|so|well|um+|uh+|hm+)[\s,]+(?=\S)", re.IGNORECASE)
 _SUFFIXES = re.compile(r"(?:[\s,]+(?:please|thanks|thank you|qira))?[\s.!?]*$", re.IGNORECASE)
 
 
@@ -24,7 +36,7 @@ def normalize(text: str) -> str:
     """Drop the wake word, politeness and end punctuation; keep the words and their case."""
     out = " ".join(text.split())
     while True:
-        stripped = _PREFIXES.sub("", out, count=1)
+        stripped = _FILLERS.sub("", _PREFIXES.sub("", out, count=1), count=1)
         if stripped == out:
             break
         out = stripped
@@ -37,6 +49,8 @@ _QUESTION = re.compile(
     re.IGNORECASE,
 )
 _REQUEST = re.compile(r"^(?:can|could|would|will)\s+you\b", re.IGNORECASE)
+# "remember when we went to the beach?", "remember the time you ...": reminiscing, not a request
+_REMINISCING = re.compile(r"^(?:do\s+you\s+)?remember\s+(?:when|the\s+time|that\s+time)\b", re.IGNORECASE)
 
 
 class Mood(enum.StrEnum):
@@ -49,7 +63,8 @@ def mood(text: str) -> Mood:
     raw = " ".join(text.split())
     if _REQUEST.match(raw):
         return Mood.ASKING if raw.endswith("?") else Mood.COMMAND
-    if raw.endswith("?") or _QUESTION.match(normalize(raw)):
+    clean = normalize(raw)
+    if raw.endswith("?") or _QUESTION.match(clean) or _REMINISCING.match(clean):
         return Mood.QUESTION
     return Mood.COMMAND
 
@@ -104,3 +119,38 @@ def lead_word(text: str) -> str | None:
     """The first word once politeness is gone: a command's verb, most of the time."""
     words = normalize(text).lower().split()
     return words[0] if words else None
+
+
+# "jot down some ideas for a party", "write down the steps to bake a cake", "note the
+# differences between TCP and UDP": the words ask for something to be written, by the model,
+# not for the person's own words to be kept. Not when they dictate ("note: the steps are
+# loose", "jot down three ideas: balloons, cake, music").
+_WRITING = re.compile(
+    r"^(?:write|jot|note|list|put|draft|make|take\s+note\s+of|make\s+a\s+note\s+of|add\s+a\s+note\s+with)"
+    r"(?:\s+down)?\s+(?:me\s+)?(?:some|a\s+few|a\s+couple\s+of|a\s+(?:short\s+)?list\s+of|\d+|two|three|four|five|six|seven|eight|"
+    r"nine|ten|twenty|the)\s+(?:(?:good|great|fun|creative|simple|quick|easy|useful|cool|new|possible|main|key|"
+    r"best|basic)\s+)?(?:ideas|tips|suggestions|steps|ways|reasons|examples|names|questions|facts|options|jokes|"
+    r"recipes|pros\s+and\s+cons|arguments|differences|benefits|rules)\b(?!\s*:)(?!\s+(?:is|are|was|were)\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_writing(text: str) -> bool:
+    """Does the utterance ask for content to be written (a list of ideas, the steps to
+    something) rather than give the person's own words to keep?"""
+    clean = normalize(text)
+    return _WRITING.match(clean) is not None
+
+
+# Words that name nothing by themselves: "forget it" is a dismissal, "ok remember this" says
+# nothing to remember.
+NOTHING = frozenset({"it", "that", "this", "them", "these", "those", "something", "stuff", "things"})
+_FILLER_WORDS = frozenset({"down", "me", "up", "about", "of", "to", "a", "note", "all", "please"})
+
+
+def names_nothing(text: str) -> bool:
+    """After its first word (the verb), does the utterance hold only words that name
+    nothing ("remember this", "write that down", "save it")?"""
+    words = [w.strip(".,!?") for w in normalize(text).lower().split()[1:]]
+    content = [w for w in words if w and w not in _FILLER_WORDS]
+    return bool(content) and len(content) <= 2 and all(w in NOTHING for w in content)

@@ -8,7 +8,16 @@ import pytest
 from qira.agent import Decision, IntentMatch, Thresholds
 from qira.agent._decide import decide
 from qira.agent._intent_model import Speller
-from qira.agent._utterance import Mood, about_the_person, lead_word, negated_verb
+from qira.agent._utterance import (
+    Mood,
+    about_the_person,
+    asks_for_writing,
+    lead_word,
+    mood,
+    names_nothing,
+    negated_verb,
+    normalize,
+)
 from qira.sdk import Permission, SkillContext, skill
 
 
@@ -150,3 +159,38 @@ def test_a_free_text_pattern_of_a_changing_skill_needs_the_classifier_too():
     assert decide(loose, 0.5, SKILLS, thresholds=T)[0] is not Decision.ACT
     sure = [IntentMatch(skill="remember", score=0.5, similarity=0.5, pattern=True, arguments={"text": "I like tea"})]
     assert decide(sure, 0.1, SKILLS, thresholds=T)[:2] == (Decision.ACT, "remember")
+
+
+@pytest.mark.parametrize(
+    ("text", "writing"),
+    [
+        ("jot down some ideas for a birthday party", True),
+        ("write down the steps to bake a cake", True),
+        ("note the differences between TCP and UDP", True),
+        ("please write me some tips for sleeping better", True),
+        ("write down 5 names for a cat", True),
+        ("jot down three ideas: cake, balloons, music", False),  # dictated: the person's own words
+        ("note: the steps are loose on the porch", False),
+        ("note the steps are loose", False),
+        ("remind me to ask the teacher some questions tomorrow", False),
+        ("add a note that the garage code is 4512", False),
+    ],
+)
+def test_a_request_for_something_written_is_not_the_persons_words(text, writing):
+    assert asks_for_writing(text) is writing
+
+
+def test_words_that_name_nothing_and_fillers_and_reminiscing():
+    assert names_nothing("ok remember this") and names_nothing("write that down") and names_nothing("forget it")
+    assert not names_nothing("remember my locker is 27") and not names_nothing("note this: milk")
+    assert normalize("ok, so remember this") == "remember this" and normalize("okay") == "okay"
+    assert mood("remember when we went to the beach? that was fun") is Mood.QUESTION
+    assert mood("remember that I'm vegan") is Mood.COMMAND
+
+
+def test_nothing_to_keep_runs_no_changing_skill():
+    scores = ranked(note_add=0.9, notes_list=0.05)
+    assert decide(scores, 0.05, SKILLS, thresholds=T)[:2] == (Decision.ACT, "note_add")
+    assert decide(scores, 0.05, SKILLS, thresholds=T, no_words_to_keep=True)[:2] == (Decision.MODEL, None)
+    patterned = [IntentMatch(skill="note_add", score=0.9, similarity=0.9, pattern=True, arguments={"text": "x"})]
+    assert decide(patterned, 0.05, SKILLS, thresholds=T, no_words_to_keep=True)[0] is Decision.MODEL
