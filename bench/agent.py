@@ -221,13 +221,14 @@ def intent_accuracy(*, cv: bool = False) -> dict[str, Any]:
     from tests.agent._eval import choose_thresholds, cross_validate, evaluate, sweep
     from tests.agent._heldout import HELDOUT
     from tests.agent._heldout_blind import BLIND
+    from tests.agent._heldout_third import THIRD
 
     cfg = AgentConfig()
     thresholds = Thresholds.from_config(cfg)
     skills = list(SkillRegistry.from_entry_points(SkillsConfig()))
     embedder = Embedder()
     embedder.load()
-    sets = {"heldout": HELDOUT, "blind": BLIND}
+    sets = {"heldout": HELDOUT, "blind": BLIND, "third": THIRD}  # the third: measured, no target
     out: dict[str, Any] = {}
     started = time.perf_counter()
     matcher = IntentMatcher(skills, embedder, thresholds=thresholds)
