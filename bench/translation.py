@@ -254,7 +254,7 @@ def summarize(name: str, m: dict[str, Any], run: Run) -> dict[str, Any]:
         },
         "wer": round(wer(m["refs"], m["hyps"]), 3),
         "dropped_bytes": run.summary.get("dropped_bytes"),
-        "samples": [{"said": r, "heard": h} for r, h in zip(m["refs"], m["hyps"], strict=True)][:3],
+        "samples": [{"said": r, "heard": h} for r, h in zip(m["refs"], m["hyps"], strict=True)],
     }
 
 

@@ -180,7 +180,9 @@ class Transcriber:
         # runner-up language too and keep the transcript the model is surer of.
         if len(ranked) > 1 and probs[ranked[0]] < s.language_confidence:
             other = self._decode(encoded, ranked[1], len(audio))
-            if other[1] > best[1]:
+            # a decoder that looped is sure of itself, and wrong: the other reading wins
+            looped, other_looped = (collapse_repeats(d[0]) != d[0] for d in (best, other))
+            if (other[1] > best[1] and not other_looped) or (looped and not other_looped):
                 best = other
         text, avg_logprob, no_speech, language = best
         text = collapse_repeats(text)
@@ -223,13 +225,16 @@ class Transcriber:
 
 def collapse_repeats(text: str) -> str:
     """ "What time is it? What time is it?" -> "What time is it?": on a short utterance
-    Whisper sometimes says it twice (or thrice); too short for the compression-ratio guard."""
+    Whisper sometimes says it twice (or thrice), or loops until its length cap cuts it
+    mid-phrase ("Link won't be got. Link won't be got. Link won't"); too short for the
+    compression-ratio guard."""
     tokens = text.split()
     norm = [re.sub(r"[^\w']", "", t.lower()) for t in tokens]
     n = len(tokens)
     for k in range(1, n // 2 + 1):
-        # a person does say "no, no": only a longer phrase twice, or anything thrice, is collapsed
-        if n % k == 0 and (k >= 3 or n // k >= 3) and all(norm[i] == norm[i % k] for i in range(n)):
+        # a person does say "no, no": only a longer phrase twice, or anything thrice, is
+        # collapsed; what follows the whole copies must be the start of one more
+        if (k >= 3 or n // k >= 3) and all(norm[i] == norm[i % k] for i in range(n)):
             return " ".join(tokens[:k])
     return text
 
