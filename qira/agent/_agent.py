@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import AgentConfig, SkillsConfig
 from ..devices import DeviceGateway, DeviceInfo
@@ -36,6 +36,7 @@ __all__ = ["Agent"]
 log = logging.getLogger("qira.agent")
 
 MAX_CACHED_THREADS = 1000
+_Sink = TypeVar("_Sink", bound=DeviceSink)
 
 
 class Agent:
@@ -180,12 +181,9 @@ class Agent:
         speak (or the line saying it waits for an approval), with its thread."""
         text, thread = _validated({"text": text, **({"thread": thread} if thread else {})})
         sink = await self._start_turn(device, text, thread, SpokenSink)
-        assert isinstance(sink, SpokenSink)
         return sink.thread, await sink.answer
 
-    async def _start_turn(
-        self, device: DeviceInfo, text: str, thread: str | None, kind: type[DeviceSink]
-    ) -> DeviceSink:
+    async def _start_turn(self, device: DeviceInfo, text: str, thread: str | None, kind: type[_Sink]) -> _Sink:
         self._activity[device.id] = time.time()
         turn = uuid.uuid4().hex[:12]
         if thread is None:  # a new thread: nothing to look up, nothing paused
